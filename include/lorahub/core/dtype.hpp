@@ -1,0 +1,199 @@
+#pragma once
+
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <iterator>
+#include <optional>
+#include <span>
+#include <string_view>
+
+#include "lorahub/core/error.hpp"
+
+namespace lorahub {
+
+/// Element types of safetensors files, named as the format names them, in the order of the
+/// reference implementation's Dtype enum (its writer orders data by it).
+enum class dtype : std::uint8_t {
+    boolean, u8, i8, f8_e5m2, f8_e4m3, i16, u16, f16, bf16, i32, u32, f32, f64, i64, u64,
+};
+
+struct dtype_traits {
+    dtype type;
+    std::string_view name;
+    std::size_t size;
+};
+
+inline constexpr dtype_traits dtype_table[] = {
+    {dtype::boolean, "BOOL", 1},    {dtype::u8, "U8", 1},     {dtype::i8, "I8", 1},
+    {dtype::f8_e5m2, "F8_E5M2", 1}, {dtype::f8_e4m3, "F8_E4M3", 1}, {dtype::i16, "I16", 2},
+    {dtype::u16, "U16", 2},         {dtype::f16, "F16", 2},   {dtype::bf16, "BF16", 2},
+    {dtype::i32, "I32", 4},         {dtype::u32, "U32", 4},   {dtype::f32, "F32", 4},
+    {dtype::f64, "F64", 8},         {dtype::i64, "I64", 8},   {dtype::u64, "U64", 8},
+};
+
+static_assert([] {
+    for (std::size_t i = 0; i < std::size(dtype_table); ++i)
+        if (static_cast<std::size_t>(dtype_table[i].type) != i) return false;
+    return true;
+}(), "dtype_table must list the dtypes in enum order");
+
+constexpr const dtype_traits& traits(dtype type) {
+    return dtype_table[static_cast<std::size_t>(type)];
+}
+constexpr std::size_t size_of(dtype type) { return traits(type).size; }
+constexpr std::string_view name_of(dtype type) { return traits(type).name; }
+
+constexpr std::optional<dtype> parse_dtype(std::string_view name) {
+    for (const auto& entry : dtype_table)
+        if (entry.name == name) return entry.type;
+    return std::nullopt;
+}
+
+constexpr bool is_floating(dtype type) {
+    return type == dtype::f16 || type == dtype::bf16 || type == dtype::f32 || type == dtype::f64;
+}
+
+/// IEEE binary16 -> binary32, exact (every half value is a float value).
+constexpr float f16_to_f32(std::uint16_t half) {
+    const std::uint32_t sign = static_cast<std::uint32_t>(half & 0x8000u) << 16;
+    std::uint32_t exponent = (half >> 10) & 0x1fu;
+    std::uint32_t mantissa = half & 0x3ffu;
+    std::uint32_t bits = 0;
+    if (exponent == 0x1f) {
+        bits = sign | 0x7f800000u | (mantissa << 13);
+    } else if (exponent != 0) {
+        bits = sign | ((exponent + 112) << 23) | (mantissa << 13);
+    } else if (mantissa != 0) {
+        exponent = 113;
+        while ((mantissa & 0x400u) == 0) {
+            mantissa <<= 1;
+            --exponent;
+        }
+        bits = sign | (exponent << 23) | ((mantissa & 0x3ffu) << 13);
+    } else {
+        bits = sign;
+    }
+    return std::bit_cast<float>(bits);
+}
+
+/// binary32 -> binary16 with round-to-nearest-even, overflow to inf, NaN kept quiet.
+constexpr std::uint16_t f32_to_f16(float value) {
+    const std::uint32_t bits = std::bit_cast<std::uint32_t>(value);
+    const std::uint16_t sign = static_cast<std::uint16_t>((bits >> 16) & 0x8000u);
+    const std::uint32_t magnitude = bits & 0x7fffffffu;
+    if (magnitude >= 0x7f800000u) {
+        const bool nan = magnitude > 0x7f800000u;
+        return static_cast<std::uint16_t>(sign | 0x7c00u | (nan ? 0x200u | ((magnitude >> 13) & 0x3ffu) : 0u));
+    }
+    if (magnitude >= 0x477ff000u) return static_cast<std::uint16_t>(sign | 0x7c00u);  // rounds past 65504
+    if (magnitude < 0x38800000u) {  // below the smallest normal half: subnormal or zero
+        if (magnitude < 0x33000000u) return sign;  // below half the smallest subnormal
+        const std::uint32_t exponent = magnitude >> 23;
+        const std::uint32_t mantissa = (magnitude & 0x7fffffu) | 0x800000u;
+        const std::uint32_t shift = 126 - exponent;  // 14..24
+        std::uint32_t result = mantissa >> shift;
+        const std::uint32_t remainder = mantissa & ((1u << shift) - 1);
+        const std::uint32_t halfway = 1u << (shift - 1);
+        if (remainder > halfway || (remainder == halfway && (result & 1u))) ++result;
+        return static_cast<std::uint16_t>(sign | result);
+    }
+    std::uint32_t result = ((magnitude >> 13) - (112u << 10));
+    const std::uint32_t remainder = magnitude & 0x1fffu;
+    if (remainder > 0x1000u || (remainder == 0x1000u && (result & 1u))) ++result;
+    return static_cast<std::uint16_t>(sign | result);
+}
+
+constexpr float bf16_to_f32(std::uint16_t value) {
+    return std::bit_cast<float>(static_cast<std::uint32_t>(value) << 16);
+}
+
+/// binary32 -> bfloat16 with round-to-nearest-even (as torch does), NaN kept quiet.
+constexpr std::uint16_t f32_to_bf16(float value) {
+    const std::uint32_t bits = std::bit_cast<std::uint32_t>(value);
+    if ((bits & 0x7fffffffu) > 0x7f800000u) return static_cast<std::uint16_t>((bits >> 16) | 0x40u);
+    const std::uint32_t rounding = 0x7fffu + ((bits >> 16) & 1u);
+    return static_cast<std::uint16_t>((bits + rounding) >> 16);
+}
+
+namespace detail {
+template <class T>
+T load_unaligned(const std::byte* at) {
+    T value;
+    std::memcpy(&value, at, sizeof(T));
+    return value;
+}
+}  // namespace detail
+
+/// Converts `count` little-endian elements of `type` at `source` (any alignment) to float.
+/// Integers convert by value; the subject names the tensor in errors.
+inline void convert_to_f32(dtype type, std::span<const std::byte> source, std::span<float> target,
+                           std::string_view subject) {
+    const std::size_t width = size_of(type);
+    if (source.size() != target.size() * width)
+        throw argument_error(subject, "byte count does not match the element count");
+    const std::byte* in = source.data();
+    float* out = target.data();
+    const std::size_t n = target.size();
+    using detail::load_unaligned;
+    switch (type) {
+        case dtype::f32: std::memcpy(out, in, n * 4); return;
+        case dtype::f16:
+            for (std::size_t i = 0; i < n; ++i) out[i] = f16_to_f32(load_unaligned<std::uint16_t>(in + 2 * i));
+            return;
+        case dtype::bf16:
+            for (std::size_t i = 0; i < n; ++i) out[i] = bf16_to_f32(load_unaligned<std::uint16_t>(in + 2 * i));
+            return;
+        case dtype::f64:
+            for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<float>(load_unaligned<double>(in + 8 * i));
+            return;
+        case dtype::i64:
+            for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<float>(load_unaligned<std::int64_t>(in + 8 * i));
+            return;
+        case dtype::i32:
+            for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<float>(load_unaligned<std::int32_t>(in + 4 * i));
+            return;
+        case dtype::i16:
+            for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<float>(load_unaligned<std::int16_t>(in + 2 * i));
+            return;
+        case dtype::i8:
+            for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<float>(static_cast<std::int8_t>(in[i]));
+            return;
+        case dtype::u8:
+        case dtype::boolean:
+            for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<float>(static_cast<std::uint8_t>(in[i]));
+            return;
+        default:
+            throw unsupported_error(subject, "conversion from " + std::string(name_of(type)) + " to F32 is not supported");
+    }
+}
+
+/// Encodes floats as `type` (F32, F16, BF16), little-endian, into `target`.
+inline void convert_from_f32(std::span<const float> source, dtype type, std::span<std::byte> target,
+                             std::string_view subject) {
+    if (target.size() != source.size() * size_of(type))
+        throw argument_error(subject, "byte count does not match the element count");
+    std::byte* out = target.data();
+    switch (type) {
+        case dtype::f32: std::memcpy(out, source.data(), source.size() * 4); return;
+        case dtype::f16:
+            for (std::size_t i = 0; i < source.size(); ++i) {
+                const std::uint16_t h = f32_to_f16(source[i]);
+                std::memcpy(out + 2 * i, &h, 2);
+            }
+            return;
+        case dtype::bf16:
+            for (std::size_t i = 0; i < source.size(); ++i) {
+                const std::uint16_t h = f32_to_bf16(source[i]);
+                std::memcpy(out + 2 * i, &h, 2);
+            }
+            return;
+        default:
+            throw unsupported_error(subject, "conversion from F32 to " + std::string(name_of(type)) + " is not supported");
+    }
+}
+
+static_assert(std::endian::native == std::endian::little, "lorahub reads little-endian files in place");
+
+}  // namespace lorahub

@@ -1,0 +1,96 @@
+#pragma once
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstddef>
+#include <cstring>
+#include <filesystem>
+#include <span>
+#include <string>
+#include <utility>
+
+#include "lorahub/core/error.hpp"
+
+namespace lorahub::io {
+
+/// A regular file mapped read-only. Refuses directories, FIFOs and devices, so that opening
+/// never blocks. An empty file maps to an empty span.
+class mapped_file {
+public:
+    mapped_file() = default;
+
+    explicit mapped_file(const std::filesystem::path& path) : path_(path) {
+        const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+        if (fd < 0) throw io_error(display(path), std::string("cannot open: ") + std::strerror(errno));
+        struct stat info {};
+        if (::fstat(fd, &info) != 0) {
+            const int saved = errno;
+            ::close(fd);
+            throw io_error(display(path), std::string("cannot stat: ") + std::strerror(saved));
+        }
+        if (!S_ISREG(info.st_mode)) {
+            ::close(fd);
+            throw io_error(display(path), "not a regular file");
+        }
+        size_ = static_cast<std::size_t>(info.st_size);
+        if (size_ > 0) {
+            void* address = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
+            if (address == MAP_FAILED) {
+                const int saved = errno;
+                ::close(fd);
+                throw io_error(display(path), std::string("cannot map: ") + std::strerror(saved));
+            }
+            data_ = static_cast<const std::byte*>(address);
+        }
+        ::close(fd);
+    }
+
+    mapped_file(const mapped_file&) = delete;
+    mapped_file& operator=(const mapped_file&) = delete;
+    mapped_file(mapped_file&& other) noexcept { swap(other); }
+    mapped_file& operator=(mapped_file&& other) noexcept {
+        if (this != &other) {
+            release();
+            swap(other);
+        }
+        return *this;
+    }
+    ~mapped_file() { release(); }
+
+    std::span<const std::byte> bytes() const noexcept { return {data_, size_}; }
+    std::size_t size() const noexcept { return size_; }
+    const std::filesystem::path& path() const noexcept { return path_; }
+
+private:
+    void release() noexcept {
+        if (data_ != nullptr) ::munmap(const_cast<std::byte*>(data_), size_);
+        data_ = nullptr;
+        size_ = 0;
+    }
+    void swap(mapped_file& other) noexcept {
+        std::swap(path_, other.path_);
+        std::swap(data_, other.data_);
+        std::swap(size_, other.size_);
+    }
+
+    std::filesystem::path path_;
+    const std::byte* data_ = nullptr;
+    std::size_t size_ = 0;
+};
+
+/// Reads a whole small regular file (configs, JSONL) with a size cap, so that a huge or
+/// special file yields an error instead of an allocation the user did not expect.
+inline std::string read_text_file(const std::filesystem::path& path, std::size_t max_bytes) {
+    mapped_file file(path);
+    if (file.size() > max_bytes)
+        throw io_error(display(path), "file is " + std::to_string(file.size()) + " bytes; the limit for this kind of file is " +
+                                          std::to_string(max_bytes));
+    const auto bytes = file.bytes();
+    return std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+}
+
+}  // namespace lorahub::io

@@ -1,0 +1,21 @@
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+namespace lorahub {
+
+/// The LoRA update of one linear layer: y = x W^T + scaling * (x A^T) B^T.
+/// `a` is row-major [rank, in_features], `b` is row-major [out_features, rank], as PEFT stores them.
+struct lora_layer {
+    std::string module;
+    std::size_t rank = 0;
+    std::size_t in_features = 0;
+    std::size_t out_features = 0;
+    float scaling = 1.0f;
+    std::vector<float> a;
+    std::vector<float> b;
+};
+
+}  // namespace lorahub

@@ -1,0 +1,107 @@
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "lorahub/core/error.hpp"
+#include "lorahub/io/safetensors.hpp"
+#include "lorahub/io/weight_store.hpp"
+#include "lorahub/model/t5/config.hpp"
+
+namespace lorahub::t5 {
+
+/// A tensor the model reads, with the shape the config implies.
+struct weight_spec {
+    std::string name;
+    std::vector<std::size_t> shape;
+};
+
+/// A bias-free linear layer y = x W^T, named as PEFT names modules (no ".weight").
+struct linear_spec {
+    std::string module;
+    std::size_t in_features;
+    std::size_t out_features;
+};
+
+namespace detail {
+
+inline void add_attention(std::vector<linear_spec>& out, const std::string& prefix, const config& c) {
+    for (const char* projection : {"q", "k", "v"}) out.push_back({prefix + projection, c.d_model, c.inner_dim()});
+    out.push_back({prefix + "o", c.inner_dim(), c.d_model});
+}
+
+inline void add_feed_forward(std::vector<linear_spec>& out, const std::string& prefix, const config& c) {
+    if (c.gated_activation) {
+        out.push_back({prefix + "wi_0", c.d_model, c.d_ff});
+        out.push_back({prefix + "wi_1", c.d_model, c.d_ff});
+    } else {
+        out.push_back({prefix + "wi", c.d_model, c.d_ff});
+    }
+    out.push_back({prefix + "wo", c.d_ff, c.d_model});
+}
+
+}  // namespace detail
+
+inline std::string encoder_block(std::size_t i) { return "encoder.block." + std::to_string(i) + ".layer."; }
+inline std::string decoder_block(std::size_t i) { return "decoder.block." + std::to_string(i) + ".layer."; }
+
+/// Every linear layer of the model in forward order: the modules a LoRA adapter may target.
+inline std::vector<linear_spec> linear_layers(const config& c) {
+    std::vector<linear_spec> layers;
+    for (std::size_t i = 0; i < c.num_layers; ++i) {
+        detail::add_attention(layers, encoder_block(i) + "0.SelfAttention.", c);
+        detail::add_feed_forward(layers, encoder_block(i) + "1.DenseReluDense.", c);
+    }
+    for (std::size_t i = 0; i < c.num_decoder_layers; ++i) {
+        detail::add_attention(layers, decoder_block(i) + "0.SelfAttention.", c);
+        detail::add_attention(layers, decoder_block(i) + "1.EncDecAttention.", c);
+        detail::add_feed_forward(layers, decoder_block(i) + "2.DenseReluDense.", c);
+    }
+    return layers;
+}
+
+/// Every tensor the forward pass reads. `lm_head.weight` only for untied models; the
+/// `*.embed_tokens.weight` aliases of `shared.weight` are optional and not listed.
+inline std::vector<weight_spec> required_weights(const config& c) {
+    std::vector<weight_spec> specs;
+    specs.push_back({"shared.weight", {c.vocab_size, c.d_model}});
+    if (!c.tie_word_embeddings) specs.push_back({"lm_head.weight", {c.vocab_size, c.d_model}});
+    for (const auto& layer : linear_layers(c)) specs.push_back({layer.module + ".weight", {layer.out_features, layer.in_features}});
+    const std::vector<std::size_t> bias_shape{c.relative_attention_num_buckets, c.num_heads};
+    specs.push_back({"encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight", bias_shape});
+    specs.push_back({"decoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight", bias_shape});
+    for (std::size_t i = 0; i < c.num_layers; ++i)
+        for (const char* sub : {"0", "1"}) specs.push_back({encoder_block(i) + sub + ".layer_norm.weight", {c.d_model}});
+    for (std::size_t i = 0; i < c.num_decoder_layers; ++i)
+        for (const char* sub : {"0", "1", "2"}) specs.push_back({decoder_block(i) + sub + ".layer_norm.weight", {c.d_model}});
+    specs.push_back({"encoder.final_layer_norm.weight", {c.d_model}});
+    specs.push_back({"decoder.final_layer_norm.weight", {c.d_model}});
+    return specs;
+}
+
+/// Checks that the store holds every tensor the config implies, with that shape and a
+/// floating dtype; an embed_tokens alias, if present, must match `shared.weight`.
+inline void check_weights(const config& c, const io::weight_store& store) {
+    auto check = [&](const std::string& name, const std::vector<std::size_t>& shape, bool required) {
+        const auto* found = store.find(name);
+        if (found == nullptr) {
+            if (!required) return;
+            throw shape_error(display(store.directory()), "model weights have no tensor \"" + name + "\" (expected " +
+                                                              io::shape_string(shape) + " from config.json)");
+        }
+        const auto& view = *found->view;
+        if (!is_floating(view.type))
+            throw shape_error(display(found->file->path()),
+                              "tensor \"" + name + "\" has dtype " + std::string(name_of(view.type)) + "; expected a float type");
+        if (view.shape != shape)
+            throw shape_error(display(found->file->path()), "tensor \"" + name + "\" has shape " + io::shape_string(view.shape) +
+                                                                 " but config.json implies " + io::shape_string(shape));
+    };
+    for (const auto& spec : required_weights(c)) check(spec.name, spec.shape, true);
+    for (const char* alias : {"encoder.embed_tokens.weight", "decoder.embed_tokens.weight"})
+        check(alias, {c.vocab_size, c.d_model}, false);
+    if (c.tie_word_embeddings) check("lm_head.weight", {c.vocab_size, c.d_model}, false);
+}
+
+}  // namespace lorahub::t5
