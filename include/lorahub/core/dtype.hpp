@@ -136,6 +136,7 @@ inline void convert_to_f32(dtype type, std::span<const std::byte> source, std::s
     const std::byte* in = source.data();
     float* out = target.data();
     const std::size_t n = target.size();
+    if (n == 0) return;
     using detail::load_unaligned;
     switch (type) {
         case dtype::f32: std::memcpy(out, in, n * 4); return;
@@ -175,6 +176,7 @@ inline void convert_from_f32(std::span<const float> source, dtype type, std::spa
     if (target.size() != source.size() * size_of(type))
         throw argument_error(subject, "byte count does not match the element count");
     std::byte* out = target.data();
+    if (source.empty()) return;
     switch (type) {
         case dtype::f32: std::memcpy(out, source.data(), source.size() * 4); return;
         case dtype::f16:

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs the Debian packages lorahub builds, tests and benchmarks with, when any is missing.
+set -euo pipefail
+
+packages=(
+  cmake ninja-build g++ pkg-config
+  libeigen3-dev xtensor-dev nlohmann-json3-dev libsentencepiece-dev
+  libzip-dev zipcmp zipmerge ziptool   # libzip's CMake config checks for its three tools
+  libnlopt-dev libnlopt-cxx-dev libcli11-dev libdnnl-dev
+  catch2 libbenchmark-dev
+)
+
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "installing: ${missing[*]}" >&2
+as_root=()
+[ "$(id -u)" -eq 0 ] || as_root=(sudo)
+export DEBIAN_FRONTEND=noninteractive
+"${as_root[@]}" apt-get update -qq
+"${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

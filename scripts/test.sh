@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The whole test suite: installs missing packages, builds everything (CUDA too when nvcc is
+# present), runs every test with CTest, then the I/O tests again under ASan + UBSan.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+
+jobs=$(nproc)
+cmake -S . -B build/test -G Ninja -DCMAKE_BUILD_TYPE=Release \
+  -DLORAHUB_BUILD_TESTS=ON -DLORAHUB_BUILD_EXAMPLES=ON -DLORAHUB_BUILD_BENCHMARKS=ON
+cmake --build build/test -j "$jobs"
+ctest --test-dir build/test --output-on-failure -j "$jobs"
+
+cmake -S . -B build/sanitize -G Ninja -DCMAKE_BUILD_TYPE=Debug -DLORAHUB_SANITIZE=ON \
+  -DLORAHUB_BUILD_TESTS=ON -DLORAHUB_BUILD_EXAMPLES=ON -DLORAHUB_BUILD_BENCHMARKS=OFF -DLORAHUB_WITH_CUDA=OFF
+cmake --build build/sanitize -j "$jobs"
+ctest --test-dir build/sanitize --output-on-failure -j "$jobs" -E "^package\."
