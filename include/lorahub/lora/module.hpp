@@ -19,3 +19,15 @@ struct lora_layer {
 };
 
 }  // namespace lorahub
+
+namespace lorahub {
+
+/// A non-owning view of one layer's LoRA matrices (layout as lora_layer); rank 0 = none.
+struct lora_ref {
+    const float* a = nullptr;
+    const float* b = nullptr;
+    std::size_t rank = 0;
+    float scaling = 0.0f;
+};
+
+}  // namespace lorahub

@@ -1,0 +1,99 @@
+#include <cmath>
+#include <string>
+
+#include <catch2/catch.hpp>
+
+#include <lorahub/io/peft_adapter.hpp>
+#include <lorahub/io/safetensors.hpp>
+#include <lorahub/model/t5/model.hpp>
+
+#include "../../support/files.hpp"
+
+using namespace lorahub;
+
+namespace {
+
+const io::json& expected() {
+    static const auto document = io::parse_json_strict(test::read_file(test::fixtures() / "t5/expected.json"), "expected.json");
+    return document;
+}
+
+t5::batch fixture_batch() {
+    t5::batch examples;
+    for (const auto& example : expected()["examples"]) {
+        examples.inputs.push_back(example["input_ids"].get<std::vector<int>>());
+        examples.labels.push_back(example["label_ids"].get<std::vector<int>>());
+    }
+    return examples;
+}
+
+double max_abs_error(const std::vector<float>& ours, const io::safetensors_file& reference, const std::string& name) {
+    const auto theirs = reference.read_f32(reference.at(name));
+    REQUIRE(theirs.size() == ours.size());
+    double worst = 0;
+    for (std::size_t i = 0; i < ours.size(); ++i) worst = std::max(worst, std::abs(static_cast<double>(ours[i]) - theirs[i]));
+    return worst;
+}
+
+/// Checks logits, loss and greedy ids of one (model, adapter) pair against HF's.
+void check_parity(const t5::model<>& model, const t5::lora_binding* lora, const std::string& model_name, const std::string& variant) {
+    const auto examples = fixture_batch();
+    const io::safetensors_file reference(test::fixtures() / ("t5/" + model_name + ".expected.safetensors"));
+    const auto& want = expected()[model_name][variant];
+    const auto logits = model.logits(examples, lora);
+    for (std::size_t s = 0; s < logits.size(); ++s) {
+        INFO("example " << s);
+        CHECK(max_abs_error(logits[s], reference, variant + ".logits." + std::to_string(s)) <= 1e-4);
+    }
+    const double loss = model.loss(examples, lora);
+    const double reference_loss = want["loss"].get<double>();
+    CHECK(std::abs(loss - reference_loss) / reference_loss <= 1e-5);
+    const auto greedy = model.generate(examples.inputs, lora, 24);
+    CHECK(greedy == want["greedy"].get<std::vector<std::vector<int>>>());
+}
+
+}  // namespace
+
+TEST_CASE("logits, loss and greedy ids match HF without LoRA", "[t5][parity]") {
+    for (const char* name : {"flan-odd", "t5-relu"}) {
+        INFO("model " << name);
+        const auto model = t5::model<>::load(test::fixtures() / "t5" / name);
+        check_parity(model, nullptr, name, "base");
+    }
+}
+
+TEST_CASE("runtime LoRA and merged weights both match HF with PEFT adapters", "[t5][parity][lora]") {
+    const std::vector<std::pair<std::string, std::string>> cases{{"flan-odd", "qv"}, {"flan-odd", "all"}, {"t5-relu", "ko-ff-rslora"}};
+    for (const auto& [model_name, adapter_name] : cases) {
+        INFO("model " << model_name << ", adapter " << adapter_name);
+        const auto model = t5::model<>::load(test::fixtures() / "t5" / model_name);
+        const auto adapter = io::load_peft_adapter(test::fixtures() / "t5" / (model_name + "." + adapter_name));
+        const auto lora = model.bind(adapter.layers, adapter_name);
+        SECTION("runtime LoRA " + model_name + "." + adapter_name) { check_parity(model, &lora, model_name, adapter_name); }
+        SECTION("merged " + model_name + "." + adapter_name) { check_parity(model.merged(lora), nullptr, model_name, adapter_name); }
+    }
+}
+
+TEST_CASE("the base weights stay untouched by LoRA and merging", "[t5][lora]") {
+    const auto model = t5::model<>::load(test::fixtures() / "t5/flan-odd");
+    const auto adapter = io::load_peft_adapter(test::fixtures() / "t5/flan-odd.qv");
+    const auto lora = model.bind(adapter.layers, "qv");
+    const auto before = model.loss(fixture_batch());
+    [[maybe_unused]] const auto merged = model.merged(lora);
+    [[maybe_unused]] const auto with_lora = model.loss(fixture_batch(), &lora);
+    CHECK(model.loss(fixture_batch()) == before);
+    const auto& q = model.tensors().linears[model.tensors().linear_index("encoder.block.0.layer.0.SelfAttention.q")];
+    const auto* stored = model.tensors().store().find("encoder.block.0.layer.0.SelfAttention.q.weight");
+    CHECK(static_cast<const void*>(q.weight.data()) == static_cast<const void*>(stored->view->bytes.data()));  // a view, not a copy
+}
+
+TEST_CASE("bad batches and mismatched adapters are clear errors", "[t5][lora]") {
+    const auto model = t5::model<>::load(test::fixtures() / "t5/t5-relu");
+    using Catch::Matchers::Contains;
+    CHECK_THROWS_WITH(model.loss({{{5, 1}}, {{}}}), Contains("sequence 0 is empty"));
+    CHECK_THROWS_WITH(model.loss({{{5, 1}}, {{3, 1}, {4, 1}}}), Contains("1 inputs but 2 label sequences"));
+    CHECK_THROWS_WITH(model.loss({{{5, 999}}, {{3, 1}}}), Contains("token id 999, outside the model's vocabulary of 200"));
+    CHECK_THROWS_WITH(model.generate({{}}, nullptr, 4), Contains("sequence 0 is empty"));
+    const auto other = io::load_peft_adapter(test::fixtures() / "t5/flan-odd.qv");
+    CHECK_THROWS_WITH(model.bind(other.layers, "flan-odd.qv"), Contains("flan-odd.qv: LoRA module"));
+}
