@@ -1,3 +1,4 @@
+#include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <string>
@@ -8,6 +9,7 @@
 #include <lorahub/core/error.hpp>
 
 #include "inspect.hpp"
+#include "score.hpp"
 
 namespace {
 
@@ -43,9 +45,29 @@ int main(int argc, char** argv) {
     inspect->add_option("paths", inspect_paths, "Paths to inspect")->required();
     inspect->add_flag("--json", inspect_json, "Print the summary as JSON (an array for several paths)");
 
+    auto* score = app.add_subcommand("score", "Print the LoraHub objective of fixed module weights");
+    std::string score_model, score_examples, score_weights;
+    std::vector<std::string> score_modules;
+    std::size_t score_batch_size = 0;
+    bool score_json = false;
+    score->add_option("--model", score_model, "Base model directory (config.json, model.safetensors, spiece.model)")->required();
+    score->add_option("--lora", score_modules, "PEFT LoRA module directory (repeat for each module)")->required();
+    score->add_option("--examples", score_examples, "Examples JSONL ({input, output} or {context, completion})")->required();
+    score->add_option("--weights", score_weights, "One weight per --lora, comma-separated")->required();
+    score->add_option("--batch-size", score_batch_size, "Examples per loss batch (default: all in one batch)");
+    score->add_flag("--json", score_json, "Print {\"loss\": x, \"objective\": y}");
+
     CLI11_PARSE(app, argc, argv);
     try {
         if (*inspect) return run_inspect(inspect_paths, inspect_json);
+        if (*score) {
+            const std::vector<std::filesystem::path> modules(score_modules.begin(), score_modules.end());
+            const auto result = lorahub::cli::score(score_model, modules, score_examples,
+                                                    lorahub::cli::parse_weights(score_weights), score_batch_size);
+            if (score_json) std::cout << lorahub::io::json{{"loss", result.loss}, {"objective", result.objective}}.dump() << "\n";
+            else std::printf("loss=%.9g objective=%.9g\n", result.loss, result.objective);
+            return 0;
+        }
     } catch (const lorahub::error& failure) {
         std::cerr << "error: " << failure.what() << "\n";
         return 1;
