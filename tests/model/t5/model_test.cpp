@@ -5,6 +5,7 @@
 
 #include <lorahub/io/peft_adapter.hpp>
 #include <lorahub/io/safetensors.hpp>
+#include <lorahub/backend/cpu/onednn_gemm.hpp>
 #include <lorahub/model/t5/model.hpp>
 
 #include "../../support/files.hpp"
@@ -36,7 +37,8 @@ double max_abs_error(const std::vector<float>& ours, const io::safetensors_file&
 }
 
 /// Checks logits, loss and greedy ids of one (model, adapter) pair against HF's.
-void check_parity(const t5::model<>& model, const t5::lora_binding* lora, const std::string& model_name, const std::string& variant) {
+template <class Model>
+void check_parity(const Model& model, const t5::lora_binding* lora, const std::string& model_name, const std::string& variant) {
     const auto examples = fixture_batch();
     const io::safetensors_file reference(test::fixtures() / ("t5/" + model_name + ".expected.safetensors"));
     const auto& want = expected()[model_name][variant];
@@ -54,19 +56,20 @@ void check_parity(const t5::model<>& model, const t5::lora_binding* lora, const 
 
 }  // namespace
 
-TEST_CASE("logits, loss and greedy ids match HF without LoRA", "[t5][parity]") {
+TEMPLATE_TEST_CASE("logits, loss and greedy ids match HF without LoRA", "[t5][parity]", cpu::eigen_gemm, cpu::basic_onednn_gemm<0>) {
     for (const char* name : {"flan-odd", "t5-relu"}) {
         INFO("model " << name);
-        const auto model = t5::model<>::load(test::fixtures() / "t5" / name);
+        const auto model = t5::model<TestType>::load(test::fixtures() / "t5" / name);
         check_parity(model, nullptr, name, "base");
     }
 }
 
-TEST_CASE("runtime LoRA and merged weights both match HF with PEFT adapters", "[t5][parity][lora]") {
+TEMPLATE_TEST_CASE("runtime LoRA and merged weights both match HF with PEFT adapters", "[t5][parity][lora]", cpu::eigen_gemm,
+                   cpu::basic_onednn_gemm<0>) {
     const std::vector<std::pair<std::string, std::string>> cases{{"flan-odd", "qv"}, {"flan-odd", "all"}, {"t5-relu", "ko-ff-rslora"}};
     for (const auto& [model_name, adapter_name] : cases) {
         INFO("model " << model_name << ", adapter " << adapter_name);
-        const auto model = t5::model<>::load(test::fixtures() / "t5" / model_name);
+        const auto model = t5::model<TestType>::load(test::fixtures() / "t5" / model_name);
         const auto adapter = io::load_peft_adapter(test::fixtures() / "t5" / (model_name + "." + adapter_name));
         const auto lora = model.bind(adapter.layers, adapter_name);
         SECTION("runtime LoRA " + model_name + "." + adapter_name) { check_parity(model, &lora, model_name, adapter_name); }

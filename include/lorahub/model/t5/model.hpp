@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "lorahub/backend/cpu/gemm.hpp"
+#include "lorahub/backend/cpu/onednn_gemm.hpp"
 #include "lorahub/backend/cpu/ops.hpp"
 #include "lorahub/core/error.hpp"
 #include "lorahub/io/weight_store.hpp"
@@ -31,9 +32,10 @@ inline constexpr int ignore_index = -100;
 /// Hugging Face's T5ForConditionalGeneration on the CPU in float32, with LoRA applied at run
 /// time (y = x W^T + s (x A^T) B^T) and never merged into W. Sequences are packed: linear
 /// layers see all tokens of all sequences as one matrix, attention runs per sequence, and no
-/// work is spent on padding. `Gemm` is the matrix-product policy.
+/// work is spent on padding. `Gemm` is the matrix-product policy: oneDNN by default (the
+/// measured winner, docs/benchmarks.md), cpu::eigen_gemm as the dependency-light reference.
 /// Calls on one object must not overlap: it reuses one workspace between calls.
-template <class Gemm = cpu::eigen_gemm>
+template <class Gemm = cpu::onednn_gemm>
 class model {
 public:
     /// Loads config.json, the weights and, when present, spiece.model from a HF model dir.
