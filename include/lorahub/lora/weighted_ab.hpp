@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "lorahub/core/error.hpp"
@@ -17,6 +18,8 @@ namespace lorahub {
 /// The scaling is the first module's, because the reference loads the composed weights
 /// into a model built from the first module's config.
 struct weighted_ab {
+    static constexpr std::string_view name = "weighted-ab";
+
     /// Storage shaped for compose(): one lora_layer per pool target, allocated once.
     static std::vector<lora_layer> allocate(const lora_pool& pool) {
         std::vector<lora_layer> out;

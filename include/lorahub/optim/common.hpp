@@ -1,0 +1,101 @@
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <numbers>
+#include <random>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "lorahub/core/error.hpp"
+
+namespace lorahub::optim {
+
+using point = std::vector<double>;
+
+/// What every optimizer is given: a box, a start, a first step, a budget and a seed.
+/// LoraHub's defaults: weights start at 0 in [-1.5, 1.5], first step 0.5, 40 evaluations.
+struct settings {
+    std::size_t dimension = 0;
+    double lower = -1.5;
+    double upper = 1.5;
+    std::size_t budget = 40;
+    std::uint64_t seed = 42;
+    double initial_step = 0.5;
+    point start;  ///< empty: all zeros
+
+    point start_point() const { return start.empty() ? point(dimension, 0.0) : start; }
+
+    void validate() const {
+        if (dimension == 0) throw argument_error("optimizer", "needs at least one dimension");
+        if (!(lower < upper) || !std::isfinite(lower) || !std::isfinite(upper))
+            throw argument_error("optimizer", "bounds must be finite with lower < upper");
+        if (budget == 0) throw argument_error("optimizer", "budget must be at least 1");
+        if (!(initial_step > 0) || !std::isfinite(initial_step)) throw argument_error("optimizer", "initial step must be positive");
+        if (!start.empty() && start.size() != dimension)
+            throw argument_error("optimizer", "start point has " + std::to_string(start.size()) + " values for " +
+                                                  std::to_string(dimension) + " dimensions");
+        for (double value : start)
+            if (!(value >= lower && value <= upper)) throw argument_error("optimizer", "start point lies outside the bounds");
+    }
+};
+
+/// A seeded generator that gives the same numbers on every platform: mt19937_64 is fully
+/// specified by the standard, and the distributions below are ours, not the library's.
+class random_source {
+public:
+    explicit random_source(std::uint64_t seed) : engine_(seed) {}
+    double uniform() { return static_cast<double>(engine_() >> 11) * 0x1.0p-53; }  // [0, 1)
+    double uniform(double low, double high) { return low + (high - low) * uniform(); }
+    double normal() {  // Box-Muller, both values used
+        if (has_spare_) {
+            has_spare_ = false;
+            return spare_;
+        }
+        double u = 0;
+        do u = uniform();
+        while (u <= 0.0);
+        const double v = uniform(), radius = std::sqrt(-2.0 * std::log(u)), angle = 2.0 * std::numbers::pi * v;
+        spare_ = radius * std::sin(angle);
+        has_spare_ = true;
+        return radius * std::cos(angle);
+    }
+
+private:
+    std::mt19937_64 engine_;
+    double spare_ = 0;
+    bool has_spare_ = false;
+};
+
+/// A value as optimizers compare it: NaN and infinities count as +infinity.
+inline double comparable(double value) { return std::isfinite(value) ? value : std::numeric_limits<double>::infinity(); }
+
+inline point clip(point x, double lower, double upper) {
+    for (auto& value : x) value = std::clamp(value, lower, upper);
+    return x;
+}
+
+inline bool inside(std::span<const double> x, double lower, double upper) {
+    return std::all_of(x.begin(), x.end(), [&](double v) { return v >= lower && v <= upper; });
+}
+
+/// The best point told so far; a non-finite value is never recorded as best.
+struct best_so_far {
+    point x;
+    double value = std::numeric_limits<double>::infinity();
+    std::size_t evaluations = 0;
+
+    void record(std::span<const double> candidate, double f) {
+        ++evaluations;
+        if (std::isfinite(f) && f < value) {
+            value = f;
+            x.assign(candidate.begin(), candidate.end());
+        }
+    }
+};
+
+}  // namespace lorahub::optim

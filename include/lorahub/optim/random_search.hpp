@@ -1,0 +1,36 @@
+#pragma once
+
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "lorahub/optim/common.hpp"
+
+namespace lorahub::optim {
+
+/// Uniform random search in the box; the first point asked is the start point.
+class random_search {
+public:
+    static constexpr std::string_view name = "random";
+
+    explicit random_search(const settings& options) : options_(options), random_(options.seed) { options_.validate(); }
+
+    point ask() {
+        if (asked_++ == 0) return options_.start_point();
+        point x(options_.dimension);
+        for (auto& value : x) value = random_.uniform(options_.lower, options_.upper);
+        return x;
+    }
+    std::vector<point> ask_population() { return {ask()}; }
+    void tell(std::span<const double> x, double value) { best_.record(x, value); }
+    bool done() const { return best_.evaluations >= options_.budget; }
+    const best_so_far& best() const { return best_; }
+
+private:
+    settings options_;
+    random_source random_;
+    best_so_far best_;
+    std::size_t asked_ = 0;
+};
+
+}  // namespace lorahub::optim
