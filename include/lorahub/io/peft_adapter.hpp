@@ -108,6 +108,33 @@ inline peft_adapter load_peft_adapter(const std::filesystem::path& directory) {
     return adapter;
 }
 
+/// A config that describes `layers` exactly: target_modules lists their full module names,
+/// r and lora_alpha come from the first layer, and rank_pattern / alpha_pattern (keys are
+/// escaped full names) cover every layer whose rank or scaling differs. Other fields
+/// (task type, base model) come from `base`.
+inline peft_config config_for_layers(const peft_config& base, const std::vector<lora_layer>& layers) {
+    if (layers.empty()) throw argument_error("adapter", "needs at least one LoRA layer");
+    peft_config config;
+    config.task_type = base.task_type;
+    config.base_model_name_or_path = base.base_model_name_or_path;
+    config.r = layers.front().rank;
+    config.lora_alpha = static_cast<double>(layers.front().scaling) * static_cast<double>(config.r);
+    std::vector<std::string> names;
+    for (const auto& layer : layers) {
+        names.push_back(layer.module);
+        std::string key;
+        for (char c : layer.module) {
+            if (c == '.') key += '\\';
+            key += c;
+        }
+        if (layer.rank != config.r) config.rank_pattern.emplace_back(key, layer.rank);
+        const double alpha = static_cast<double>(layer.scaling) * static_cast<double>(layer.rank);
+        if (std::abs(alpha - config.lora_alpha) > 1e-9 * std::abs(alpha)) config.alpha_pattern.emplace_back(key, alpha);
+    }
+    config.target_modules = names;
+    return config;
+}
+
 /// Writes a PEFT folder (adapter_config.json + adapter_model.safetensors) that PEFT loads
 /// with PeftModel.from_pretrained. The folder appears whole or not at all.
 inline void save_peft_adapter(const std::filesystem::path& directory, const peft_config& config,

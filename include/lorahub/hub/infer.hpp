@@ -1,0 +1,61 @@
+#pragma once
+
+#include <algorithm>
+#include <cctype>
+#include <cstddef>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "lorahub/io/examples.hpp"
+#include "lorahub/model/t5/lora_binding.hpp"
+#include "lorahub/model/t5/tokenizer.hpp"
+
+namespace lorahub {
+
+/// Upstream's answer normalisation: s.strip().lower().replace(".", ""), on ASCII
+/// (Python's strip/lower also fold non-ASCII whitespace and letters).
+inline std::string normalize_answer(std::string_view text) {
+    const auto first = text.find_first_not_of(" \t\n\r\f\v");
+    if (first == std::string_view::npos) return {};
+    const auto last = text.find_last_not_of(" \t\n\r\f\v");
+    std::string out;
+    for (char c : text.substr(first, last - first + 1))
+        if (c != '.') out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+}
+
+struct inference_result {
+    std::vector<std::string> predictions;
+    /// Percentage of exact matches after normalisation, as upstream reports it; empty unless
+    /// every example has an output.
+    std::optional<double> accuracy;
+};
+
+/// Greedy predictions for every example (lora may be null: zero-shot) in batches, and the
+/// upstream accuracy when all examples carry an output.
+template <class Model>
+inference_result infer(const Model& model, std::span<const io::example> examples, const t5::lora_binding* lora,
+                       std::size_t max_new_tokens = 256, std::size_t batch_size = 16) {
+    inference_result result;
+    const auto& tokens = model.tokens();
+    const std::size_t step = std::max<std::size_t>(batch_size, 1);
+    for (std::size_t start = 0; start < examples.size(); start += step) {
+        std::vector<std::vector<int>> inputs;
+        for (std::size_t i = start; i < std::min(examples.size(), start + step); ++i) inputs.push_back(tokens.encode(examples[i].input));
+        for (const auto& ids : model.generate(inputs, lora, max_new_tokens)) result.predictions.push_back(tokens.decode(ids));
+    }
+    const bool all_answered = !examples.empty() && std::all_of(examples.begin(), examples.end(), [](const io::example& e) {
+        return e.output.has_value() && !e.output->empty();
+    });
+    if (all_answered) {
+        std::size_t correct = 0;
+        for (std::size_t i = 0; i < examples.size(); ++i)
+            correct += normalize_answer(result.predictions[i]) == normalize_answer(*examples[i].output);
+        result.accuracy = 100.0 * static_cast<double>(correct) / static_cast<double>(examples.size());
+    }
+    return result;
+}
+
+}  // namespace lorahub

@@ -1,0 +1,112 @@
+#pragma once
+
+#include <chrono>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "lorahub/concepts.hpp"
+#include "lorahub/hub/objective.hpp"
+#include "lorahub/lora/weighted_ab.hpp"
+#include "lorahub/optim/common.hpp"
+
+namespace lorahub {
+
+/// One objective evaluation of the search, in the order they happened.
+struct evaluation {
+    std::vector<double> weights;
+    double loss = 0;
+    double objective = 0;  ///< +infinity when the loss was not finite
+    double seconds = 0;    ///< wall time of this evaluation (compose + loss)
+};
+
+template <class Model>
+struct learn_options {
+    std::size_t budget = 40;
+    std::uint64_t seed = 42;
+    double lower = -1.5;
+    double upper = 1.5;
+    double initial_step = 0.5;
+    /// The loss of a composed LoRA on the examples; default: upstream LoraHub's reduction.
+    std::function<double(const Model&, const tokenized_examples&, const t5::lora_binding&)> loss =
+        [](const Model& model, const tokenized_examples& examples, const t5::lora_binding& lora) {
+            return reference_loss(model, examples, &lora);
+        };
+    /// The penalty on the weights; default: 0.05 * mean |w|.
+    std::function<double(std::span<const double>)> regularizer = [](std::span<const double> w) { return l1_penalty(w); };
+    /// Called after every evaluation (progress reporting).
+    std::function<void(std::size_t index, const evaluation&, const evaluation& best)> on_evaluation;
+};
+
+/// The loss as the mean token cross-entropy over all label tokens of all examples (one
+/// batch), instead of upstream's per-batch sum divided by the number of examples.
+template <class Model>
+double token_mean_loss(const Model& model, const tokenized_examples& examples, const t5::lora_binding& lora) {
+    t5::batch all;
+    for (const auto& batch : examples.batches) {
+        all.inputs.insert(all.inputs.end(), batch.inputs.begin(), batch.inputs.end());
+        all.labels.insert(all.labels.end(), batch.labels.begin(), batch.labels.end());
+    }
+    return model.loss(all, &lora);
+}
+
+struct learn_result {
+    std::vector<double> weights;
+    double objective = std::numeric_limits<double>::infinity();
+    double loss = std::numeric_limits<double>::infinity();
+    std::vector<evaluation> trace;
+    std::vector<lora_layer> composed;  ///< the pool composed with `weights`
+    std::string optimizer;
+    std::string composer;
+    double seconds = 0;
+};
+
+/// LoraHub: searches module weights w in the box with optimizer policy O, scoring each w by
+/// loss(compose(pool, w)) + regularizer(w). The composition is written into storage
+/// allocated once and bound to the model once; the search loop allocates nothing per
+/// evaluation beyond its trace. A non-finite loss scores +infinity and is never the result.
+template <Optimizer O, Composer C = weighted_ab, class Model>
+learn_result learn(const Model& model, const lora_pool& pool, const tokenized_examples& examples,
+                   const learn_options<Model>& options = {}) {
+    using clock = std::chrono::steady_clock;
+    const auto started = clock::now();
+    optim::settings settings{.dimension = pool.size(), .lower = options.lower, .upper = options.upper, .budget = options.budget,
+                             .seed = options.seed, .initial_step = options.initial_step, .start = {}};
+    O optimizer(settings);
+    auto composed = C::allocate(pool);
+    const auto lora = model.bind(composed, "composed LoRA");
+    learn_result result;
+    result.optimizer = std::string(O::name);
+    result.composer = std::string(C::name);
+    result.trace.reserve(options.budget);
+    evaluation best{{}, std::numeric_limits<double>::infinity(), std::numeric_limits<double>::infinity(), 0};
+    while (!optimizer.done() && result.trace.size() < options.budget) {
+        for (const auto& w : optimizer.ask_population()) {
+            if (result.trace.size() == options.budget) break;  // a population may overshoot the budget
+            const auto begun = clock::now();
+            C::compose(pool, w, composed);
+            const double loss = options.loss(model, examples, lora);
+            const double objective = std::isfinite(loss) ? loss + options.regularizer(w) : std::numeric_limits<double>::infinity();
+            result.trace.push_back({w, loss, objective, std::chrono::duration<double>(clock::now() - begun).count()});
+            if (objective < best.objective) best = result.trace.back();
+            if (options.on_evaluation) options.on_evaluation(result.trace.size(), result.trace.back(), best);
+            optimizer.tell(w, objective);
+        }
+    }
+    if (!std::isfinite(best.objective))
+        throw argument_error("learn", "no evaluation gave a finite loss (the model or the modules produce NaN or infinity)");
+    result.weights = best.weights;
+    result.objective = best.objective;
+    result.loss = best.loss;
+    C::compose(pool, result.weights, composed);
+    result.composed = std::move(composed);
+    result.seconds = std::chrono::duration<double>(clock::now() - started).count();
+    return result;
+}
+
+}  // namespace lorahub

@@ -1,0 +1,224 @@
+#include <algorithm>
+#include <cmath>
+#include <functional>
+
+#include <catch2/catch.hpp>
+
+#include <lorahub/hub/infer.hpp>
+#include <lorahub/hub/learn.hpp>
+#include <lorahub/hub/merge.hpp>
+#include <lorahub/lora/delta_sum.hpp>
+#include <lorahub/optim/cma_es.hpp>
+#include <lorahub/optim/cobyla.hpp>
+#include <lorahub/optim/nelder_mead.hpp>
+#include <lorahub/optim/random_search.hpp>
+
+#include "../support/random_hub.hpp"
+
+using namespace lorahub;
+
+namespace {
+
+/// Few-shot examples and held-out inputs whose targets are the greedy outputs (4 tokens) of
+/// the pool composed at the planted weights. Only inputs whose every greedy token wins by a
+/// logit margin >= 1 are kept: a real task has decisive answers, while a random network has
+/// near-ties that any weight a hair away from w* flips.
+struct planted_task {
+    tokenized_examples few_shot;
+    std::vector<std::vector<int>> held_out_inputs, held_out_targets;
+};
+
+constexpr std::size_t planted_tokens = 4;
+
+template <class Model>
+void decisive_examples(const Model& model, const t5::lora_binding& lora, std::size_t count, unsigned seed,
+                       std::vector<std::vector<int>>& inputs, std::vector<std::vector<int>>& targets) {
+    const std::size_t vocab = model.model_config().vocab_size;
+    for (auto& candidate : test::random_inputs(count * 20, seed)) {
+        auto output = model.generate({candidate}, &lora, planted_tokens)[0];
+        const auto logits = model.logits(t5::batch{{candidate}, {output}}, &lora)[0];
+        bool decisive = true;
+        for (std::size_t p = 0; p < output.size(); ++p) {
+            std::vector<float> row(logits.begin() + static_cast<std::ptrdiff_t>(p * vocab), logits.begin() + static_cast<std::ptrdiff_t>((p + 1) * vocab));
+            std::nth_element(row.begin(), row.begin() + 1, row.end(), std::greater<float>());
+            decisive = decisive && row[0] - row[1] >= 1.0f;
+        }
+        if (!decisive) continue;
+        inputs.push_back(std::move(candidate));
+        targets.push_back(std::move(output));
+        if (inputs.size() == count) return;
+    }
+    FAIL("fewer than " << count << " decisive inputs among " << count * 20);
+}
+
+template <class Model>
+planted_task plant(const Model& model, const lora_pool& pool, const std::vector<double>& planted) {
+    auto composed = weighted_ab::allocate(pool);
+    weighted_ab::compose(pool, planted, composed);
+    const auto lora = model.bind(composed, "planted");
+    planted_task task;
+    t5::batch batch;
+    decisive_examples(model, lora, 5, 21, batch.inputs, batch.labels);
+    task.few_shot = {{batch}, 5};
+    decisive_examples(model, lora, 30, 99, task.held_out_inputs, task.held_out_targets);
+    return task;
+}
+
+/// The planted-recovery hub: LoRA on the last decoder feed-forward output only, whose effect
+/// on the logits is smooth in w (LoRA on every layer of a random network makes the
+/// objective too rugged for any budget-limited search to be a fair test).
+test::random_hub planted_hub(const std::filesystem::path& root, std::size_t modules, unsigned seed) {
+    return test::make_random_hub(root, modules, seed, 4, 4.0f, 0.6f, {"decoder.block.1.layer.2.DenseReluDense.wo"});
+}
+
+template <class Model>
+double exact_match(const Model& model, const std::vector<lora_layer>& composed, const planted_task& task) {
+    const auto lora = model.bind(composed, "learned");
+    const auto predictions = model.generate(task.held_out_inputs, composed.empty() ? nullptr : &lora, planted_tokens);
+    std::size_t same = 0;
+    for (std::size_t i = 0; i < predictions.size(); ++i) same += predictions[i] == task.held_out_targets[i];
+    return static_cast<double>(same) / static_cast<double>(predictions.size());
+}
+
+template <class Model>
+double objective_at(const Model& model, const lora_pool& pool, const tokenized_examples& examples, const std::vector<double>& w) {
+    auto composed = weighted_ab::allocate(pool);
+    weighted_ab::compose(pool, w, composed);
+    const auto lora = model.bind(composed, "at");
+    return reference_loss(model, examples, &lora) + l1_penalty(w);
+}
+
+}  // namespace
+
+TEST_CASE("CMA-ES recovers planted weights of a 6-module pool", "[hub][learn]") {
+    test::temp_dir dir;
+    const auto hub = planted_hub(dir.path(), 6, 7);
+    const auto model = t5::model<>::load(hub.model);
+    const auto pool = lora_pool::load(hub.modules);
+    const std::vector<double> planted{0.8, -0.5, 0.0, 0.6, 0.0, -0.9};
+    const auto task = plant(model, pool, planted);
+    CHECK(exact_match(model, {}, task) < 0.5);  // the base model alone does not do the task
+
+    learn_options<t5::model<>> options;
+    options.budget = 300;
+    options.seed = 1;
+    const auto result = learn<optim::cma_es>(model, pool, task.few_shot, options);
+    const double planted_objective = objective_at(model, pool, task.few_shot, planted);
+    INFO("learned objective " << result.objective << ", planted objective " << planted_objective);
+    CHECK(result.objective <= planted_objective + 1e-3);
+    CHECK(exact_match(model, result.composed, task) >= 0.95);
+    CHECK(result.trace.size() <= 300);
+    CHECK(result.optimizer == "cma-es");
+}
+
+TEST_CASE("COBYLA recovers planted weights of a 3-module pool in the reference budget", "[hub][learn]") {
+    test::temp_dir dir;
+    const auto hub = planted_hub(dir.path(), 3, 8);
+    const auto model = t5::model<>::load(hub.model);
+    const auto pool = lora_pool::load(hub.modules);
+    const std::vector<double> planted{0.7, -0.4, 1.0};
+    const auto task = plant(model, pool, planted);
+    CHECK(exact_match(model, {}, task) < 0.5);
+    learn_options<t5::model<>> options;
+    options.budget = 60;
+    const auto result = learn<optim::cobyla>(model, pool, task.few_shot, options);
+    const double planted_objective = objective_at(model, pool, task.few_shot, planted);
+    INFO("learned objective " << result.objective << ", planted objective " << planted_objective);
+    CHECK(result.objective <= planted_objective + 1e-3);
+    CHECK(exact_match(model, result.composed, task) >= 0.95);
+    CHECK(result.trace.front().weights == std::vector<double>(3, 0.0));  // the reference starts at 0
+}
+
+TEMPLATE_TEST_CASE("the same seed and inputs give bitwise identical weights", "[hub][learn]", optim::cma_es, optim::cobyla,
+                   optim::nelder_mead, optim::random_search) {
+    test::temp_dir dir;
+    const auto hub = test::make_random_hub(dir.path(), 4, 9);
+    const auto model = t5::model<>::load(hub.model);
+    const auto pool = lora_pool::load(hub.modules);
+    const auto task = plant(model, pool, {0.5, 0.5, -0.5, 0.2});
+    learn_options<t5::model<>> options;
+    options.budget = 30;
+    options.seed = 5;
+    const auto first = learn<TestType>(model, pool, task.few_shot, options);
+    const auto second = learn<TestType>(model, pool, task.few_shot, options);
+    CHECK(first.weights == second.weights);
+    CHECK(first.objective == second.objective);
+    REQUIRE(first.trace.size() == second.trace.size());
+    for (std::size_t i = 0; i < first.trace.size(); ++i) CHECK(first.trace[i].weights == second.trace[i].weights);
+}
+
+TEST_CASE("a NaN loss scores +infinity and is never the result", "[hub][learn]") {
+    test::temp_dir dir;
+    const auto hub = test::make_random_hub(dir.path(), 3, 10);
+    const auto model = t5::model<>::load(hub.model);
+    const auto pool = lora_pool::load(hub.modules);
+    const auto task = plant(model, pool, {0.3, 0.3, 0.3});
+    learn_options<t5::model<>> options;
+    options.budget = 25;
+    std::size_t calls = 0;
+    options.loss = [&](const t5::model<>& m, const tokenized_examples& e, const t5::lora_binding& lora) {
+        return ++calls % 2 == 1 ? std::nan("") : reference_loss(m, e, &lora);
+    };
+    const auto result = learn<optim::random_search>(model, pool, task.few_shot, options);
+    CHECK(std::isfinite(result.objective));
+    std::size_t infinite = 0;
+    for (const auto& step : result.trace) infinite += std::isinf(step.objective);
+    CHECK(infinite == 13);
+    options.loss = [](const t5::model<>&, const tokenized_examples&, const t5::lora_binding&) { return std::nan(""); };
+    CHECK_THROWS_WITH(learn<optim::random_search>(model, pool, task.few_shot, options), Catch::Matchers::Contains("no evaluation gave a finite loss"));
+}
+
+TEST_CASE("delta_sum composes exactly sum_i w_i s_i B_i A_i", "[hub][compose]") {
+    test::temp_dir dir;
+    const auto hub = test::make_random_hub(dir.path(), 3, 11, 3);
+    const auto pool = lora_pool::load(hub.modules);
+    auto composed = delta_sum::allocate(pool);
+    const std::vector<double> w{0.5, -1.25, 0.75};
+    delta_sum::compose(pool, w, composed);
+    const auto& target = pool.targets()[2];
+    const auto& layer = composed[2];
+    CHECK(layer.rank == 9);
+    for (std::size_t o = 0; o < target.out_features; o += 7)
+        for (std::size_t i = 0; i < target.in_features; i += 5) {
+            double expected = 0, ours = 0;
+            for (std::size_t m = 0; m < 3; ++m)
+                for (std::size_t k = 0; k < target.rank; ++k)
+                    expected += w[m] * target.scaling[m] * target.b[m * target.out_features * target.rank + o * target.rank + k] *
+                                target.a[m * target.rank * target.in_features + k * target.in_features + i];
+            for (std::size_t k = 0; k < layer.rank; ++k) ours += layer.scaling * layer.b[o * layer.rank + k] * layer.a[k * layer.in_features + i];
+            CHECK(ours == Approx(expected).margin(1e-5));
+        }
+}
+
+TEMPLATE_TEST_CASE("a saved adapter and a merged model dir reproduce the composed outputs", "[hub][save]", weighted_ab, delta_sum) {
+    test::temp_dir dir;
+    const auto hub = test::make_random_hub(dir.path(), 3, 12);
+    const auto model = t5::model<>::load(hub.model);
+    const auto pool = lora_pool::load(hub.modules);
+    auto composed = TestType::allocate(pool);
+    TestType::compose(pool, std::vector<double>{0.9, -0.3, 0.4}, composed);
+    const auto lora = model.bind(composed, "composed");
+    const t5::batch batch{test::random_inputs(4, 5), test::random_inputs(4, 6)};
+    const auto expected = model.logits(batch, &lora);
+
+    io::save_peft_adapter(dir / "adapter", io::config_for_layers(pool.config(), composed), composed);
+    const auto adapter = io::load_peft_adapter(dir / "adapter");
+    const auto reloaded = model.bind(adapter.layers, "reloaded");
+    const auto from_adapter = model.logits(batch, &reloaded);
+
+    save_merged_model(model, lora, dir / "merged");
+    const auto merged = t5::model<>::load(dir / "merged");
+    const auto from_merged = merged.logits(batch);
+    for (std::size_t s = 0; s < expected.size(); ++s)
+        for (std::size_t i = 0; i < expected[s].size(); ++i) {
+            CHECK(from_adapter[s][i] == Approx(expected[s][i]).margin(1e-5));
+            CHECK(from_merged[s][i] == Approx(expected[s][i]).epsilon(1e-4).margin(1e-4));
+        }
+    CHECK(std::filesystem::exists(dir / "merged" / "config.json"));
+}
+
+TEST_CASE("accuracy follows upstream's normalisation and is a percentage", "[hub][infer]") {
+    CHECK(normalize_answer("  The Answer.\n") == "the answer");
+    CHECK(normalize_answer("(A)") == "(a)");
+    CHECK(normalize_answer(" ... ") == "");
+}
