@@ -212,7 +212,9 @@ TEMPLATE_TEST_CASE("a saved adapter and a merged model dir reproduce the compose
     for (std::size_t s = 0; s < expected.size(); ++s)
         for (std::size_t i = 0; i < expected[s].size(); ++i) {
             CHECK(from_adapter[s][i] == Approx(expected[s][i]).margin(1e-5));
-            CHECK(from_merged[s][i] == Approx(expected[s][i]).epsilon(1e-4).margin(1e-4));
+            // these random adapters move logits by up to ~23; W + sBA in float32 rounds differently
+            // from runtime LoRA by ~1e-4 at that scale (relative 4e-6)
+            CHECK(from_merged[s][i] == Approx(expected[s][i]).margin(3e-4));
         }
     CHECK(std::filesystem::exists(dir / "merged" / "config.json"));
 }
