@@ -8,6 +8,7 @@
 
 #include <lorahub/core/error.hpp>
 
+#include "commands.hpp"
 #include "inspect.hpp"
 #include "score.hpp"
 
@@ -33,9 +34,17 @@ int run_inspect(const std::vector<std::string>& paths, bool as_json) {
     return status;
 }
 
+void add_sources(CLI::App* command, lorahub::cli::sources& in, bool modules) {
+    command->add_option("--model", in.model, "Base model directory (config.json, model.safetensors, spiece.model); default: the demo hub's");
+    if (modules) command->add_option("--lora", in.modules, "PEFT LoRA module directory (repeat per module); default: the demo hub's pool");
+    command->add_option("--examples", in.examples, "Examples JSONL ({input, output} or {context, completion}); default: the demo hub's");
+    command->add_option("--task", in.task, "Demo hub task to take defaults from (default: the hub's default task)");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+    using namespace lorahub::cli;
     CLI::App app{"lorahub: compose LoRA modules for a new task from a few examples (LoraHub)"};
     app.require_subcommand(1);
 
@@ -46,28 +55,61 @@ int main(int argc, char** argv) {
     inspect->add_flag("--json", inspect_json, "Print the summary as JSON (an array for several paths)");
 
     auto* score = app.add_subcommand("score", "Print the LoraHub objective of fixed module weights");
-    std::string score_model, score_examples, score_weights;
-    std::vector<std::string> score_modules;
+    sources score_in;
+    std::string score_weights;
     std::size_t score_batch_size = 0;
     bool score_json = false;
-    score->add_option("--model", score_model, "Base model directory (config.json, model.safetensors, spiece.model)")->required();
-    score->add_option("--lora", score_modules, "PEFT LoRA module directory (repeat for each module)")->required();
-    score->add_option("--examples", score_examples, "Examples JSONL ({input, output} or {context, completion})")->required();
+    add_sources(score, score_in, true);
     score->add_option("--weights", score_weights, "One weight per --lora, comma-separated")->required();
     score->add_option("--batch-size", score_batch_size, "Examples per loss batch (default: all in one batch)");
     score->add_flag("--json", score_json, "Print {\"loss\": x, \"objective\": y}");
+
+    auto* learn = app.add_subcommand("learn", "Find module weights for a task from its few-shot examples");
+    learn_request learning;
+    add_sources(learn, learning.in, true);
+    learn->add_option("--budget", learning.budget, "Objective evaluations (default 40)");
+    learn->add_option("--optimizer", learning.optimizer, "cobyla (default, as upstream), cma-es, nelder-mead or random")
+        ->check(CLI::IsMember({"cobyla", "cma-es", "nelder-mead", "random"}));
+    learn->add_option("--composer", learning.composer, "weighted-ab (default, the LoraHub rule) or delta-sum")
+        ->check(CLI::IsMember({"weighted-ab", "delta-sum"}));
+    learn->add_option("--seed", learning.seed, "Random seed (default 42)");
+    learn->add_option("--batch-size", learning.batch_size, "Examples per loss batch (default: all in one batch)");
+    learn->add_option("--out", learning.out, "Write the composed adapter here as a PEFT folder");
+    learn->add_option("--report", learning.report, "Write a JSON report (weights, objective, trace, timings)");
+    learn->add_option("--plot", learning.plot, "Write an SVG of the objective per evaluation and the module weights");
+    learn->add_flag("--quiet", learning.quiet, "No progress on stderr");
+
+    auto* infer = app.add_subcommand("infer", "Predict with a composed or saved adapter, or zero-shot, and report accuracy");
+    infer_request inference;
+    add_sources(infer, inference.in, true);
+    infer->add_option("--adapter", inference.adapter, "A PEFT adapter folder (e.g. from learn --out)");
+    infer->add_option("--weights", inference.weights, "Weights for the --lora modules, comma-separated");
+    infer->add_option("--composer", inference.composer, "weighted-ab or delta-sum (with --weights)")
+        ->check(CLI::IsMember({"weighted-ab", "delta-sum"}));
+    infer->add_option("--max-new-tokens", inference.max_new_tokens, "Greedy decoding length limit (default 256)");
+    infer->add_option("--batch-size", inference.batch_size, "Examples generated together (default 16)");
+    infer->add_flag("--json", inference.as_json, "Print {\"predictions\": [...], \"accuracy\": x or null}");
+
+    auto* merge = app.add_subcommand("merge", "Write a full model directory with an adapter merged into its weights");
+    std::string merge_model, merge_adapter, merge_out;
+    merge->add_option("--model", merge_model, "Base model directory")->required();
+    merge->add_option("--adapter", merge_adapter, "PEFT adapter folder")->required();
+    merge->add_option("--out", merge_out, "Output model directory")->required();
 
     CLI11_PARSE(app, argc, argv);
     try {
         if (*inspect) return run_inspect(inspect_paths, inspect_json);
         if (*score) {
-            const std::vector<std::filesystem::path> modules(score_modules.begin(), score_modules.end());
-            const auto result = lorahub::cli::score(score_model, modules, score_examples,
-                                                    lorahub::cli::parse_weights(score_weights), score_batch_size);
+            complete_from_demo_hub(score_in, true, false);
+            const auto result =
+                lorahub::cli::score(score_in.model, paths(score_in.modules), score_in.examples, parse_weights(score_weights), score_batch_size);
             if (score_json) std::cout << lorahub::io::json{{"loss", result.loss}, {"objective", result.objective}}.dump() << "\n";
             else std::printf("loss=%.9g objective=%.9g\n", result.loss, result.objective);
             return 0;
         }
+        if (*learn) return run_learn(learning);
+        if (*infer) return run_infer(inference);
+        if (*merge) return run_merge(merge_model, merge_adapter, merge_out);
     } catch (const lorahub::error& failure) {
         std::cerr << "error: " << failure.what() << "\n";
         return 1;
