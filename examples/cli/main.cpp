@@ -89,6 +89,7 @@ int main(int argc, char** argv) {
     infer->add_option("--max-new-tokens", inference.max_new_tokens, "Greedy decoding length limit (default 256)");
     infer->add_option("--batch-size", inference.batch_size, "Examples generated together (default 16)");
     infer->add_flag("--json", inference.as_json, "Print {\"predictions\": [...], \"accuracy\": x or null}");
+    infer->add_flag("--summary", inference.summary, "Print only the accuracy line, not the predictions");
 
     auto* merge = app.add_subcommand("merge", "Write a full model directory with an adapter merged into its weights");
     std::string merge_model, merge_adapter, merge_out;
