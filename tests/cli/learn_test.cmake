@@ -5,17 +5,9 @@ file(REMOVE_RECURSE ${WORK})
 file(MAKE_DIRECTORY ${WORK})
 set(pool --model ${T5}/flan-odd --lora ${T5}/pool-0 --lora ${T5}/pool-1 --lora ${T5}/pool-2 --examples ${T5}/examples.jsonl)
 
-function(run name code pattern)
-  execute_process(COMMAND ${LORAHUB} ${ARGN} RESULT_VARIABLE result OUTPUT_VARIABLE out ERROR_VARIABLE err TIMEOUT 300)
-  if(NOT result STREQUAL "${code}")
-    message(SEND_ERROR "${name}: exit ${result}, expected ${code}\nstdout: ${out}\nstderr: ${err}")
-  elseif(NOT "${out}${err}" MATCHES "${pattern}")
-    message(SEND_ERROR "${name}: output does not match '${pattern}'\nstdout: ${out}\nstderr: ${err}")
-  endif()
-  set(last_output "${out}" PARENT_SCOPE)
-endfunction()
+include(${CMAKE_CURRENT_LIST_DIR}/expect.cmake)
 
-run(learn 0 "objective=[0-9.]+ loss=[0-9.]+ evaluations=40.*pool-0.*composed adapter"
+expect(learn 0 "objective=[0-9.]+ loss=[0-9.]+ evaluations=40.*pool-0.*composed adapter"
     learn ${pool} --out ${WORK}/adapter --report ${WORK}/report.json --plot ${WORK}/plot.svg)
 foreach(file adapter/adapter_config.json adapter/adapter_model.safetensors report.json plot.svg)
   if(NOT EXISTS ${WORK}/${file})
@@ -38,21 +30,21 @@ if(NOT svg MATCHES "^<svg .*</svg>")
   message(SEND_ERROR "plot.svg is not an SVG document")
 endif()
 
-run(learn_cma 0 "evaluations=25" learn ${pool} --optimizer cma-es --composer delta-sum --budget 25 --seed 3 --quiet)
-run(learn_bad_optimizer 105 "--optimizer" learn ${pool} --optimizer simplex)
-run(infer_adapter 0 "^{\"predictions\":\\[\"[^]]*\\],\"accuracy\":[0-9.]+}\n$"
+expect(learn_cma 0 "evaluations=25" learn ${pool} --optimizer cma-es --composer delta-sum --budget 25 --seed 3 --quiet)
+expect(learn_bad_optimizer 105 "--optimizer" learn ${pool} --optimizer simplex)
+expect(infer_adapter 0 "^{\"predictions\":\\[\"[^]]*\\],\"accuracy\":[0-9.]+}\n$"
     infer --model ${T5}/flan-odd --adapter ${WORK}/adapter --examples ${T5}/examples.jsonl --max-new-tokens 6 --json)
-run(infer_weights 0 "accuracy=[0-9.]+% \\(5 examples\\)"
+expect(infer_weights 0 "accuracy=[0-9.]+% \\(5 examples\\)"
     infer ${pool} --weights 0.2,0,-0.1 --max-new-tokens 6)
-run(infer_zero_shot 0 "accuracy=" infer --model ${T5}/flan-odd --examples ${T5}/examples.jsonl --max-new-tokens 6)
+expect(infer_zero_shot 0 "accuracy=" infer --model ${T5}/flan-odd --examples ${T5}/examples.jsonl --max-new-tokens 6)
 file(WRITE ${WORK}/unlabelled.jsonl "{\"input\": \"the house\"}\n{\"input\": \"apples\", \"output\": \"\"}\n")
-run(infer_no_answers 0 "\"accuracy\":null" infer --model ${T5}/flan-odd --examples ${WORK}/unlabelled.jsonl --max-new-tokens 4 --json)
-run(infer_both 1 "error: lorahub infer: give --adapter or --lora/--weights, not both"
+expect(infer_no_answers 0 "\"accuracy\":null" infer --model ${T5}/flan-odd --examples ${WORK}/unlabelled.jsonl --max-new-tokens 4 --json)
+expect(infer_both 1 "error: lorahub infer: give --adapter or --lora/--weights, not both"
     infer ${pool} --adapter ${WORK}/adapter --weights 1,1,1)
 
-run(merge 0 "merged model" merge --model ${T5}/flan-odd --adapter ${WORK}/adapter --out ${WORK}/merged)
-run(merged_inspect 0 "T5 model" inspect ${WORK}/merged)
-run(merge_mismatch 1 "error: .*flan-odd.all: LoRA module" merge --model ${T5}/t5-relu --adapter ${T5}/flan-odd.all --out ${WORK}/bad-merge)
+expect(merge 0 "merged model" merge --model ${T5}/flan-odd --adapter ${WORK}/adapter --out ${WORK}/merged)
+expect(merged_inspect 0 "T5 model" inspect ${WORK}/merged)
+expect(merge_mismatch 1 "error: .*flan-odd.all: LoRA module" merge --model ${T5}/t5-relu --adapter ${T5}/flan-odd.all --out ${WORK}/bad-merge)
 if(EXISTS ${WORK}/bad-merge)
   message(SEND_ERROR "a failed merge left ${WORK}/bad-merge behind")
 endif()
@@ -61,10 +53,10 @@ if(leftovers)
   message(SEND_ERROR "staging directories left behind: ${leftovers}")
 endif()
 
-run(learn_bad_examples 1 "error: .*broken.jsonl:2: invalid JSON"
+expect(learn_bad_examples 1 "error: .*broken.jsonl:2: invalid JSON"
     learn --model ${T5}/flan-odd --lora ${T5}/pool-0 --examples ${FIXTURES}/cli/broken.jsonl --out ${WORK}/never)
 if(EXISTS ${WORK}/never)
   message(SEND_ERROR "a failed learn left ${WORK}/never behind")
 endif()
 set(ENV{LORAHUB_DEMO_HUB} ${WORK}/no-hub-here)
-run(no_hub 1 "error: lorahub: --model, --lora and --examples are required \\(no demo hub at .*no-hub-here\\)" learn)
+expect(no_hub 1 "error: lorahub: --model, --lora and --examples are required \\(no demo hub at .*no-hub-here\\)" learn)

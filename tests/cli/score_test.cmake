@@ -2,23 +2,16 @@
 set(T5 ${FIXTURES}/t5)
 set(args --model ${T5}/flan-odd --lora ${T5}/pool-0 --lora ${T5}/pool-1 --lora ${T5}/pool-2 --examples ${T5}/examples.jsonl)
 
-function(expect name code pattern)
-  execute_process(COMMAND ${LORAHUB} score ${ARGN} RESULT_VARIABLE result OUTPUT_VARIABLE out ERROR_VARIABLE err TIMEOUT 120)
-  if(NOT result STREQUAL "${code}")
-    message(SEND_ERROR "${name}: exit ${result}, expected ${code}\nstdout: ${out}\nstderr: ${err}")
-  elseif(NOT "${out}${err}" MATCHES "${pattern}")
-    message(SEND_ERROR "${name}: output does not match '${pattern}'\nstdout: ${out}\nstderr: ${err}")
-  endif()
-endfunction()
+include(${CMAKE_CURRENT_LIST_DIR}/expect.cmake)
 
 # upstream get_score gives loss 3.30230827 and objective 3.33980827 for these weights
-expect(text 0 "^loss=3\\.30230[0-9]* objective=3\\.33980[0-9]*\n$" ${args} --weights 0.5,-0.25,1.5)
-expect(json 0 "^{\"loss\":3\\.30230[0-9]*,\"objective\":3\\.33980[0-9]*}\n$" ${args} --weights 0.5,-0.25,1.5 --json)
-expect(batches 0 "^loss=9\\.29360[0-9]*" ${args} --weights 0.5,-0.25,1.5 --batch-size 2)
-expect(count 1 "error: --weights: 2 weights for 3 modules" ${args} --weights 0.5,1)
-expect(nan 1 "error: --weights: \"nan\" is not a finite number" ${args} --weights 0.5,nan,1)
-expect(mismatch 1 "error: .*pool-0 and .*flan-odd.all: target different layers"
+expect(text 0 "^loss=3\\.30230[0-9]* objective=3\\.33980[0-9]*\n$" score ${args} --weights 0.5,-0.25,1.5)
+expect(json 0 "^{\"loss\":3\\.30230[0-9]*,\"objective\":3\\.33980[0-9]*}\n$" score ${args} --weights 0.5,-0.25,1.5 --json)
+expect(batches 0 "^loss=9\\.29360[0-9]*" score ${args} --weights 0.5,-0.25,1.5 --batch-size 2)
+expect(count 1 "error: --weights: 2 weights for 3 modules" score ${args} --weights 0.5,1)
+expect(nan 1 "error: --weights: \"nan\" is not a finite number" score ${args} --weights 0.5,nan,1)
+expect(mismatch 1 "error: .*pool-0 and .*flan-odd.all: target different layers" score
        --model ${T5}/flan-odd --lora ${T5}/pool-0 --lora ${T5}/flan-odd.all --examples ${T5}/examples.jsonl --weights 1,1)
-expect(wrong_model 1 "error: composed LoRA: LoRA module"
+expect(wrong_model 1 "error: composed LoRA: LoRA module" score
        --model ${T5}/t5-relu --lora ${T5}/pool-0 --examples ${T5}/examples.jsonl --weights 1)
-expect(no_examples 1 "error: .*absent.jsonl: cannot open" --model ${T5}/flan-odd --lora ${T5}/pool-0 --examples ${T5}/absent.jsonl --weights 1)
+expect(no_examples 1 "error: .*absent.jsonl: cannot open" score --model ${T5}/flan-odd --lora ${T5}/pool-0 --examples ${T5}/absent.jsonl --weights 1)

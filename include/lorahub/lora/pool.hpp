@@ -1,6 +1,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <filesystem>
 #include <span>
@@ -56,6 +57,14 @@ public:
     }
 
     std::size_t size() const noexcept { return names_.size(); }
+
+    /// Throws unless `w` holds one finite weight per module.
+    void check_weights(std::span<const double> w) const {
+        if (w.size() != size())
+            throw argument_error("weights", std::to_string(w.size()) + " weights for a pool of " + std::to_string(size()) + " modules");
+        for (double value : w)
+            if (!std::isfinite(value)) throw argument_error("weights", "contain a value that is not finite");
+    }
     const std::vector<std::string>& names() const noexcept { return names_; }
     const std::vector<target>& targets() const noexcept { return targets_; }
     /// The first module's adapter config: what a composed adapter is saved with.

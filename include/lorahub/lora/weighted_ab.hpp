@@ -32,10 +32,7 @@ struct weighted_ab {
 
     /// Writes the composition for weights `w` into `out` (from allocate()); no allocation.
     static void compose(const lora_pool& pool, std::span<const double> w, std::vector<lora_layer>& out) {
-        if (w.size() != pool.size())
-            throw argument_error("weights", std::to_string(w.size()) + " weights for a pool of " + std::to_string(pool.size()) + " modules");
-        for (double value : w)
-            if (!std::isfinite(value)) throw argument_error("weights", "contain a value that is not finite");
+        pool.check_weights(w);
         for (std::size_t t = 0; t < pool.targets().size(); ++t) {
             const auto& target = pool.targets()[t];
             weighted_sum(target.a, w, out[t].a);
