@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <iostream>
 #include <numeric>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,7 @@
 #include <lorahub/io/json.hpp>
 #include <lorahub/optim/cma_es.hpp>
 #include <lorahub/optim/cobyla.hpp>
+#include <lorahub/optim/common.hpp>
 
 namespace fs = std::filesystem;
 using namespace lorahub;
@@ -40,12 +42,26 @@ struct summary {
     double mean = 0, best = 0, objective = 0, seconds = 0;
 };
 
+/// Upstream's protocol (reproduce_bbh.py): seed s draws a random subset of the modules
+/// (20 of 196 there; `subset` of ours here) and LoraHub composes that subset.
+std::vector<fs::path> module_subset(const std::vector<fs::path>& all, std::size_t subset, std::uint64_t seed) {
+    std::vector<fs::path> chosen = all;
+    optim::random_source random(seed);
+    for (std::size_t i = chosen.size(); i > 1; --i)
+        std::swap(chosen[i - 1], chosen[static_cast<std::size_t>(random.uniform() * static_cast<double>(i))]);
+    chosen.resize(std::min(subset, chosen.size()));
+    return chosen;
+}
+
+constexpr std::size_t modules_per_seed = 8;
+
 template <class O>
-summary lorahub_runs(const model_type& model, const lora_pool& pool, const tokenized_examples& few_shot,
+summary lorahub_runs(const model_type& model, const std::vector<fs::path>& modules, const tokenized_examples& few_shot,
                      const std::vector<io::example>& test, std::size_t budget) {
     summary out;
     std::vector<double> accuracies;
     for (std::uint64_t seed = 1; seed <= 5; ++seed) {
+        const auto pool = lora_pool::load(module_subset(modules, modules_per_seed, seed));
         learn_options<model_type> options;
         options.budget = budget;
         options.seed = seed;
@@ -90,7 +106,8 @@ int main(int argc, char** argv) {
                   << "- *best single module*: the module with the highest test accuracy used alone (w = e_i): an oracle choice.\n"
                   << "- *uniform*: every module at weight 1/N (A and B averaged, the LoraHub composition rule).\n"
                   << "- *LoraHub*: weights learned from the 5 few-shot examples only (objective: upstream's loss + 0.05 mean|w|),\n"
-                  << "  mean and best test accuracy over seeds 1..5. COBYLA is deterministic, so its five runs coincide.\n"
+                  << "  mean and best test accuracy over seeds 1..5. As in upstream's reproduce_bbh.py, each seed draws a random\n"
+                  << "  subset of the modules (there 20 of 196, here " << modules_per_seed << " of " << n << ") for LoraHub to compose.\n"
                   << "- *ICL*: the base model with the 5 examples prepended to each input (\"input\\noutput\" blocks), as upstream's\n"
                   << "  few-shot baseline; the base model was never trained on such prompts.\n\n";
         std::cout << "| task | zero-shot | best single module | uniform | LoraHub COBYLA/40 mean (best) | LoraHub CMA-ES/40 mean (best) "
@@ -112,9 +129,9 @@ int main(int argc, char** argv) {
                 }
             }
             const double uniform = accuracy_with(model, pool, test, std::vector<double>(n, 1.0 / static_cast<double>(n)));
-            const auto cobyla = lorahub_runs<optim::cobyla>(model, pool, few_shot, test, 40);
-            const auto cma_40 = lorahub_runs<optim::cma_es>(model, pool, few_shot, test, 40);
-            const auto cma_200 = lorahub_runs<optim::cma_es>(model, pool, few_shot, test, 200);
+            const auto cobyla = lorahub_runs<optim::cobyla>(model, module_dirs, few_shot, test, 40);
+            const auto cma_40 = lorahub_runs<optim::cma_es>(model, module_dirs, few_shot, test, 40);
+            const auto cma_200 = lorahub_runs<optim::cma_es>(model, module_dirs, few_shot, test, 200);
             std::string context;
             for (const auto& example : few_shot_examples) context += example.input + "\n" + *example.output + "\n\n";
             std::vector<io::example> prompted = test;

@@ -60,3 +60,13 @@ if(EXISTS ${WORK}/never)
 endif()
 set(ENV{LORAHUB_DEMO_HUB} ${WORK}/no-hub-here)
 expect(no_hub 1 "error: lorahub: --model, --lora and --examples are required \\(no demo hub at .*no-hub-here\\)" learn)
+
+# the embedded demo hub supplies every default
+unset(ENV{LORAHUB_DEMO_HUB})
+if(EXISTS ${DEMO_HUB}/hub.json)
+  set(ENV{LORAHUB_DEMO_HUB} ${DEMO_HUB})
+  expect(demo_learn 0 "objective=.*evaluations=12" learn --budget 12 --quiet --out ${WORK}/demo-adapter)
+  expect(demo_infer 0 "^accuracy=[0-9.]+% \\(100 examples\\)\n$" infer --adapter ${WORK}/demo-adapter --summary)
+  expect(demo_task 0 "accuracy=" infer --task sort_words --summary --max-new-tokens 16)
+  expect(demo_bad_task 1 "error: .*hub.json: has no task \"nope\"" learn --task nope)
+endif()
