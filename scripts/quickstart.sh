@@ -11,7 +11,7 @@ cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release \
 cmake --build build/release -j "$(nproc)" --target lorahub_cli lorahub_demo_results
 
 lorahub=build/release/examples/lorahub
-task=${LORAHUB_TASK:-add_one}
+task=${LORAHUB_TASK:-add_three}
 out=build/demo/$task
 mkdir -p "$out"
 "$lorahub" learn --task "$task" --out "$out/adapter" --report "$out/report.json" --plot "$out/search.svg"
