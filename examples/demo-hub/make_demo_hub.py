@@ -122,9 +122,16 @@ def make_tokenizer(directory, texts):
         input_sentence_size=len(texts), shuffle_input_sentence=False, num_threads=1)
     corpus.unlink()
     (directory / "spiece.vocab").unlink()
-    tokenizer = T5Tokenizer(vocab_file=str(directory / "spiece.model"), extra_ids=100, legacy=True)
-    tokenizer.save_pretrained(directory)  # tokenizer_config.json, special_tokens_map.json: AutoTokenizer loads offline
-    return tokenizer
+    write_tokenizer_config(directory)
+    return T5Tokenizer(vocab_file=str(directory / "spiece.model"), extra_ids=100, legacy=True)
+
+
+def write_tokenizer_config(directory):
+    """A tokenizer_config.json that transformers 4.31 (upstream's pin) and 4.5x both read the
+    same way: they derive pad/eos/unk and the 100 sentinels from spiece.model themselves."""
+    (directory / "tokenizer_config.json").write_text(json.dumps(
+        {"tokenizer_class": "T5Tokenizer", "extra_ids": 100, "legacy": True, "model_max_length": 2048,
+         "eos_token": "</s>", "pad_token": "<pad>", "unk_token": "<unk>"}, indent=1) + "\n")
 
 
 def batches(pairs, tokenizer, batch_size, rng):
