@@ -202,7 +202,7 @@ private:
         std::vector<std::size_t> encoder_offsets, decoder_offsets;
         std::vector<float> encoder_hidden, hidden, normed, query, key, value, context, ff_in, ff_gate, lora_tmp, logits;
         std::vector<float> cross_keys, cross_values, self_keys, self_values;
-        std::vector<attention_span> spans;
+        std::vector<attention_span> spans, cross_spans;
     };
 
     float eps() const { return static_cast<float>(config_.layer_norm_epsilon); }
@@ -377,7 +377,11 @@ private:
                 embed(id, w.hidden.data() + (w.decoder_offsets[s] + i) * d);
             }
         }
-        std::vector<attention_span> self_spans, cross_spans;
+        // reused workspace vectors: after the first call, an evaluation allocates nothing here
+        auto& self_spans = w.spans;
+        auto& cross_spans = w.cross_spans;
+        self_spans.clear();
+        cross_spans.clear();
         for (std::size_t s = 0; s < examples.labels.size(); ++s) {
             const std::size_t length = examples.labels[s].size();
             self_spans.push_back({w.decoder_offsets[s], length, 0, w.decoder_offsets[s], length});
