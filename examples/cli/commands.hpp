@@ -61,18 +61,24 @@ inline std::string module_label(const std::string& path) {
     return name.empty() ? std::filesystem::path(path).parent_path().filename().string() : name;
 }
 
+/// Calls f.template operator()<Composer>() for the composer named on the command line.
+template <class F>
+decltype(auto) with_composer(const std::string& composer, F&& f) {
+    if (composer == "weighted-ab") return f.template operator()<weighted_ab>();
+    if (composer == "delta-sum") return f.template operator()<delta_sum>();
+    throw argument_error("--composer", "\"" + composer + "\" is not weighted-ab or delta-sum");
+}
+
 /// Calls f.template operator()<Optimizer, Composer>() for the policies named on the command line.
 template <class F>
 decltype(auto) with_policies(const std::string& optimizer, const std::string& composer, F&& f) {
-    auto with_composer = [&]<class O>() -> decltype(auto) {
-        if (composer == "weighted-ab") return f.template operator()<O, weighted_ab>();
-        if (composer == "delta-sum") return f.template operator()<O, delta_sum>();
-        throw argument_error("--composer", "\"" + composer + "\" is not weighted-ab or delta-sum");
+    auto for_optimizer = [&]<class O>() -> decltype(auto) {
+        return with_composer(composer, [&]<class C>() -> decltype(auto) { return f.template operator()<O, C>(); });
     };
-    if (optimizer == "cobyla") return with_composer.template operator()<optim::cobyla>();
-    if (optimizer == "cma-es") return with_composer.template operator()<optim::cma_es>();
-    if (optimizer == "nelder-mead") return with_composer.template operator()<optim::nelder_mead>();
-    if (optimizer == "random") return with_composer.template operator()<optim::random_search>();
+    if (optimizer == "cobyla") return for_optimizer.template operator()<optim::cobyla>();
+    if (optimizer == "cma-es") return for_optimizer.template operator()<optim::cma_es>();
+    if (optimizer == "nelder-mead") return for_optimizer.template operator()<optim::nelder_mead>();
+    if (optimizer == "random") return for_optimizer.template operator()<optim::random_search>();
     throw argument_error("--optimizer", "\"" + optimizer + "\" is not cobyla, cma-es, nelder-mead or random");
 }
 
@@ -183,7 +189,7 @@ inline int run_infer(infer_request request) {
     } else if (composed) {
         const auto pool = lora_pool::load(paths(request.in.modules));
         const auto weights = parse_weights(request.weights);
-        with_policies("random", request.composer, [&]<class, class C>() {
+        with_composer(request.composer, [&]<class C>() {
             layers = C::allocate(pool);
             C::compose(pool, weights, layers);
         });

@@ -43,16 +43,21 @@ struct learn_options {
     std::function<void(std::size_t index, const evaluation&, const evaluation& best)> on_evaluation;
 };
 
-/// The loss as the mean token cross-entropy over all label tokens of all examples (one
-/// batch), instead of upstream's per-batch sum divided by the number of examples.
+/// The loss as the mean token cross-entropy over all label tokens of all examples, instead
+/// of upstream's per-batch sum divided by the number of examples. Each batch's mean is
+/// weighted by its kept tokens, so nothing is copied per evaluation.
 template <class Model>
 double token_mean_loss(const Model& model, const tokenized_examples& examples, const t5::lora_binding& lora) {
-    t5::batch all;
+    double total = 0.0;
+    std::size_t kept = 0;
     for (const auto& batch : examples.batches) {
-        all.inputs.insert(all.inputs.end(), batch.inputs.begin(), batch.inputs.end());
-        all.labels.insert(all.labels.end(), batch.labels.begin(), batch.labels.end());
+        std::size_t batch_kept = 0;
+        for (const auto& labels : batch.labels)
+            for (int label : labels) batch_kept += label != t5::ignore_index;
+        total += model.loss(batch, &lora) * static_cast<double>(batch_kept);
+        kept += batch_kept;
     }
-    return model.loss(all, &lora);
+    return total / static_cast<double>(kept);
 }
 
 struct learn_result {
