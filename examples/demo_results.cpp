@@ -16,12 +16,7 @@
 #include <string>
 #include <vector>
 
-#include <lorahub/hub/infer.hpp>
-#include <lorahub/hub/learn.hpp>
-#include <lorahub/io/json.hpp>
-#include <lorahub/optim/cma_es.hpp>
-#include <lorahub/optim/cobyla.hpp>
-#include <lorahub/optim/common.hpp>
+#include <lorahub/lorahub.hpp>
 
 namespace fs = std::filesystem;
 using namespace lorahub;
@@ -31,11 +26,10 @@ namespace {
 
 constexpr std::size_t max_new_tokens = 32;
 
+const infer_options short_answers{.max_new_tokens = max_new_tokens};
+
 double accuracy_with(const model_type& model, const lora_pool& pool, const std::vector<io::example>& test, const std::vector<double>& w) {
-    auto composed = weighted_ab::allocate(pool);
-    weighted_ab::compose(pool, w, composed);
-    const auto lora = model.bind(composed, "composed");
-    return *infer(model, test, &lora, max_new_tokens).accuracy;
+    return *infer(model, test, pool, w, short_answers).accuracy;
 }
 
 struct summary {
@@ -66,8 +60,7 @@ summary lorahub_runs(const model_type& model, const std::vector<fs::path>& modul
         options.budget = budget;
         options.seed = seed;
         const auto result = learn<O>(model, pool, few_shot, options);
-        const auto lora = model.bind(result.composed, "learned");
-        accuracies.push_back(*infer(model, test, &lora, max_new_tokens).accuracy);
+        accuracies.push_back(*infer(model, test, result, short_answers).accuracy);
         out.objective += result.objective / 5.0;
         out.seconds += result.seconds / 5.0;
     }
@@ -91,10 +84,9 @@ int main(int argc, char** argv) {
     }
     try {
         const fs::path root = argv[1];
-        const auto manifest = io::parse_json_strict(io::read_text_file(root / "hub.json", 1 << 20), display(root / "hub.json"));
-        const auto model = model_type::load(root / manifest["model"].get<std::string>());
-        std::vector<fs::path> module_dirs;
-        for (const auto& module : manifest["modules"]) module_dirs.push_back(root / module.get<std::string>());
+        const auto hub = io::load_hub_manifest(root);
+        const auto model = model_type::load(hub.model);
+        const auto& module_dirs = hub.modules;
         const auto pool = lora_pool::load(module_dirs);
         const std::size_t n = pool.size();
         const auto started = std::chrono::steady_clock::now();
@@ -112,11 +104,11 @@ int main(int argc, char** argv) {
                   << "  few-shot baseline; the base model was never trained on such prompts.\n\n";
         std::cout << "| task | zero-shot | best single module | uniform | LoraHub COBYLA/40 mean (best) | LoraHub CMA-ES/40 mean (best) "
                      "| LoraHub CMA-ES/200 mean (best) | ICL (5 examples) |\n|---|---|---|---|---|---|---|---|\n";
-        for (const auto& [task, entry] : manifest["tasks"].items()) {
-            const auto few_shot_examples = io::read_examples(root / entry["few_shot"].get<std::string>());
-            const auto test = io::read_examples(root / entry["test"].get<std::string>());
+        for (const auto& [task, few_shot_file, test_file] : hub.tasks) {
+            const auto few_shot_examples = io::read_examples(few_shot_file);
+            const auto test = io::read_examples(test_file);
             const auto few_shot = tokenize_examples(model.tokens(), few_shot_examples, 0, task);
-            const double zero_shot = *infer(model, test, nullptr, max_new_tokens).accuracy;
+            const double zero_shot = *infer(model, test, short_answers).accuracy;
             double best_single = -1;
             std::string best_module;
             for (std::size_t i = 0; i < n; ++i) {
@@ -125,7 +117,7 @@ int main(int argc, char** argv) {
                 const double value = accuracy_with(model, pool, test, w);
                 if (value > best_single) {
                     best_single = value;
-                    best_module = fs::path(pool.names()[i]).filename().string();
+                    best_module = pool.names()[i];
                 }
             }
             const double uniform = accuracy_with(model, pool, test, std::vector<double>(n, 1.0 / static_cast<double>(n)));
@@ -136,7 +128,7 @@ int main(int argc, char** argv) {
             for (const auto& example : few_shot_examples) context += example.input + "\n" + *example.output + "\n\n";
             std::vector<io::example> prompted = test;
             for (auto& example : prompted) example.input = context + example.input;
-            const double icl = *infer(model, prompted, nullptr, max_new_tokens).accuracy;
+            const double icl = *infer(model, prompted, short_answers).accuracy;
             std::cout << "| " << task << " | " << percent(zero_shot) << " | " << percent(best_single) << " (" << best_module << ") | "
                       << percent(uniform) << " | " << percent(cobyla.mean) << " (" << percent(cobyla.best) << ") | " << percent(cma_40.mean)
                       << " (" << percent(cma_40.best) << ") | " << percent(cma_200.mean) << " (" << percent(cma_200.best) << ") | "

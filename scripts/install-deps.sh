@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Installs the Debian packages lorahub builds, tests and benchmarks with, when any is missing.
+# Packages are installed with their recommendations: some -dev packages' CMake configs need
+# what the package only recommends (libdnnl-dev's dnnl-config.cmake requires OpenCL, from
+# ocl-icd-opencl-dev), and those are listed here too so that a purged one is noticed.
 set -euo pipefail
 
 packages=(
   cmake ninja-build g++ pkg-config
   libeigen3-dev xtensor-dev nlohmann-json3-dev libsentencepiece-dev
   libzip-dev zipcmp zipmerge ziptool   # libzip's CMake config checks for its three tools
-  libnlopt-dev libnlopt-cxx-dev libcli11-dev libdnnl-dev
+  libnlopt-dev libnlopt-cxx-dev libcli11-dev
+  libdnnl-dev ocl-icd-opencl-dev opencl-c-headers  # dnnl-config.cmake: find_package(OpenCL REQUIRED)
   catch2 libbenchmark-dev
 )
 
@@ -21,4 +25,4 @@ as_root=()
 [ "$(id -u)" -eq 0 ] || as_root=(sudo)
 export DEBIAN_FRONTEND=noninteractive
 "${as_root[@]}" apt-get update -qq
-"${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+"${as_root[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null

@@ -8,7 +8,8 @@ scripts/install-deps.sh
 
 cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DLORAHUB_BUILD_TESTS=OFF -DLORAHUB_BUILD_BENCHMARKS=OFF -DLORAHUB_BUILD_EXAMPLES=ON
-cmake --build build/release -j "$(nproc)" --target lorahub_cli lorahub_demo_results
+cmake --build build/release -j "$(nproc)" --target lorahub_cli lorahub_demo_results \
+  compose_and_score custom_optimizer merge_kernels
 
 lorahub=build/release/examples/lorahub
 task=${LORAHUB_TASK:-add_three}

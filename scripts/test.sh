@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite: installs missing packages, builds everything (CUDA too when nvcc is
-# present), runs every test with CTest, then the I/O tests again under ASan + UBSan.
+# The whole test suite: installs missing packages, builds everything (the CUDA language is
+# enabled when nvcc is present), runs every test with CTest, then builds the suite again with
+# ASan + UBSan and runs every test but the package consumers under them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh

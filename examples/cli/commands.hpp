@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdarg>
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -13,6 +15,7 @@
 #include <lorahub/hub/infer.hpp>
 #include <lorahub/hub/learn.hpp>
 #include <lorahub/hub/merge.hpp>
+#include <lorahub/hub/score.hpp>
 #include <lorahub/io/peft_adapter.hpp>
 #include <lorahub/lora/delta_sum.hpp>
 #include <lorahub/lora/weighted_ab.hpp>
@@ -37,28 +40,43 @@ struct sources {
     std::string task;
 };
 
+/// printf-style formatting into a string, for output that goes through std::cout.
+inline std::string formatted(const char* format, ...) __attribute__((format(printf, 1, 2)));
+inline std::string formatted(const char* format, ...) {
+    char buffer[512];
+    va_list arguments;
+    va_start(arguments, format);
+    std::vsnprintf(buffer, sizeof buffer, format, arguments);
+    va_end(arguments);
+    return buffer;
+}
+
+/// JSON as the CLI prints it: invalid UTF-8 from a file becomes U+FFFD instead of an exception.
+inline std::string json_text(const io::json& value, int indent = -1) {
+    return value.dump(indent, ' ', false, io::json::error_handler_t::replace);
+}
+
 /// Fills what the user left out from the demo hub (few-shot examples for learn and score,
 /// test examples for infer); without a hub, missing inputs are an error.
 inline void complete_from_demo_hub(sources& in, bool want_modules, bool test_examples) {
     const bool missing = in.model.empty() || (want_modules && in.modules.empty()) || in.examples.empty();
     if (!missing) return;
-    const auto hub = find_demo_hub(in.task);
+    const auto hub = find_demo_hub();
     if (!hub) {
         const auto root = demo_hub_root();
         throw argument_error("lorahub", "--model, --lora and --examples are required (no demo hub at " +
                                             (root.empty() ? std::string("<none>") : display(root)) + ")");
     }
+    const auto& task = hub->task_named(in.task);
     if (in.model.empty()) in.model = hub->model.string();
     if (want_modules && in.modules.empty())
         for (const auto& module : hub->modules) in.modules.push_back(module.string());
-    if (in.examples.empty()) in.examples = (test_examples ? hub->test : hub->few_shot).string();
+    if (in.examples.empty()) in.examples = (test_examples ? task.test : task.few_shot).string();
 }
 
-inline std::vector<std::filesystem::path> paths(const std::vector<std::string>& names) { return {names.begin(), names.end()}; }
-
-inline std::string module_label(const std::string& path) {
-    const auto name = std::filesystem::path(path).filename().string();
-    return name.empty() ? std::filesystem::path(path).parent_path().filename().string() : name;
+/// Numeric flags are checked here, so that an error names the flag the user typed.
+inline void require_at_least(std::int64_t value, std::int64_t minimum, const char* flag) {
+    if (value < minimum) throw argument_error(flag, std::to_string(value) + " is less than " + std::to_string(minimum));
 }
 
 /// Calls f.template operator()<Composer>() for the composer named on the command line.
@@ -84,16 +102,16 @@ decltype(auto) with_policies(const std::string& optimizer, const std::string& co
 
 struct learn_request {
     sources in;
-    std::size_t budget = 40;
+    std::int64_t budget = 40;
     std::string optimizer = "cobyla";
     std::string composer = "weighted-ab";
-    std::uint64_t seed = 42;
-    std::size_t batch_size = 0;
+    std::int64_t seed = 42;
+    std::int64_t batch_size = 0;
     std::string out, report, plot;
     bool quiet = false;
 };
 
-inline io::json learn_report(const learn_request& request, const learn_result& result, double load_seconds) {
+inline io::json learn_report(const learn_request& request, const lora_pool& pool, const learn_result& result, double load_seconds) {
     io::json trace = io::json::array();
     for (std::size_t i = 0; i < result.trace.size(); ++i) {
         const auto& step = result.trace[i];
@@ -105,6 +123,7 @@ inline io::json learn_report(const learn_request& request, const learn_result& r
     }
     return {{"model", request.in.model},
             {"modules", request.in.modules},
+            {"module_names", pool.names()},
             {"examples", request.in.examples},
             {"weights", result.weights},
             {"objective", result.objective},
@@ -119,28 +138,32 @@ inline io::json learn_report(const learn_request& request, const learn_result& r
 }
 
 inline int run_learn(learn_request request) {
+    require_at_least(request.budget, 1, "--budget");
+    require_at_least(request.seed, 0, "--seed");
+    require_at_least(request.batch_size, 0, "--batch-size");
     complete_from_demo_hub(request.in, true, false);
     const auto started = std::chrono::steady_clock::now();
     const auto model = model_type::load(request.in.model);
-    const auto pool = lora_pool::load(paths(request.in.modules));
+    const auto pool = lora_pool::load(request.in.modules);
     const auto examples = io::read_examples(request.in.examples);
-    const auto batches = tokenize_examples(model.tokens(), examples, request.batch_size, request.in.examples);
+    const auto batches = tokenize_examples(model.tokens(), examples, static_cast<std::size_t>(request.batch_size), request.in.examples);
     const double load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
     const bool live = ::isatty(STDERR_FILENO) != 0;
     learn_options<model_type> options;
-    options.budget = request.budget;
-    options.seed = request.seed;
+    options.budget = static_cast<std::size_t>(request.budget);
+    options.seed = static_cast<std::uint64_t>(request.seed);
     if (!request.quiet)
         options.on_evaluation = [&](std::size_t index, const evaluation& step, const evaluation& best) {
             char line[160];
-            std::snprintf(line, sizeof line, "[%3zu/%zu] objective %.5f  best %.5f  (%.2f s)", index, request.budget, step.objective,
+            std::snprintf(line, sizeof line, "[%3zu/%zu] objective %.5f  best %.5f  (%.2f s)", index, options.budget, step.objective,
                           best.objective, step.seconds);
             if (live) std::fprintf(stderr, "\r%s\033[K", line);
             else std::fprintf(stderr, "%s\n", line);
         };
-    std::fprintf(stderr, "lorahub learn: %zu modules, %zu examples, %s + %s, budget %zu\n", pool.size(), examples.size(),
-                 request.optimizer.c_str(), request.composer.c_str(), request.budget);
+    if (!request.quiet)
+        std::cerr << formatted("lorahub learn: %zu modules, %zu examples, %s + %s, budget %zu\n", pool.size(), examples.size(),
+                               request.optimizer.c_str(), request.composer.c_str(), options.budget);
     const auto result = with_policies(request.optimizer, request.composer, [&]<class O, class C>() {
         return learn<O, C>(model, pool, batches, options);
     });
@@ -151,17 +174,13 @@ inline int run_learn(learn_request request) {
         config.base_model_name_or_path = request.in.model;
         io::save_peft_adapter(request.out, config, result.composed);
     }
-    if (!request.report.empty()) write_text_file(request.report, learn_report(request, result, load_seconds).dump(2) + "\n");
-    if (!request.plot.empty()) {
-        std::vector<std::string> labels;
-        for (const auto& module : request.in.modules) labels.push_back(module_label(module));
-        write_text_file(request.plot, learn_plot_svg(result, labels));
-    }
-    std::printf("objective=%.9g loss=%.9g evaluations=%zu seconds=%.2f\n", result.objective, result.loss, result.trace.size(),
-                result.seconds);
+    if (!request.report.empty()) write_text_file(request.report, json_text(learn_report(request, pool, result, load_seconds), 2) + "\n");
+    if (!request.plot.empty()) write_text_file(request.plot, learn_plot_svg(result, pool.names()));
+    std::cout << formatted("objective=%.9g loss=%.9g evaluations=%zu seconds=%.2f\n", result.objective, result.loss, result.trace.size(),
+                           result.seconds);
     for (std::size_t i = 0; i < result.weights.size(); ++i)
-        std::printf("  %+.6f  %s\n", result.weights[i], module_label(request.in.modules[i]).c_str());
-    if (!request.out.empty()) std::printf("composed adapter: %s\n", request.out.c_str());
+        std::cout << formatted("  %+.6f  ", result.weights[i]) << printable(pool.names()[i]) << "\n";
+    if (!request.out.empty()) std::cout << "composed adapter: " << printable(request.out) << "\n";
     return 0;
 }
 
@@ -170,43 +189,69 @@ struct infer_request {
     std::string adapter;
     std::string weights;
     std::string composer = "weighted-ab";
-    std::size_t max_new_tokens = 256;
-    std::size_t batch_size = 16;
+    std::int64_t max_new_tokens = 256;
+    std::int64_t batch_size = 16;
     bool as_json = false;
     bool summary = false;
 };
 
 inline int run_infer(infer_request request) {
+    require_at_least(request.max_new_tokens, 1, "--max-new-tokens");
+    require_at_least(request.batch_size, 1, "--batch-size");
     const bool composed = !request.weights.empty();
-    if (composed && !request.adapter.empty()) throw argument_error("lorahub infer", "give --adapter or --lora/--weights, not both");
-    if (!composed && !request.in.modules.empty()) throw argument_error("lorahub infer", "--lora needs --weights");
+    if (composed && !request.adapter.empty()) throw argument_error("--adapter", "give --adapter or --lora with --weights, not both");
+    if (!composed && !request.in.modules.empty()) throw argument_error("--weights", "is required with --lora (one weight per module)");
     complete_from_demo_hub(request.in, composed, true);
     const auto model = model_type::load(request.in.model);
     const auto examples = io::read_examples(request.in.examples);
-    std::vector<lora_layer> layers;
+    infer_options options{.max_new_tokens = static_cast<std::size_t>(request.max_new_tokens),
+                          .batch_size = static_cast<std::size_t>(request.batch_size), .lora_name = request.adapter};
+    inference_result result;
     if (!request.adapter.empty()) {
-        layers = io::load_peft_adapter(request.adapter).layers;
+        result = infer(model, examples, io::load_peft_adapter(request.adapter).layers, options);
     } else if (composed) {
-        const auto pool = lora_pool::load(paths(request.in.modules));
         const auto weights = parse_weights(request.weights);
-        with_composer(request.composer, [&]<class C>() {
-            layers = C::allocate(pool);
-            C::compose(pool, weights, layers);
-        });
+        check_weight_count(weights, request.in.modules.size());
+        const auto pool = lora_pool::load(request.in.modules);
+        options.lora_name = "composed LoRA";
+        result = with_composer(request.composer, [&]<class C>() { return infer<C>(model, examples, pool, weights, options); });
+    } else {
+        result = infer(model, examples, options);
     }
-    const auto lora = model.bind(layers, request.adapter.empty() ? "composed LoRA" : request.adapter);
-    const auto result = infer(model, examples, layers.empty() ? nullptr : &lora, request.max_new_tokens, request.batch_size);
     if (request.as_json) {
-        std::cout << io::json{{"predictions", result.predictions},
-                              {"accuracy", result.accuracy ? io::json(*result.accuracy) : io::json(nullptr)}}
-                         .dump()
+        std::cout << json_text(io::json{{"predictions", result.predictions},
+                                        {"accuracy", result.accuracy ? io::json(*result.accuracy) : io::json(nullptr)}})
                   << "\n";
     } else {
         if (!request.summary)
-            for (const auto& prediction : result.predictions) std::cout << prediction << "\n";
-        if (result.accuracy) std::printf("accuracy=%.2f%% (%zu examples)\n", *result.accuracy, examples.size());
-        else if (request.summary) std::printf("predictions=%zu (no accuracy: some examples have no output)\n", examples.size());
+            for (const auto& prediction : result.predictions) std::cout << printable(prediction) << "\n";
+        if (result.accuracy) std::cout << formatted("accuracy=%.2f%% (%zu examples)\n", *result.accuracy, examples.size());
+        else if (request.summary) std::cout << formatted("predictions=%zu (no accuracy: some examples have no output)\n", examples.size());
     }
+    return 0;
+}
+
+struct score_request {
+    sources in;
+    std::string weights;
+    std::int64_t batch_size = 0;
+    bool as_json = false;
+};
+
+/// The LoraHub objective of fixed weights, as learn scores a candidate.
+inline int run_score(score_request request) {
+    require_at_least(request.batch_size, 0, "--batch-size");
+    if (request.weights.empty()) throw argument_error("--weights", "is required with --lora (one weight per module)");
+    const auto weights = parse_weights(request.weights);
+    complete_from_demo_hub(request.in, true, false);
+    check_weight_count(weights, request.in.modules.size());
+    const auto model = model_type::load(request.in.model);
+    const auto pool = lora_pool::load(request.in.modules);
+    const auto examples = io::read_examples(request.in.examples);
+    const auto batches = tokenize_examples(model.tokens(), examples, static_cast<std::size_t>(request.batch_size), request.in.examples);
+    const auto result = score(model, pool, batches, weights);
+    if (request.as_json) std::cout << json_text(io::json{{"loss", result.loss}, {"objective", result.objective}}) << "\n";
+    else std::cout << formatted("loss=%.9g objective=%.9g\n", result.loss, result.objective);
     return 0;
 }
 
@@ -215,7 +260,7 @@ inline int run_merge(const std::string& model_dir, const std::string& adapter_di
     const auto adapter = io::load_peft_adapter(adapter_dir);
     const auto lora = model.bind(adapter.layers, adapter_dir);
     save_merged_model(model, lora, out);
-    std::printf("merged model: %s\n", out.c_str());
+    std::cout << "merged model: " << printable(out) << "\n";
     return 0;
 }
 

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include <lorahub/core/printable.hpp>
 #include <lorahub/io/json.hpp>
 #include <lorahub/io/peft_adapter.hpp>
 #include <lorahub/io/safetensors.hpp>
@@ -123,18 +124,22 @@ inline json inspect_path(const std::filesystem::path& path) {
     throw unsupported_error(display(path), "is not a .safetensors file, a model directory or an adapter directory");
 }
 
+/// A string of a summary, escaped to stay on its line (names can hold any character).
+inline std::string field(const json& value) {
+    return printable(value.is_string() ? value.get<std::string>() : value.dump(-1, ' ', false, json::error_handler_t::replace));
+}
+
 inline void print_summary(std::ostream& out, const json& summary) {
     const auto kind = summary["kind"].get<std::string>();
-    out << summary["path"].get<std::string>() << ": ";
+    out << field(summary["path"]) << ": ";
     if (kind == "safetensors") {
         out << "safetensors, " << summary["tensors"] << " tensors, " << summary["parameters"] << " parameters ("
             << dtype_list(summary) << ")\n";
         for (const auto& tensor : summary["tensor_list"])
-            out << "  " << tensor["name"].get<std::string>() << "  " << tensor["dtype"].get<std::string>() << " "
-                << tensor["shape"].dump() << "\n";
+            out << "  " << field(tensor["name"]) << "  " << field(tensor["dtype"]) << " " << field(tensor["shape"]) << "\n";
     } else if (kind == "t5-model") {
         const auto& c = summary["config"];
-        out << "T5 model (" << c["feed_forward_proj"].get<std::string>()
+        out << "T5 model (" << field(c["feed_forward_proj"])
             << (c["tie_word_embeddings"].get<bool>() ? ", tied head" : ", untied head") << ")\n";
         out << "  d_model " << c["d_model"] << ", d_kv " << c["d_kv"] << ", heads " << c["num_heads"] << ", d_ff "
             << c["d_ff"] << ", layers " << c["num_layers"] << "+" << c["num_decoder_layers"] << ", vocab "
@@ -149,11 +154,11 @@ inline void print_summary(std::ostream& out, const json& summary) {
         out << "PEFT LoRA adapter\n";
         out << "  r " << summary["r"] << ", lora_alpha " << summary["lora_alpha"] << ", scaling " << summary["scaling"]
             << (summary["use_rslora"].get<bool>() ? " (rsLoRA)" : "") << "\n";
-        out << "  target_modules " << summary["target_modules"].dump() << "\n";
-        out << "  " << summary["layers"] << " LoRA layers " << summary["layers_per_target"].dump() << ", ranks "
-            << summary["layers_per_rank"].dump() << ", " << summary["parameters"] << " parameters\n";
+        out << "  target_modules " << field(summary["target_modules"]) << "\n";
+        out << "  " << summary["layers"] << " LoRA layers " << field(summary["layers_per_target"]) << ", ranks "
+            << field(summary["layers_per_rank"]) << ", " << summary["parameters"] << " parameters\n";
         if (!summary["base_model_name_or_path"].get<std::string>().empty())
-            out << "  base model " << summary["base_model_name_or_path"].get<std::string>() << "\n";
+            out << "  base model " << field(summary["base_model_name_or_path"]) << "\n";
     }
 }
 

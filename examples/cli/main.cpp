@@ -1,6 +1,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <optional>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -11,6 +13,7 @@
 #include "commands.hpp"
 #include "inspect.hpp"
 #include "score.hpp"
+#include "terminal.hpp"
 
 namespace {
 
@@ -26,11 +29,11 @@ int run_inspect(const std::vector<std::string>& paths, bool as_json) {
             std::cerr << "error: " << failure.what() << "\n";
             status = 1;
         } catch (const std::exception& failure) {
-            std::cerr << "error: " << path << ": " << failure.what() << "\n";
+            std::cerr << "error: " << lorahub::printable(path) << ": " << lorahub::printable(failure.what()) << "\n";
             status = 1;
         }
     }
-    if (as_json && !all.empty()) std::cout << (paths.size() == 1 ? all[0] : all).dump(2) << "\n";
+    if (as_json && !all.empty()) std::cout << lorahub::cli::json_text(paths.size() == 1 ? all[0] : all, 2) << "\n";
     return status;
 }
 
@@ -41,10 +44,33 @@ void add_sources(CLI::App* command, lorahub::cli::sources& in, bool modules) {
     command->add_option("--task", in.task, "Demo hub task to take defaults from (default: the hub's default task)");
 }
 
+/// Parses the command line; a usage error prints one `error:` line and gives exit code 1.
+std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv) {
+    try {
+        app.parse(argc, argv);
+        return std::nullopt;
+    } catch (const CLI::CallForHelp& request) {
+        return app.exit(request);
+    } catch (const CLI::CallForAllHelp& request) {
+        return app.exit(request);
+    } catch (const CLI::CallForVersion& request) {
+        return app.exit(request);
+    } catch (const CLI::ParseError& failure) {
+        std::string message = failure.what();
+        // CLI11 says "Could not convert: --seed = x"; say it as every other error does
+        static const std::regex conversion("Could not convert: (\\S+) = (.*)");
+        if (std::smatch parts; std::regex_match(message, parts, conversion))
+            message = parts[1].str() + ": \"" + parts[2].str() + "\" is not a valid value";
+        std::cerr << "error: " << message << " (see lorahub --help)\n";
+        return 1;
+    }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     using namespace lorahub::cli;
+    printable_standard_streams terminal_safe_output;
     CLI::App app{"lorahub: compose LoRA modules for a new task from a few examples (LoraHub)"};
     app.require_subcommand(1);
 
@@ -55,14 +81,11 @@ int main(int argc, char** argv) {
     inspect->add_flag("--json", inspect_json, "Print the summary as JSON (an array for several paths)");
 
     auto* score = app.add_subcommand("score", "Print the LoraHub objective of fixed module weights");
-    sources score_in;
-    std::string score_weights;
-    std::size_t score_batch_size = 0;
-    bool score_json = false;
-    add_sources(score, score_in, true);
-    score->add_option("--weights", score_weights, "One weight per --lora, comma-separated")->required();
-    score->add_option("--batch-size", score_batch_size, "Examples per loss batch (default: all in one batch)");
-    score->add_flag("--json", score_json, "Print {\"loss\": x, \"objective\": y}");
+    score_request scoring;
+    add_sources(score, scoring.in, true);
+    score->add_option("--weights", scoring.weights, "One weight per --lora, comma-separated");
+    score->add_option("--batch-size", scoring.batch_size, "Examples per loss batch (default: all in one batch)");
+    score->add_flag("--json", scoring.as_json, "Print {\"loss\": x, \"objective\": y}");
 
     auto* learn = app.add_subcommand("learn", "Find module weights for a task from its few-shot examples");
     learn_request learning;
@@ -97,17 +120,10 @@ int main(int argc, char** argv) {
     merge->add_option("--adapter", merge_adapter, "PEFT adapter folder")->required();
     merge->add_option("--out", merge_out, "Output model directory")->required();
 
-    CLI11_PARSE(app, argc, argv);
+    if (const auto usage = parse_command_line(app, argc, argv)) return *usage;
     try {
         if (*inspect) return run_inspect(inspect_paths, inspect_json);
-        if (*score) {
-            complete_from_demo_hub(score_in, true, false);
-            const auto result =
-                lorahub::cli::score(score_in.model, paths(score_in.modules), score_in.examples, parse_weights(score_weights), score_batch_size);
-            if (score_json) std::cout << lorahub::io::json{{"loss", result.loss}, {"objective", result.objective}}.dump() << "\n";
-            else std::printf("loss=%.9g objective=%.9g\n", result.loss, result.objective);
-            return 0;
-        }
+        if (*score) return run_score(scoring);
         if (*learn) return run_learn(learning);
         if (*infer) return run_infer(inference);
         if (*merge) return run_merge(merge_model, merge_adapter, merge_out);
@@ -115,8 +131,8 @@ int main(int argc, char** argv) {
         std::cerr << "error: " << failure.what() << "\n";
         return 1;
     } catch (const std::exception& failure) {
-        std::cerr << "error: " << failure.what() << "\n";
-        return 2;
+        std::cerr << "error: " << lorahub::printable(failure.what()) << "\n";
+        return 1;
     }
     return 0;
 }

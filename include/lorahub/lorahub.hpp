@@ -1,18 +1,50 @@
 #pragma once
 
-/// Umbrella header: everything a user of the library needs.
+/// Umbrella header: the whole public library (I/O, the T5 model on the CPU, the LoRA pool
+/// and composers, the optimizers, learn / score / infer / merge). Each header it includes
+/// also compiles on its own; include those for a smaller build.
 
 #include "lorahub/core/dtype.hpp"
 #include "lorahub/core/error.hpp"
+#include "lorahub/core/printable.hpp"
+
 #include "lorahub/io/atomic_output.hpp"
 #include "lorahub/io/examples.hpp"
+#include "lorahub/io/hub_manifest.hpp"
 #include "lorahub/io/json.hpp"
 #include "lorahub/io/mapped_file.hpp"
 #include "lorahub/io/peft_adapter.hpp"
 #include "lorahub/io/peft_config.hpp"
 #include "lorahub/io/safetensors.hpp"
 #include "lorahub/io/weight_store.hpp"
-#include "lorahub/lora/module.hpp"
+
+#include "lorahub/backend/cpu/gemm.hpp"
+#include "lorahub/backend/cpu/onednn_gemm.hpp"
+#include "lorahub/backend/cpu/ops.hpp"
+
 #include "lorahub/model/t5/config.hpp"
 #include "lorahub/model/t5/layout.hpp"
+#include "lorahub/model/t5/lora_binding.hpp"
+#include "lorahub/model/t5/model.hpp"
+#include "lorahub/model/t5/relative_position.hpp"
 #include "lorahub/model/t5/tokenizer.hpp"
+#include "lorahub/model/t5/weights.hpp"
+
+#include "lorahub/lora/delta_sum.hpp"
+#include "lorahub/lora/module.hpp"
+#include "lorahub/lora/pool.hpp"
+#include "lorahub/lora/weighted_ab.hpp"
+
+#include "lorahub/optim/cma_es.hpp"
+#include "lorahub/optim/cobyla.hpp"
+#include "lorahub/optim/common.hpp"
+#include "lorahub/optim/minimize.hpp"
+#include "lorahub/optim/nelder_mead.hpp"
+#include "lorahub/optim/random_search.hpp"
+
+#include "lorahub/concepts.hpp"
+#include "lorahub/hub/infer.hpp"
+#include "lorahub/hub/learn.hpp"
+#include "lorahub/hub/merge.hpp"
+#include "lorahub/hub/objective.hpp"
+#include "lorahub/hub/score.hpp"

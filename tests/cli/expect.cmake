@@ -1,5 +1,5 @@
 # expect(NAME CODE PATTERN ARGS...): runs ${LORAHUB} ARGS..., checks the exit code and that
-# stdout + stderr match PATTERN. Leaves stdout in `last_output`.
+# stdout + stderr match PATTERN. Leaves stdout in `last_output` and stderr in `last_error`.
 function(expect name code pattern)
   execute_process(COMMAND ${LORAHUB} ${ARGN} RESULT_VARIABLE result OUTPUT_VARIABLE out ERROR_VARIABLE err TIMEOUT 300)
   if(NOT result STREQUAL "${code}")
@@ -8,4 +8,5 @@ function(expect name code pattern)
     message(SEND_ERROR "${name}: output does not match '${pattern}'\nstdout: ${out}\nstderr: ${err}")
   endif()
   set(last_output "${out}" PARENT_SCOPE)
+  set(last_error "${err}" PARENT_SCOPE)
 endfunction()

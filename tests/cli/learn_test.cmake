@@ -31,7 +31,25 @@ if(NOT svg MATCHES "^<svg .*</svg>")
 endif()
 
 expect(learn_cma 0 "evaluations=25" learn ${pool} --optimizer cma-es --composer delta-sum --budget 25 --seed 3 --quiet)
-expect(learn_bad_optimizer 105 "--optimizer" learn ${pool} --optimizer simplex)
+if(NOT last_error STREQUAL "")
+  message(SEND_ERROR "learn --quiet printed on stderr: ${last_error}")
+endif()
+expect(learn_module_names 0 "\n  [-+][0-9.]+  pool-0\n  [-+][0-9.]+  pool-1\n" learn ${pool} --budget 3 --quiet)
+
+# usage errors: exit 1 with one `error:` line that names the flag
+expect(learn_bad_optimizer 1 "^error: --optimizer: simplex not in" learn ${pool} --optimizer simplex)
+expect(no_command 1 "^error: A subcommand is required")
+expect(unknown_option 1 "^error: The following argument was not expected: --frobnicate" learn --frobnicate)
+expect(help 0 "Usage:.*learn" --help)
+expect(budget_zero 1 "^error: --budget: 0 is less than 1\n$" learn ${pool} --budget 0)
+expect(seed_negative 1 "^error: --seed: -1 is less than 0\n$" learn ${pool} --seed -1)
+expect(seed_not_number 1 "^error: --seed: \"x\" is not a valid value" learn ${pool} --seed x)
+expect(infer_tokens_zero 1 "^error: --max-new-tokens: 0 is less than 1\n$" infer ${pool} --weights 1,1,1 --max-new-tokens 0)
+# the same mistake in score and infer gets the same words
+expect(score_count 1 "^error: --weights: 2 weights for 3 modules \\(one per --lora, in order\\)\n$" score ${pool} --weights 1,1)
+expect(infer_count 1 "^error: --weights: 2 weights for 3 modules \\(one per --lora, in order\\)\n$" infer ${pool} --weights 1,1)
+expect(score_no_weights 1 "^error: --weights: is required with --lora" score ${pool})
+expect(infer_no_weights 1 "^error: --weights: is required with --lora" infer ${pool})
 expect(infer_adapter 0 "^{\"predictions\":\\[\"[^]]*\\],\"accuracy\":[0-9.]+}\n$"
     infer --model ${T5}/flan-odd --adapter ${WORK}/adapter --examples ${T5}/examples.jsonl --max-new-tokens 6 --json)
 expect(infer_weights 0 "accuracy=[0-9.]+% \\(5 examples\\)"
@@ -39,7 +57,7 @@ expect(infer_weights 0 "accuracy=[0-9.]+% \\(5 examples\\)"
 expect(infer_zero_shot 0 "accuracy=" infer --model ${T5}/flan-odd --examples ${T5}/examples.jsonl --max-new-tokens 6)
 file(WRITE ${WORK}/unlabelled.jsonl "{\"input\": \"the house\"}\n{\"input\": \"apples\", \"output\": \"\"}\n")
 expect(infer_no_answers 0 "\"accuracy\":null" infer --model ${T5}/flan-odd --examples ${WORK}/unlabelled.jsonl --max-new-tokens 4 --json)
-expect(infer_both 1 "error: lorahub infer: give --adapter or --lora/--weights, not both"
+expect(infer_both 1 "error: --adapter: give --adapter or --lora with --weights, not both"
     infer ${pool} --adapter ${WORK}/adapter --weights 1,1,1)
 
 expect(merge 0 "merged model" merge --model ${T5}/flan-odd --adapter ${WORK}/adapter --out ${WORK}/merged)

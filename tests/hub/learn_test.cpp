@@ -7,6 +7,7 @@
 #include <lorahub/hub/infer.hpp>
 #include <lorahub/hub/learn.hpp>
 #include <lorahub/hub/merge.hpp>
+#include <lorahub/hub/score.hpp>
 #include <lorahub/lora/delta_sum.hpp>
 #include <lorahub/optim/cma_es.hpp>
 #include <lorahub/optim/cobyla.hpp>
@@ -223,4 +224,106 @@ TEST_CASE("accuracy follows upstream's normalisation and is a percentage", "[hub
     CHECK(normalize_answer("  The Answer.\n") == "the answer");
     CHECK(normalize_answer("(A)") == "(a)");
     CHECK(normalize_answer(" ... ") == "");
+}
+
+namespace {
+
+/// An optimizer that claims to go on but asks for nothing: learn() must not spin on it.
+struct stalled_optimizer {
+    static constexpr std::string_view name = "stalled";
+    explicit stalled_optimizer(const optim::settings&) {}
+    optim::point ask() { return {}; }
+    std::vector<optim::point> ask_population() { return {}; }
+    void tell(std::span<const double>, double) {}
+    bool done() const { return false; }
+    const optim::best_so_far& best() const { return best_; }
+    optim::best_so_far best_;
+};
+static_assert(Optimizer<stalled_optimizer>);
+
+}  // namespace
+
+TEST_CASE("an optimizer that asks no point while not done is an error, not an endless loop", "[hub][learn]") {
+    test::temp_dir dir;
+    const auto hub = test::make_random_hub(dir.path(), 2, 13);
+    const auto model = t5::model<>::load(hub.model);
+    const auto pool = lora_pool::load(hub.modules);
+    const auto task = plant(model, pool, {0.5, -0.5});
+    CHECK_THROWS_WITH(learn<stalled_optimizer>(model, pool, task.few_shot),
+                      Catch::Matchers::Contains("stalled: ask_population() returned no point although done() is false"));
+}
+
+TEST_CASE("COBYLA and Nelder-Mead ignore the seed; CMA-ES and random search follow it", "[hub][learn]") {
+    test::temp_dir dir;
+    const auto hub = test::make_random_hub(dir.path(), 3, 14);
+    const auto model = t5::model<>::load(hub.model);
+    const auto pool = lora_pool::load(hub.modules);
+    const auto task = plant(model, pool, {0.4, -0.6, 0.2});
+    // every point asked, in order: the whole search, not only where it ended
+    auto with_seed = [&]<class O>(std::uint64_t seed) {
+        learn_options<t5::model<>> options;
+        options.budget = 20;
+        options.seed = seed;
+        std::vector<std::vector<double>> asked;
+        for (const auto& step : learn<O>(model, pool, task.few_shot, options).trace) asked.push_back(step.weights);
+        return asked;
+    };
+    CHECK(with_seed.operator()<optim::cobyla>(1) == with_seed.operator()<optim::cobyla>(42));
+    CHECK(with_seed.operator()<optim::nelder_mead>(1) == with_seed.operator()<optim::nelder_mead>(42));
+    CHECK(with_seed.operator()<optim::cma_es>(1) != with_seed.operator()<optim::cma_es>(42));
+    CHECK(with_seed.operator()<optim::random_search>(1) != with_seed.operator()<optim::random_search>(42));
+}
+
+TEST_CASE("score() gives what learn() recorded, and infer() takes what learn() returns", "[hub][score][infer]") {
+    test::temp_dir dir;
+    const auto hub = test::make_random_hub(dir.path(), 3, 15);
+    const auto model = t5::model<>::load(hub.model);
+    const auto pool = lora_pool::load(hub.modules);
+    const auto task = plant(model, pool, {0.3, 0.6, -0.4});
+    learn_options<t5::model<>> options;
+    options.budget = 15;
+    const auto learned = learn<optim::cobyla>(model, pool, task.few_shot, options);
+    const auto scored = score(model, pool, task.few_shot, learned.weights);
+    CHECK(scored.loss == learned.loss);
+    CHECK(scored.objective == learned.objective);
+    for (const auto& step : learned.trace) CHECK(score(model, pool, task.few_shot, step.weights).objective == step.objective);
+
+    // the random hub has no tokenizer: infer() needs one, so compare the generations it runs
+    const auto lora = model.bind(learned.composed, "learned");
+    const auto expected = model.generate(task.held_out_inputs, &lora, planted_tokens);
+    auto composed = weighted_ab::allocate(pool);
+    weighted_ab::compose(pool, learned.weights, composed);
+    const auto again = model.bind(composed, "again");
+    CHECK(model.generate(task.held_out_inputs, &again, planted_tokens) == expected);
+}
+
+TEST_CASE("infer() with a learn result, with pool and weights, and with layers agree", "[hub][infer]") {
+    const auto model = t5::model<>::load(test::fixtures() / "t5/flan-odd");
+    const std::vector<std::filesystem::path> modules{test::fixtures() / "t5/pool-0", test::fixtures() / "t5/pool-1",
+                                                     test::fixtures() / "t5/pool-2"};
+    const auto pool = lora_pool::load(modules);
+    const auto examples = io::read_examples(test::fixtures() / "t5/examples.jsonl");
+    const auto batches = tokenize_examples(model.tokens(), examples, 0, "examples.jsonl");
+    learn_options<t5::model<>> options;
+    options.budget = 10;
+    const auto learned = learn<optim::cobyla>(model, pool, batches, options);
+    const infer_options short_answers{.max_new_tokens = 6};
+    const auto from_result = infer(model, examples, learned, short_answers);
+    const auto from_weights = infer(model, examples, pool, learned.weights, short_answers);
+    const auto from_layers = infer(model, examples, learned.composed, short_answers);
+    CHECK(from_result.predictions == from_weights.predictions);
+    CHECK(from_result.predictions == from_layers.predictions);
+    REQUIRE(from_result.accuracy.has_value());
+    // the HF fixture's greedy outputs of the base model: zero-shot through infer() matches them
+    const auto expected = io::parse_json_strict(test::read_file(test::fixtures() / "t5/expected.json"), "expected.json");
+    const auto zero_shot = infer(model, examples, infer_options{.max_new_tokens = 6});
+    const auto& greedy = expected["flan-odd"]["base"]["greedy"];
+    REQUIRE(zero_shot.predictions.size() == greedy.size());
+    for (std::size_t i = 0; i < greedy.size(); ++i) {
+        std::vector<int> ids;
+        for (std::size_t t = 0; t < 6 && (ids.empty() || ids.back() != 1); ++t) ids.push_back(greedy[i][t].get<int>());
+        CHECK(zero_shot.predictions[i] == model.tokens().decode(ids));
+    }
+    CHECK_THROWS_WITH(infer(model, examples, pool, std::vector<double>{1.0}, short_answers),
+                      Catch::Matchers::Contains("1 weights for a pool of 3 modules"));
 }

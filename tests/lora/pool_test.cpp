@@ -33,3 +33,18 @@ TEST_CASE("modules of different structure are an error naming both", "[lora][poo
     const std::vector<std::filesystem::path> none;
     CHECK_THROWS_WITH(lora_pool::load(none), Contains("needs at least one module"));
 }
+
+TEST_CASE("a pool loads from any range of path-like values and names modules as users read them", "[lora][pool]") {
+    const std::string root = (test::fixtures() / "t5").string();
+    const std::vector<std::string> as_strings{root + "/pool-0", root + "/pool-1/"};
+    const auto from_strings = lora_pool::load(as_strings);
+    const char* as_literals[] = {"does-not-matter"};
+    CHECK_THROWS_WITH(lora_pool::load(as_literals), Contains("does-not-matter"));
+    CHECK(from_strings.names() == std::vector<std::string>{"pool-0", "pool-1"});
+    REQUIRE(from_strings.directories().size() == 2);
+    CHECK(from_strings.directories()[1] == std::filesystem::path(root + "/pool-1/"));
+    const auto from_paths = lora_pool::load(std::vector<std::filesystem::path>{root + "/pool-0", root + "/pool-1"});
+    CHECK(from_paths.targets()[0].a == from_strings.targets()[0].a);
+    CHECK(lora_pool::short_name("hub/modules/add/") == "add");
+    CHECK(lora_pool::short_name("add") == "add");
+}

@@ -5,14 +5,19 @@
 #include <string>
 #include <string_view>
 
+#include "lorahub/core/printable.hpp"
+
 namespace lorahub {
 
 /// Root of the one exception family. what() is "<subject>: <problem>", where the subject is
-/// a path or a named object, so that a message alone tells a user what to fix.
+/// a path or a named object, so that a message alone tells a user what to fix. Subject and
+/// problem often quote file contents (names, JSON, parser messages): both are kept
+/// printable() (valid UTF-8, no control characters), so a message is safe on a terminal.
 class error : public std::runtime_error {
 public:
     error(std::string_view subject, std::string_view problem)
-        : std::runtime_error(compose(subject, problem)), subject_(subject), problem_(problem) {}
+        : std::runtime_error(compose(printable(subject), printable(problem))), subject_(printable(subject)),
+          problem_(printable(problem)) {}
 
     const std::string& subject() const noexcept { return subject_; }
     const std::string& problem() const noexcept { return problem_; }

@@ -60,6 +60,21 @@ double token_mean_loss(const Model& model, const tokenized_examples& examples, c
     return total / static_cast<double>(kept);
 }
 
+/// The loss of a composition and its objective.
+struct score_result {
+    double loss = 0;
+    double objective = 0;  ///< loss + regularizer(w); +infinity when the loss is not finite
+};
+
+/// One candidate scored as learn() scores it: options.loss of the bound composition plus
+/// options.regularizer(w), or +infinity when the loss is not finite.
+template <class Model, class Binding>
+score_result score_bound(const Model& model, const tokenized_examples& examples, const Binding& lora, std::span<const double> w,
+                         const learn_options<Model>& options) {
+    const double loss = options.loss(model, examples, lora);
+    return {loss, std::isfinite(loss) ? loss + options.regularizer(w) : std::numeric_limits<double>::infinity()};
+}
+
 struct learn_result {
     std::vector<double> weights;
     double objective = std::numeric_limits<double>::infinity();
@@ -73,8 +88,11 @@ struct learn_result {
 
 /// LoraHub: searches module weights w in the box with optimizer policy O, scoring each w by
 /// loss(compose(pool, w)) + regularizer(w). The composition is written into storage
-/// allocated once and bound to the model once; the search loop allocates nothing per
-/// evaluation beyond its trace. A non-finite loss scores +infinity and is never the result.
+/// allocated once and bound to the model once, so composing and scoring allocate nothing
+/// after the first evaluation; the trace entry and the points the optimizer returns from
+/// ask_population() are the per-evaluation allocations left. A non-finite loss scores
+/// +infinity and is never the result. An optimizer that is not done() but asks no point is
+/// an error, not an endless loop.
 template <Optimizer O, Composer C = weighted_ab, class Model>
 learn_result learn(const Model& model, const lora_pool& pool, const tokenized_examples& examples,
                    const learn_options<Model>& options = {}) {
@@ -91,16 +109,18 @@ learn_result learn(const Model& model, const lora_pool& pool, const tokenized_ex
     result.trace.reserve(options.budget);
     evaluation best{{}, std::numeric_limits<double>::infinity(), std::numeric_limits<double>::infinity(), 0};
     while (!optimizer.done() && result.trace.size() < options.budget) {
-        for (const auto& w : optimizer.ask_population()) {
+        const auto population = optimizer.ask_population();
+        if (population.empty())
+            throw argument_error(std::string(O::name), "ask_population() returned no point although done() is false");
+        for (const auto& w : population) {
             if (result.trace.size() == options.budget) break;  // a population may overshoot the budget
             const auto begun = clock::now();
             C::compose(pool, w, composed);
-            const double loss = options.loss(model, examples, lora);
-            const double objective = std::isfinite(loss) ? loss + options.regularizer(w) : std::numeric_limits<double>::infinity();
-            result.trace.push_back({w, loss, objective, std::chrono::duration<double>(clock::now() - begun).count()});
-            if (objective < best.objective) best = result.trace.back();
+            const auto scored = score_bound(model, examples, lora, w, options);
+            result.trace.push_back({w, scored.loss, scored.objective, std::chrono::duration<double>(clock::now() - begun).count()});
+            if (scored.objective < best.objective) best = result.trace.back();
             if (options.on_evaluation) options.on_evaluation(result.trace.size(), result.trace.back(), best);
-            optimizer.tell(w, objective);
+            optimizer.tell(w, scored.objective);
         }
     }
     if (!std::isfinite(best.objective))

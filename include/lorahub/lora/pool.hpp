@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <concepts>
 #include <filesystem>
+#include <ranges>
 #include <span>
 #include <string>
 #include <vector>
@@ -25,10 +27,13 @@ public:
         std::vector<float> scaling;  // [N]
     };
 
-    static lora_pool load(std::span<const std::filesystem::path> directories) {
+    /// Loads one PEFT adapter directory per element of any range of path-like values
+    /// (std::filesystem::path, std::string, const char*, ...), in order.
+    template <std::ranges::input_range Directories>
+        requires std::constructible_from<std::filesystem::path, std::ranges::range_reference_t<Directories>>
+    static lora_pool load(Directories&& directories) {
         std::vector<io::peft_adapter> adapters;
-        adapters.reserve(directories.size());
-        for (const auto& directory : directories) adapters.push_back(io::load_peft_adapter(directory));
+        for (auto&& directory : directories) adapters.push_back(io::load_peft_adapter(std::filesystem::path(directory)));
         return lora_pool(std::move(adapters));
     }
 
@@ -37,7 +42,8 @@ public:
         const auto& first = adapters.front();
         config_ = first.config;
         for (const auto& adapter : adapters) {
-            names_.push_back(adapter.directory.string());
+            directories_.push_back(adapter.directory);
+            names_.push_back(short_name(adapter.directory));
             check_same_structure(first, adapter);
         }
         const std::size_t n = adapters.size();
@@ -65,7 +71,18 @@ public:
         for (double value : w)
             if (!std::isfinite(value)) throw argument_error("weights", "contain a value that is not finite");
     }
+    /// Module names as a user reads them: each directory's last component ("modules/add/" -> "add").
     const std::vector<std::string>& names() const noexcept { return names_; }
+    /// The directories the modules were loaded from, as given.
+    const std::vector<std::filesystem::path>& directories() const noexcept { return directories_; }
+
+    /// The last non-empty component of a module directory: "hub/modules/add/" -> "add".
+    static std::string short_name(const std::filesystem::path& directory) {
+        const auto name = directory.filename().string();
+        if (!name.empty() && name != "." && name != "..") return name;
+        const auto parent = directory.parent_path().filename().string();
+        return parent.empty() ? directory.string() : parent;
+    }
     const std::vector<target>& targets() const noexcept { return targets_; }
     /// The first module's adapter config: what a composed adapter is saved with.
     const io::peft_config& config() const noexcept { return config_; }
@@ -94,6 +111,7 @@ private:
     }
 
     std::vector<std::string> names_;
+    std::vector<std::filesystem::path> directories_;
     std::vector<target> targets_;
     io::peft_config config_;
 };
