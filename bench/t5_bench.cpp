@@ -88,7 +88,7 @@ const fixture& shared_fixture() {
 template <class Gemm>
 void BM_loss(benchmark::State& state) {
     const auto& f = shared_fixture();
-    const auto model = t5::model<Gemm>::load(f.directory);
+    const auto model = t5::model<cpu::basic_backend<Gemm>>::load(f.directory);
     const auto lora = model.bind(f.lora, "bench");
     for (auto _ : state) benchmark::DoNotOptimize(model.loss(f.examples, &lora));
     state.counters["evals/s"] = benchmark::Counter(1.0, benchmark::Counter::kIsIterationInvariantRate);
@@ -97,7 +97,7 @@ void BM_loss(benchmark::State& state) {
 template <class Gemm>
 void BM_generate(benchmark::State& state) {
     const auto& f = shared_fixture();
-    const auto model = t5::model<Gemm>::load(f.directory);
+    const auto model = t5::model<cpu::basic_backend<Gemm>>::load(f.directory);
     const auto lora = model.bind(f.lora, "bench");
     for (auto _ : state) benchmark::DoNotOptimize(model.generate(f.examples.inputs, &lora, 16));
 }

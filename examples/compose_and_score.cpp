@@ -22,7 +22,7 @@ int main(int argc, char** argv) try {
     const auto model = t5::model<>::load(hub.model);          // config.json, model.safetensors, spiece.model
     const auto pool = lora_pool::load(hub.modules);           // PEFT adapter folders, stacked per target
     const auto few_shot = io::read_examples(task.few_shot);   // JSONL: {"input", "output"} per line
-    const auto batches = tokenize_examples(model.tokens(), few_shot, 0, task.few_shot.string());
+    const auto batches = tokenize_examples(model, few_shot, 0, task.few_shot.string());
 
     // one module alone (w = e_i), and all of them averaged (w = 1/N)
     const std::size_t n = pool.size();

@@ -60,7 +60,7 @@ int main(int argc, char** argv) try {
     }
     using namespace lorahub;
     const auto model = t5::model<>::load(argv[1]);
-    const auto examples = tokenize_examples(model.tokens(), io::read_examples(argv[2]), 0, argv[2]);
+    const auto examples = tokenize_examples(model, io::read_examples(argv[2]), 0, argv[2]);
     const auto pool = lora_pool::load(std::span(argv + 3, argv + argc));
 
     learn_options<t5::model<>> options;  // LoraHub's defaults: budget 40, box [-1.5, 1.5], start 0

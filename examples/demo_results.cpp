@@ -50,7 +50,7 @@ std::vector<fs::path> module_subset(const std::vector<fs::path>& all, std::size_
 constexpr std::size_t modules_per_seed = 8;
 
 template <class O>
-summary lorahub_runs(const model_type& model, const std::vector<fs::path>& modules, const tokenized_examples& few_shot,
+summary lorahub_runs(const model_type& model, const std::vector<fs::path>& modules, const examples_for<t5::model<>>& few_shot,
                      const std::vector<io::example>& test, std::size_t budget) {
     summary out;
     std::vector<double> accuracies;
@@ -107,7 +107,7 @@ int main(int argc, char** argv) {
         for (const auto& [task, few_shot_file, test_file] : hub.tasks) {
             const auto few_shot_examples = io::read_examples(few_shot_file);
             const auto test = io::read_examples(test_file);
-            const auto few_shot = tokenize_examples(model.tokens(), few_shot_examples, 0, task);
+            const auto few_shot = tokenize_examples(model, few_shot_examples, 0, task);
             const double zero_shot = *infer(model, test, short_answers).accuracy;
             double best_single = -1;
             std::string best_module;

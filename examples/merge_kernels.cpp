@@ -18,7 +18,7 @@ namespace {
 /// Bytes a composition streams: every module's A and B read once, the result written once.
 std::size_t composed_bytes(const lorahub::lora_pool& pool) {
     std::size_t floats = 0;
-    for (const auto& target : pool.targets()) floats += (pool.size() + 1) * (target.a.size() + target.b.size()) / pool.size();
+    for (const auto& target : pool.stacks()) floats += (pool.size() + 1) * (target.a.size() + target.b.size()) / pool.size();
     return floats * sizeof(float);
 }
 
@@ -40,9 +40,9 @@ int main(int argc, char** argv) try {
     // [readme]
     // A composer writes into storage it allocated once; compose() then allocates nothing.
     auto time_composer = [&]<class Composer>() {
-        auto composed = Composer::allocate(pool);
+        auto composed = Composer{}.allocate(pool);
         const auto begun = clock::now();
-        for (int i = 0; i < repeats; ++i) Composer::compose(pool, w, composed);
+        for (int i = 0; i < repeats; ++i) Composer{}.compose(pool, w, composed);
         const double seconds = std::chrono::duration<double>(clock::now() - begun).count() / repeats;
         std::printf("%-12s %8.1f us per compose, %6.2f GB/s streamed\n", Composer::name.data(), seconds * 1e6,
                     static_cast<double>(composed_bytes(pool)) / seconds / 1e9);
@@ -58,7 +58,7 @@ int main(int argc, char** argv) try {
     std::printf("merge        %8.1f ms for %zu layers\n", std::chrono::duration<double>(clock::now() - begun).count() * 1e3,
                 composed.size());
     const auto examples = io::read_examples(hub.task_named().few_shot);
-    const auto batches = tokenize_examples(model.tokens(), examples, 0, "few-shot examples");
+    const auto batches = tokenize_examples(model, examples, 0, "few-shot examples");
     const double runtime_loss = reference_loss(model, batches, &lora), merged_loss = reference_loss(merged, batches, nullptr);
     std::printf("loss: runtime LoRA %.6f, merged %.6f\n", runtime_loss, merged_loss);
     // [/readme]

@@ -30,17 +30,14 @@ git clone -q . "$work/lorahub"
 echo "fresh clone of $(git rev-parse --short HEAD) in $work/lorahub"
 cd "$work/lorahub"
 
-# the commands of the README's Quick start, as written there
-mapfile -t commands < <(python3 - <<'PY'
-import re
-text = open("README.md", encoding="utf-8").read()
-section = re.split(r"^## ", text.split("## Quick start", 1)[1], flags=re.M)[0]
-for block in re.findall(r"```sh\n(.*?)```", section, re.S):
-    for line in block.splitlines():
-        if line.strip() and not line.strip().startswith("#"):
-            print(line.strip())
-PY
-)
+# the commands of the README's Quick start, as written there: the non-comment lines of its
+# ```sh blocks, up to the next section
+mapfile -t commands < <(awk '
+  /^## / { in_section = ($0 ~ /^## Quick start/); next }
+  in_section && /^```sh/ { in_block = 1; next }
+  in_block && /^```/ { in_block = 0; next }
+  in_section && in_block && NF && $1 !~ /^#/ { sub(/^[ \t]+/, ""); print }
+' README.md)
 [ ${#commands[@]} -eq 2 ] || { echo "check-fresh-machine: the Quick start has ${#commands[@]} commands, not 2" >&2; exit 1; }
 for command in "${commands[@]}"; do
   echo "== $command"

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include <lorahub/hub/infer.hpp>
+#include <lorahub/model/t5/model.hpp>
 #include <lorahub/hub/learn.hpp>
 #include <lorahub/hub/merge.hpp>
 #include <lorahub/hub/score.hpp>
@@ -146,7 +147,7 @@ inline int run_learn(learn_request request) {
     const auto model = model_type::load(request.in.model);
     const auto pool = lora_pool::load(request.in.modules);
     const auto examples = io::read_examples(request.in.examples);
-    const auto batches = tokenize_examples(model.tokens(), examples, static_cast<std::size_t>(request.batch_size), request.in.examples);
+    const auto batches = tokenize_examples(model, examples, static_cast<std::size_t>(request.batch_size), request.in.examples);
     const double load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
     const bool live = ::isatty(STDERR_FILENO) != 0;
@@ -248,7 +249,7 @@ inline int run_score(score_request request) {
     const auto model = model_type::load(request.in.model);
     const auto pool = lora_pool::load(request.in.modules);
     const auto examples = io::read_examples(request.in.examples);
-    const auto batches = tokenize_examples(model.tokens(), examples, static_cast<std::size_t>(request.batch_size), request.in.examples);
+    const auto batches = tokenize_examples(model, examples, static_cast<std::size_t>(request.batch_size), request.in.examples);
     const auto result = score(model, pool, batches, weights);
     if (request.as_json) std::cout << json_text(io::json{{"loss", result.loss}, {"objective", result.objective}}) << "\n";
     else std::cout << formatted("loss=%.9g objective=%.9g\n", result.loss, result.objective);

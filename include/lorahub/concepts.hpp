@@ -1,35 +1,105 @@
 #pragma once
 
+/// The concepts the library is written against. This header includes only the standard
+/// library and core/ (the LoRA types): checking a policy against a concept pulls in no I/O,
+/// no model and no backend.
+
 #include <concepts>
+#include <cstddef>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
-#include "lorahub/lora/module.hpp"
-#include "lorahub/lora/pool.hpp"
-#include "lorahub/optim/common.hpp"
+#include "lorahub/core/activation.hpp"
+#include "lorahub/core/lora.hpp"
+#include "lorahub/core/primitives.hpp"
 
 namespace lorahub {
 
+namespace optim {
+struct settings;
+struct best_so_far;
+}  // namespace optim
+
 /// A gradient-free minimizer over a box, driven by ask/tell. Policies: optim::cobyla,
-/// optim::cma_es, optim::nelder_mead, optim::random_search.
+/// optim::cma_es, optim::nelder_mead, optim::random_search. Contract beyond the syntax:
+/// tell() is called once per asked point, in the order asked; a population that is empty
+/// while done() is false is an error.
 template <class O>
-concept Optimizer = std::constructible_from<O, const optim::settings&> && requires(O o, const O& c, std::span<const double> x, double f) {
-    { O::name } -> std::convertible_to<std::string_view>;
-    { o.ask() } -> std::same_as<optim::point>;
-    { o.ask_population() } -> std::same_as<std::vector<optim::point>>;
-    o.tell(x, f);
-    { c.done() } -> std::same_as<bool>;
-    { c.best() } -> std::convertible_to<const optim::best_so_far&>;
+concept Optimizer = std::constructible_from<O, const optim::settings&> &&
+                    requires(O o, const O& c, std::span<const double> x, double f) {
+                        { O::name } -> std::convertible_to<std::string_view>;
+                        { o.ask() } -> std::same_as<std::vector<double>>;
+                        { o.ask_population() } -> std::same_as<std::vector<std::vector<double>>>;
+                        o.tell(x, f);
+                        { c.done() } -> std::same_as<bool>;
+                        { c.best() } -> std::convertible_to<const optim::best_so_far&>;
+                    };
+
+/// N LoRA modules of one structure: per target layer a stack a = [N, rank, in] and
+/// b = [N, out, rank] with N scalings (lora_pool; later, pools living on a device).
+template <class P>
+concept LoraPool = requires(const P& pool, std::span<const double> w) {
+    { pool.size() } -> std::convertible_to<std::size_t>;
+    { pool.names() } -> std::convertible_to<const std::vector<std::string>&>;
+    pool.check_weights(w);
+    { pool.stacks().size() } -> std::convertible_to<std::size_t>;
+    { pool.stacks()[0].module } -> std::convertible_to<const std::string&>;
+    { pool.stacks()[0].rank } -> std::convertible_to<std::size_t>;
+    { pool.stacks()[0].scaling[0] } -> std::convertible_to<float>;
 };
 
-/// Turns a pool and weights into one LoRA module, writing into storage from allocate().
-/// Policies: weighted_ab (the LoraHub rule), delta_sum.
-template <class C>
-concept Composer = requires(const lora_pool& pool, std::span<const double> w, std::vector<lora_layer>& out) {
+/// Turns a pool and weights into one LoRA module. A composer is an object (it may carry
+/// settings: density, rank, ...): allocate() makes the output storage once, compose()
+/// writes the composition for `w` into it without allocating. Policies: weighted_ab (the
+/// LoraHub rule), delta_sum.
+template <class C, class Pool>
+concept Composer = LoraPool<Pool> && requires(const C& composer, const Pool& pool, std::span<const double> w, std::vector<lora_layer>& out) {
     { C::name } -> std::convertible_to<std::string_view>;
-    { C::allocate(pool) } -> std::same_as<std::vector<lora_layer>>;
-    C::compose(pool, w, out);
+    { composer.allocate(pool) } -> std::same_as<std::vector<lora_layer>>;
+    composer.compose(pool, w, out);
+};
+
+/// A language model LoraHub can score and run: its batch, LoRA binding, tokenizer, backend
+/// and context (scratch memory a call mutates, owned by the caller) types; binding LoRA
+/// layers by module name; building batches from text examples; the loss of a batch (mean
+/// token cross-entropy over label tokens) and greedy generation, both with a binding.
+/// t5::model is one; a test plugs in a model of its own.
+template <class M>
+concept Model = requires(const M& model, typename M::context& context, const typename M::batch& batch, typename M::batch& building,
+                         const typename M::lora_binding& lora, std::span<const lora_layer> layers,
+                         const std::vector<std::vector<int>>& inputs, std::string_view text, std::span<const int> ids, std::size_t n) {
+    typename M::backend;
+    typename M::tokenizer;
+    { model.make_context() } -> std::same_as<typename M::context>;
+    { model.lora_targets() } -> std::convertible_to<std::vector<lora_target>>;
+    { model.bind(layers, std::string()) } -> std::same_as<typename M::lora_binding>;
+    model.add_example(building, text, text);
+    { model.label_tokens(batch) } -> std::convertible_to<std::size_t>;
+    { model.loss(batch, &lora, context) } -> std::convertible_to<double>;
+    { model.encode_input(text) } -> std::same_as<std::vector<int>>;
+    { model.generate(inputs, &lora, n, context) } -> std::same_as<std::vector<std::vector<int>>>;
+    { model.decode_output(ids) } -> std::convertible_to<std::string>;
+};
+
+/// The primitives a model is written against, one implementation per device
+/// (cpu::backend; the CUDA backend next): products, norms, activations, attention over
+/// ragged spans, loss and argmax over logits, embedding gathers, and its buffer type.
+template <class B>
+concept Backend = requires(const matrix_ref& a, const mutable_matrix_ref& c, const float* x, float* y, std::size_t n, float f,
+                           std::span<const int> ids, const attention_problem& problem, activation kind) {
+    { B::name } -> std::convertible_to<std::string_view>;
+    typename B::template buffer<float>;
+    B::gemm_nt(a, a, c, f, f);
+    B::gemm_nn(a, a, c, f, f);
+    B::rms_norm(x, n, n, x, f, y);
+    B::activate(kind, y, x, n);
+    B::scale(y, n, f);
+    B::gather_rows(x, n, ids, y);
+    B::attention(problem);
+    { B::cross_entropy(x, n, n) } -> std::convertible_to<double>;
+    { B::argmax(x, n) } -> std::convertible_to<std::size_t>;
 };
 
 }  // namespace lorahub

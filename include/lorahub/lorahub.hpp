@@ -5,7 +5,10 @@
 /// also compiles on its own; include those for a smaller build.
 
 #include "lorahub/core/dtype.hpp"
+#include "lorahub/core/activation.hpp"
 #include "lorahub/core/error.hpp"
+#include "lorahub/core/lora.hpp"
+#include "lorahub/core/primitives.hpp"
 #include "lorahub/core/printable.hpp"
 
 #include "lorahub/io/atomic_output.hpp"
@@ -18,6 +21,7 @@
 #include "lorahub/io/safetensors.hpp"
 #include "lorahub/io/weight_store.hpp"
 
+#include "lorahub/backend/cpu/backend.hpp"
 #include "lorahub/backend/cpu/gemm.hpp"
 #include "lorahub/backend/cpu/onednn_gemm.hpp"
 #include "lorahub/backend/cpu/ops.hpp"
@@ -31,7 +35,7 @@
 #include "lorahub/model/t5/weights.hpp"
 
 #include "lorahub/lora/delta_sum.hpp"
-#include "lorahub/lora/module.hpp"
+#include "lorahub/lora/kernels.hpp"
 #include "lorahub/lora/pool.hpp"
 #include "lorahub/lora/weighted_ab.hpp"
 

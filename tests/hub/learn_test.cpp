@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <lorahub/model/t5/model.hpp>
 #include <lorahub/hub/infer.hpp>
 #include <lorahub/hub/learn.hpp>
 #include <lorahub/hub/merge.hpp>
@@ -25,14 +26,14 @@ namespace {
 /// logit margin >= 1 are kept: a real task has decisive answers, while a random network has
 /// near-ties that any weight a hair away from w* flips.
 struct planted_task {
-    tokenized_examples few_shot;
+    examples_for<t5::model<>> few_shot;
     std::vector<std::vector<int>> held_out_inputs, held_out_targets;
 };
 
 constexpr std::size_t planted_tokens = 4;
 
 template <class Model>
-void decisive_examples(const Model& model, const t5::lora_binding& lora, std::size_t count, unsigned seed,
+void decisive_examples(const Model& model, const lora_binding& lora, std::size_t count, unsigned seed,
                        std::vector<std::vector<int>>& inputs, std::vector<std::vector<int>>& targets) {
     const std::size_t vocab = model.model_config().vocab_size;
     for (auto& candidate : test::random_inputs(count * 20, seed)) {
@@ -54,8 +55,8 @@ void decisive_examples(const Model& model, const t5::lora_binding& lora, std::si
 
 template <class Model>
 planted_task plant(const Model& model, const lora_pool& pool, const std::vector<double>& planted) {
-    auto composed = weighted_ab::allocate(pool);
-    weighted_ab::compose(pool, planted, composed);
+    auto composed = weighted_ab{}.allocate(pool);
+    weighted_ab{}.compose(pool, planted, composed);
     const auto lora = model.bind(composed, "planted");
     planted_task task;
     t5::batch batch;
@@ -82,9 +83,9 @@ double exact_match(const Model& model, const std::vector<lora_layer>& composed, 
 }
 
 template <class Model>
-double objective_at(const Model& model, const lora_pool& pool, const tokenized_examples& examples, const std::vector<double>& w) {
-    auto composed = weighted_ab::allocate(pool);
-    weighted_ab::compose(pool, w, composed);
+double objective_at(const Model& model, const lora_pool& pool, const examples_for<t5::model<>>& examples, const std::vector<double>& w) {
+    auto composed = weighted_ab{}.allocate(pool);
+    weighted_ab{}.compose(pool, w, composed);
     const auto lora = model.bind(composed, "at");
     return reference_loss(model, examples, &lora) + l1_penalty(w);
 }
@@ -157,15 +158,17 @@ TEST_CASE("a NaN loss scores +infinity and is never the result", "[hub][learn]")
     learn_options<t5::model<>> options;
     options.budget = 25;
     std::size_t calls = 0;
-    options.loss = [&](const t5::model<>& m, const tokenized_examples& e, const t5::lora_binding& lora) {
-        return ++calls % 2 == 1 ? std::nan("") : reference_loss(m, e, &lora);
+    options.loss = [&](const t5::model<>& m, const examples_for<t5::model<>>& e, const lora_binding& lora, t5::model<>::context& c) {
+        return ++calls % 2 == 1 ? std::nan("") : reference_loss(m, e, &lora, c);
     };
     const auto result = learn<optim::random_search>(model, pool, task.few_shot, options);
     CHECK(std::isfinite(result.objective));
     std::size_t infinite = 0;
     for (const auto& step : result.trace) infinite += std::isinf(step.objective);
     CHECK(infinite == 13);
-    options.loss = [](const t5::model<>&, const tokenized_examples&, const t5::lora_binding&) { return std::nan(""); };
+    options.loss = [](const t5::model<>&, const examples_for<t5::model<>>&, const lora_binding&, t5::model<>::context&) {
+        return std::nan("");
+    };
     CHECK_THROWS_WITH(learn<optim::random_search>(model, pool, task.few_shot, options), Catch::Matchers::Contains("no evaluation gave a finite loss"));
 }
 
@@ -173,10 +176,10 @@ TEST_CASE("delta_sum composes exactly sum_i w_i s_i B_i A_i", "[hub][compose]") 
     test::temp_dir dir;
     const auto hub = test::make_random_hub(dir.path(), 3, 11, 3);
     const auto pool = lora_pool::load(hub.modules);
-    auto composed = delta_sum::allocate(pool);
+    auto composed = delta_sum{}.allocate(pool);
     const std::vector<double> w{0.5, -1.25, 0.75};
-    delta_sum::compose(pool, w, composed);
-    const auto& target = pool.targets()[2];
+    delta_sum{}.compose(pool, w, composed);
+    const auto& target = pool.stacks()[2];
     const auto& layer = composed[2];
     CHECK(layer.rank == 9);
     for (std::size_t o = 0; o < target.out_features; o += 7)
@@ -196,8 +199,8 @@ TEMPLATE_TEST_CASE("a saved adapter and a merged model dir reproduce the compose
     const auto hub = test::make_random_hub(dir.path(), 3, 12);
     const auto model = t5::model<>::load(hub.model);
     const auto pool = lora_pool::load(hub.modules);
-    auto composed = TestType::allocate(pool);
-    TestType::compose(pool, std::vector<double>{0.9, -0.3, 0.4}, composed);
+    auto composed = TestType{}.allocate(pool);
+    TestType{}.compose(pool, std::vector<double>{0.9, -0.3, 0.4}, composed);
     const auto lora = model.bind(composed, "composed");
     const t5::batch batch{test::random_inputs(4, 5), test::random_inputs(4, 6)};
     const auto expected = model.logits(batch, &lora);
@@ -291,8 +294,8 @@ TEST_CASE("score() gives what learn() recorded, and infer() takes what learn() r
     // the random hub has no tokenizer: infer() needs one, so compare the generations it runs
     const auto lora = model.bind(learned.composed, "learned");
     const auto expected = model.generate(task.held_out_inputs, &lora, planted_tokens);
-    auto composed = weighted_ab::allocate(pool);
-    weighted_ab::compose(pool, learned.weights, composed);
+    auto composed = weighted_ab{}.allocate(pool);
+    weighted_ab{}.compose(pool, learned.weights, composed);
     const auto again = model.bind(composed, "again");
     CHECK(model.generate(task.held_out_inputs, &again, planted_tokens) == expected);
 }
@@ -303,7 +306,7 @@ TEST_CASE("infer() with a learn result, with pool and weights, and with layers a
                                                      test::fixtures() / "t5/pool-2"};
     const auto pool = lora_pool::load(modules);
     const auto examples = io::read_examples(test::fixtures() / "t5/examples.jsonl");
-    const auto batches = tokenize_examples(model.tokens(), examples, 0, "examples.jsonl");
+    const auto batches = tokenize_examples(model, examples, 0, "examples.jsonl");
     learn_options<t5::model<>> options;
     options.budget = 10;
     const auto learned = learn<optim::cobyla>(model, pool, batches, options);

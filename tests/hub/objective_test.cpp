@@ -4,6 +4,7 @@
 
 #include <lorahub/hub/objective.hpp>
 #include <lorahub/lora/weighted_ab.hpp>
+#include <lorahub/model/t5/model.hpp>
 
 #include "../support/files.hpp"
 
@@ -16,15 +17,15 @@ TEST_CASE("the objective of fixed weights equals upstream LoraHub's get_score", 
                                                      test::fixtures() / "t5/pool-2"};
     const auto pool = lora_pool::load(modules);
     const auto examples = io::read_examples(test::fixtures() / "t5/examples.jsonl");
-    auto composed = weighted_ab::allocate(pool);
+    auto composed = weighted_ab{}.allocate(pool);
     const auto lora = model.bind(composed, "composed");  // bound once; compose() rewrites the same storage
     std::size_t checked = 0;
     for (const auto& item : expected["scores"]) {
         const auto weights = item["weights"].get<std::vector<double>>();
         const auto batch_size = item["batch_size"].get<std::size_t>();
         INFO("weights " << item["weights"].dump() << ", batch size " << batch_size);
-        const auto batches = tokenize_examples(model.tokens(), examples, batch_size, "examples.jsonl");
-        weighted_ab::compose(pool, weights, composed);
+        const auto batches = tokenize_examples(model, examples, batch_size, "examples.jsonl");
+        weighted_ab{}.compose(pool, weights, composed);
         const double loss = reference_loss(model, batches, &lora);
         const double objective = loss + l1_penalty(weights);
         CHECK(std::abs(loss - item["loss"].get<double>()) / item["loss"].get<double>() <= 1e-5);
@@ -41,7 +42,7 @@ TEST_CASE("the L1 term is 0.05 times the mean absolute weight", "[hub][objective
 }
 
 TEST_CASE("scoring needs an output for every example", "[hub][objective]") {
-    const t5::tokenizer tokens(test::fixtures() / "io/tiny-t5/spiece.model");
+    const auto model = t5::model<>::load(test::fixtures() / "t5/flan-odd");
     const std::vector<io::example> examples{{"a", "b"}, {"c", std::nullopt}};
-    CHECK_THROWS_WITH(tokenize_examples(tokens, examples, 0, "ex.jsonl"), Catch::Matchers::Contains("ex.jsonl: example 2 has no output"));
+    CHECK_THROWS_WITH(tokenize_examples(model, examples, 0, "ex.jsonl"), Catch::Matchers::Contains("ex.jsonl: example 2 has no output"));
 }

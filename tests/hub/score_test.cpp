@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <lorahub/model/t5/model.hpp>
 #include <lorahub/hub/score.hpp>
 
 #include "../support/files.hpp"
@@ -20,7 +21,7 @@ TEST_CASE("score() of fixed weights equals upstream LoraHub's get_score", "[hub]
     for (const auto& item : expected["scores"]) {
         const auto weights = item["weights"].get<std::vector<double>>();
         INFO("weights " << item["weights"].dump());
-        const auto batches = tokenize_examples(model.tokens(), examples, item["batch_size"].get<std::size_t>(), "examples.jsonl");
+        const auto batches = tokenize_examples(model, examples, item["batch_size"].get<std::size_t>(), "examples.jsonl");
         const auto scored = score(model, pool, batches, weights);
         CHECK(std::abs(scored.loss - item["loss"].get<double>()) / item["loss"].get<double>() <= 1e-5);
         CHECK(std::abs(scored.objective - item["objective"].get<double>()) / item["objective"].get<double>() <= 1e-5);

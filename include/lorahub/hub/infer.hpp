@@ -9,10 +9,9 @@
 #include <vector>
 
 #include "lorahub/concepts.hpp"
+#include "lorahub/core/lora.hpp"
 #include "lorahub/hub/learn.hpp"
 #include "lorahub/io/examples.hpp"
-#include "lorahub/lora/module.hpp"
-#include "lorahub/lora/pool.hpp"
 #include "lorahub/lora/weighted_ab.hpp"
 
 namespace lorahub {
@@ -45,18 +44,19 @@ struct infer_options {
 
 /// Greedy predictions for every example with the LoRA `layers` applied at run time (none:
 /// zero-shot), in batches, and the upstream accuracy when every example carries an output.
-template <class Model>
-inference_result infer(const Model& model, std::span<const io::example> examples, std::span<const lora_layer> layers = {},
+template <Model M>
+inference_result infer(const M& model, std::span<const io::example> examples, std::span<const lora_layer> layers = {},
                        const infer_options& options = {}) {
     const auto binding = model.bind(layers, options.lora_name);
     const auto* lora = layers.empty() ? nullptr : &binding;
+    auto context = model.make_context();
     inference_result result;
-    const auto& tokens = model.tokens();
     const std::size_t step = std::max<std::size_t>(options.batch_size, 1);
     for (std::size_t start = 0; start < examples.size(); start += step) {
         std::vector<std::vector<int>> inputs;
-        for (std::size_t i = start; i < std::min(examples.size(), start + step); ++i) inputs.push_back(tokens.encode(examples[i].input));
-        for (const auto& ids : model.generate(inputs, lora, options.max_new_tokens)) result.predictions.push_back(tokens.decode(ids));
+        for (std::size_t i = start; i < std::min(examples.size(), start + step); ++i) inputs.push_back(model.encode_input(examples[i].input));
+        for (const auto& ids : model.generate(inputs, lora, options.max_new_tokens, context))
+            result.predictions.push_back(model.decode_output(ids));
     }
     const bool all_answered = !examples.empty() && std::all_of(examples.begin(), examples.end(), [](const io::example& e) {
         return e.output.has_value() && !e.output->empty();
@@ -71,25 +71,26 @@ inference_result infer(const Model& model, std::span<const io::example> examples
 }
 
 /// Zero-shot predictions: the base model alone.
-template <class Model>
-inference_result infer(const Model& model, std::span<const io::example> examples, const infer_options& options) {
+template <Model M>
+inference_result infer(const M& model, std::span<const io::example> examples, const infer_options& options) {
     return infer(model, examples, std::span<const lora_layer>(), options);
 }
 
 /// Predictions with what learn() found: its composed LoRA.
-template <class Model>
-inference_result infer(const Model& model, std::span<const io::example> examples, const learn_result& learned,
+template <Model M>
+inference_result infer(const M& model, std::span<const io::example> examples, const learn_result& learned,
                        infer_options options = {}) {
     if (options.lora_name == infer_options{}.lora_name) options.lora_name = "learned LoRA";
     return infer(model, examples, std::span<const lora_layer>(learned.composed), options);
 }
 
 /// Predictions with the pool composed by `w` under composer C (the LoraHub rule by default).
-template <Composer C = weighted_ab, class Model>
-inference_result infer(const Model& model, std::span<const io::example> examples, const lora_pool& pool, std::span<const double> w,
-                       infer_options options = {}) {
-    auto composed = C::allocate(pool);
-    C::compose(pool, w, composed);
+template <class C = weighted_ab, Model M, LoraPool P>
+    requires Composer<C, P>
+inference_result infer(const M& model, std::span<const io::example> examples, const P& pool, std::span<const double> w,
+                       infer_options options = {}, const C& composer = {}) {
+    auto composed = composer.allocate(pool);
+    composer.compose(pool, w, composed);
     if (options.lora_name == infer_options{}.lora_name) options.lora_name = "composed LoRA";
     return infer(model, examples, std::span<const lora_layer>(composed), options);
 }

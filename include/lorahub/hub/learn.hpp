@@ -12,6 +12,7 @@
 
 #include "lorahub/concepts.hpp"
 #include "lorahub/hub/objective.hpp"
+#include "lorahub/lora/pool.hpp"
 #include "lorahub/lora/weighted_ab.hpp"
 #include "lorahub/optim/common.hpp"
 
@@ -25,7 +26,7 @@ struct evaluation {
     double seconds = 0;    ///< wall time of this evaluation (compose + loss)
 };
 
-template <class Model>
+template <Model M>
 struct learn_options {
     std::size_t budget = 40;
     std::uint64_t seed = 42;
@@ -33,32 +34,15 @@ struct learn_options {
     double upper = 1.5;
     double initial_step = 0.5;
     /// The loss of a composed LoRA on the examples; default: upstream LoraHub's reduction.
-    std::function<double(const Model&, const tokenized_examples&, const t5::lora_binding&)> loss =
-        [](const Model& model, const tokenized_examples& examples, const t5::lora_binding& lora) {
-            return reference_loss(model, examples, &lora);
+    std::function<double(const M&, const examples_for<M>&, const typename M::lora_binding&, typename M::context&)> loss =
+        [](const M& model, const examples_for<M>& examples, const typename M::lora_binding& lora, typename M::context& context) {
+            return reference_loss(model, examples, &lora, context);
         };
     /// The penalty on the weights; default: 0.05 * mean |w|.
     std::function<double(std::span<const double>)> regularizer = [](std::span<const double> w) { return l1_penalty(w); };
     /// Called after every evaluation (progress reporting).
     std::function<void(std::size_t index, const evaluation&, const evaluation& best)> on_evaluation;
 };
-
-/// The loss as the mean token cross-entropy over all label tokens of all examples, instead
-/// of upstream's per-batch sum divided by the number of examples. Each batch's mean is
-/// weighted by its kept tokens, so nothing is copied per evaluation.
-template <class Model>
-double token_mean_loss(const Model& model, const tokenized_examples& examples, const t5::lora_binding& lora) {
-    double total = 0.0;
-    std::size_t kept = 0;
-    for (const auto& batch : examples.batches) {
-        std::size_t batch_kept = 0;
-        for (const auto& labels : batch.labels)
-            for (int label : labels) batch_kept += label != t5::ignore_index;
-        total += model.loss(batch, &lora) * static_cast<double>(batch_kept);
-        kept += batch_kept;
-    }
-    return total / static_cast<double>(kept);
-}
 
 /// The loss of a composition and its objective.
 struct score_result {
@@ -68,10 +52,10 @@ struct score_result {
 
 /// One candidate scored as learn() scores it: options.loss of the bound composition plus
 /// options.regularizer(w), or +infinity when the loss is not finite.
-template <class Model, class Binding>
-score_result score_bound(const Model& model, const tokenized_examples& examples, const Binding& lora, std::span<const double> w,
-                         const learn_options<Model>& options) {
-    const double loss = options.loss(model, examples, lora);
+template <Model M>
+score_result score_bound(const M& model, const examples_for<M>& examples, const typename M::lora_binding& lora, std::span<const double> w,
+                         const learn_options<M>& options, typename M::context& context) {
+    const double loss = options.loss(model, examples, lora, context);
     return {loss, std::isfinite(loss) ? loss + options.regularizer(w) : std::numeric_limits<double>::infinity()};
 }
 
@@ -88,21 +72,23 @@ struct learn_result {
 
 /// LoraHub: searches module weights w in the box with optimizer policy O, scoring each w by
 /// loss(compose(pool, w)) + regularizer(w). The composition is written into storage
-/// allocated once and bound to the model once, so composing and scoring allocate nothing
-/// after the first evaluation; the trace entry and the points the optimizer returns from
-/// ask_population() are the per-evaluation allocations left. A non-finite loss scores
-/// +infinity and is never the result. An optimizer that is not done() but asks no point is
-/// an error, not an endless loop.
-template <Optimizer O, Composer C = weighted_ab, class Model>
-learn_result learn(const Model& model, const lora_pool& pool, const tokenized_examples& examples,
-                   const learn_options<Model>& options = {}) {
+/// allocated once and bound to the model once, and the model's context is made once, so
+/// composing and scoring allocate nothing after the first evaluation; the trace entry and
+/// the points the optimizer returns from ask_population() are the per-evaluation
+/// allocations left. A non-finite loss scores +infinity and is never the result. An
+/// optimizer that is not done() but asks no point is an error, not an endless loop.
+template <Optimizer O, class C = weighted_ab, Model M, LoraPool P>
+    requires Composer<C, P>
+learn_result learn(const M& model, const P& pool, const examples_for<M>& examples, const learn_options<M>& options = {},
+                   const C& composer = {}) {
     using clock = std::chrono::steady_clock;
     const auto started = clock::now();
     optim::settings settings{.dimension = pool.size(), .lower = options.lower, .upper = options.upper, .budget = options.budget,
                              .seed = options.seed, .initial_step = options.initial_step, .start = {}};
     O optimizer(settings);
-    auto composed = C::allocate(pool);
+    auto composed = composer.allocate(pool);
     const auto lora = model.bind(composed, "composed LoRA");
+    auto context = model.make_context();
     learn_result result;
     result.optimizer = std::string(O::name);
     result.composer = std::string(C::name);
@@ -115,8 +101,8 @@ learn_result learn(const Model& model, const lora_pool& pool, const tokenized_ex
         for (const auto& w : population) {
             if (result.trace.size() == options.budget) break;  // a population may overshoot the budget
             const auto begun = clock::now();
-            C::compose(pool, w, composed);
-            const auto scored = score_bound(model, examples, lora, w, options);
+            composer.compose(pool, w, composed);
+            const auto scored = score_bound(model, examples, lora, w, options, context);
             result.trace.push_back({w, scored.loss, scored.objective, std::chrono::duration<double>(clock::now() - begun).count()});
             if (scored.objective < best.objective) best = result.trace.back();
             if (options.on_evaluation) options.on_evaluation(result.trace.size(), result.trace.back(), best);
@@ -128,7 +114,7 @@ learn_result learn(const Model& model, const lora_pool& pool, const tokenized_ex
     result.weights = best.weights;
     result.objective = best.objective;
     result.loss = best.loss;
-    C::compose(pool, result.weights, composed);
+    composer.compose(pool, result.weights, composed);
     result.composed = std::move(composed);
     result.seconds = std::chrono::duration<double>(clock::now() - started).count();
     return result;

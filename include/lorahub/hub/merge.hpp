@@ -8,38 +8,37 @@
 #include "lorahub/core/dtype.hpp"
 #include "lorahub/io/atomic_output.hpp"
 #include "lorahub/io/safetensors.hpp"
-#include "lorahub/model/t5/lora_binding.hpp"
+#include "lorahub/io/weight_store.hpp"
 
 namespace lorahub {
 
 /// Files of a HF model directory that travel with merged weights when present.
-inline constexpr const char* model_side_files[] = {"config.json",       "generation_config.json", "spiece.model",
-                                                   "tokenizer.json",    "tokenizer_config.json",  "special_tokens_map.json"};
+inline constexpr const char* model_side_files[] = {"config.json",           "generation_config.json",  "spiece.model",
+                                                   "tokenizer.model",       "tokenizer.json",          "tokenizer_config.json",
+                                                   "special_tokens_map.json"};
 
 /// Writes a complete model directory whose weights have the LoRA merged in (W' = W + s B A):
 /// model.safetensors (every tensor in its original dtype) plus config and tokenizer files
-/// copied from the source. The directory appears whole or not at all.
-template <class Model>
-void save_merged_model(const Model& model, const t5::lora_binding& lora, const std::filesystem::path& out) {
-    const auto merged = model.merged(lora);
-    const auto& store = model.tensors().store();
-    std::map<std::string, std::size_t> merged_linear;
-    for (std::size_t index = 0; index < lora.size(); ++index)
-        if (lora[index].rank != 0) merged_linear.emplace(model.tensors().linears[index].module + ".weight", index);
+/// copied from the source. `model` gives its weight_store() and merged_weights(lora), the
+/// (tensor name, float values) of every changed tensor. The directory appears whole or not at all.
+template <class M>
+void save_merged_model(const M& model, const typename M::lora_binding& lora, const std::filesystem::path& out) {
+    const io::weight_store& store = model.weight_store();
+    std::map<std::string, std::vector<float>> merged;
+    for (auto& [name, values] : model.merged_weights(lora)) merged.emplace(std::move(name), std::move(values));
 
     std::vector<std::vector<std::byte>> encoded;
-    encoded.reserve(merged_linear.size());
+    encoded.reserve(merged.size());
     std::vector<io::tensor_record> records;
     for (const auto& [name, located] : store.tensors()) {
         const auto& view = *located.view;
-        const auto found = merged_linear.find(name);
-        if (found == merged_linear.end()) {
+        const auto found = merged.find(name);
+        if (found == merged.end()) {
             records.push_back({name, view.type, view.shape, view.bytes});
             continue;
         }
-        const auto values = merged.tensors().linears[found->second].weight;
-        encoded.emplace_back(values.size() * size_of(view.type));
-        convert_from_f32(values, view.type, encoded.back(), name);
+        encoded.emplace_back(found->second.size() * size_of(view.type));
+        convert_from_f32(found->second, view.type, encoded.back(), name);
         records.push_back({name, view.type, view.shape, encoded.back()});
     }
     io::staged_directory staging(out);

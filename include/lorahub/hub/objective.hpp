@@ -6,44 +6,72 @@
 #include <string>
 #include <vector>
 
+#include "lorahub/concepts.hpp"
 #include "lorahub/core/error.hpp"
 #include "lorahub/io/examples.hpp"
-#include "lorahub/model/t5/model.hpp"
-#include "lorahub/model/t5/tokenizer.hpp"
 
 namespace lorahub {
 
-/// Examples as token ids, split into the batches the loss is computed over.
+/// Examples as a model's token batches, split into the batches the loss is computed over.
+template <class Batch>
 struct tokenized_examples {
-    std::vector<t5::batch> batches;
+    std::vector<Batch> batches;
     std::size_t count = 0;
 };
 
-/// Tokenizes inputs and outputs as the reference does (eos appended, truncated at 2048
-/// tokens) and splits them in order into batches of `batch_size` (0 = one batch).
-inline tokenized_examples tokenize_examples(const t5::tokenizer& tokens, std::span<const io::example> examples,
-                                            std::size_t batch_size, const std::string& subject) {
+/// The tokenized examples type of model M.
+template <class M>
+using examples_for = tokenized_examples<typename M::batch>;
+
+/// Tokenizes inputs and outputs as the model's LoraHub loss wants them (for T5: eos
+/// appended, truncated at 2048 tokens) and splits them in order into batches of
+/// `batch_size` (0 = one batch). `subject` names the examples in errors.
+template <Model M>
+examples_for<M> tokenize_examples(const M& model, std::span<const io::example> examples, std::size_t batch_size,
+                                  const std::string& subject) {
     if (examples.empty()) throw argument_error(subject, "holds no examples");
-    tokenized_examples result;
+    examples_for<M> result;
     result.count = examples.size();
     const std::size_t per_batch = batch_size == 0 ? examples.size() : batch_size;
     for (std::size_t i = 0; i < examples.size(); ++i) {
         if (!examples[i].output)
             throw argument_error(subject, "example " + std::to_string(i + 1) + " has no output; scoring needs one for every example");
         if (i % per_batch == 0) result.batches.emplace_back();
-        result.batches.back().inputs.push_back(tokens.encode(examples[i].input));
-        result.batches.back().labels.push_back(tokens.encode(*examples[i].output));
+        model.add_example(result.batches.back(), examples[i].input, *examples[i].output);
     }
     return result;
 }
 
 /// The reference LoraHub loss: the mean token cross-entropy of each batch, summed over
 /// batches, divided by the number of examples (so one batch of 5 gives CE / 5).
-template <class Model>
-double reference_loss(const Model& model, const tokenized_examples& examples, const t5::lora_binding* lora) {
+template <Model M>
+double reference_loss(const M& model, const examples_for<M>& examples, const typename M::lora_binding* lora,
+                      typename M::context& context) {
     double total = 0.0;
-    for (const auto& batch : examples.batches) total += model.loss(batch, lora);
+    for (const auto& batch : examples.batches) total += model.loss(batch, lora, context);
     return total / static_cast<double>(examples.count);
+}
+
+template <Model M>
+double reference_loss(const M& model, const examples_for<M>& examples, const typename M::lora_binding* lora = nullptr) {
+    auto context = model.make_context();
+    return reference_loss(model, examples, lora, context);
+}
+
+/// The loss as the mean token cross-entropy over all label tokens of all examples, instead
+/// of upstream's per-batch sum divided by the number of examples. Each batch's mean is
+/// weighted by its kept tokens, so nothing is copied per evaluation.
+template <Model M>
+double token_mean_loss(const M& model, const examples_for<M>& examples, const typename M::lora_binding* lora,
+                       typename M::context& context) {
+    double total = 0.0;
+    std::size_t kept = 0;
+    for (const auto& batch : examples.batches) {
+        const std::size_t batch_kept = model.label_tokens(batch);
+        total += model.loss(batch, lora, context) * static_cast<double>(batch_kept);
+        kept += batch_kept;
+    }
+    return total / static_cast<double>(kept);
 }
 
 /// The reference regularizer: strength * mean_i |w_i| (strength 0.05 in LoraHub).

@@ -5,19 +5,20 @@
 #include "lorahub/concepts.hpp"
 #include "lorahub/hub/learn.hpp"
 #include "lorahub/hub/objective.hpp"
-#include "lorahub/lora/pool.hpp"
 #include "lorahub/lora/weighted_ab.hpp"
 
 namespace lorahub {
 
 /// Scores fixed weights `w` exactly as learn() scores a candidate: the pool composed by C,
 /// options.loss on the examples (upstream's reduction by default), plus options.regularizer.
-template <Composer C = weighted_ab, class Model>
-score_result score(const Model& model, const lora_pool& pool, const tokenized_examples& examples, std::span<const double> w,
-                   const learn_options<Model>& options = {}) {
-    auto composed = C::allocate(pool);
-    C::compose(pool, w, composed);
-    return score_bound(model, examples, model.bind(composed, "composed LoRA"), w, options);
+template <class C = weighted_ab, Model M, LoraPool P>
+    requires Composer<C, P>
+score_result score(const M& model, const P& pool, const examples_for<M>& examples, std::span<const double> w,
+                   const learn_options<M>& options = {}, const C& composer = {}) {
+    auto composed = composer.allocate(pool);
+    composer.compose(pool, w, composed);
+    auto context = model.make_context();
+    return score_bound(model, examples, model.bind(composed, "composed LoRA"), w, options, context);
 }
 
 }  // namespace lorahub

@@ -12,7 +12,7 @@
 #include "lorahub/io/atomic_output.hpp"
 #include "lorahub/io/peft_config.hpp"
 #include "lorahub/io/safetensors.hpp"
-#include "lorahub/lora/module.hpp"
+#include "lorahub/core/lora.hpp"
 
 namespace lorahub::io {
 

@@ -1,14 +1,12 @@
 #pragma once
 
-#include <cmath>
 #include <cstddef>
 #include <span>
-#include <string>
 #include <string_view>
 #include <vector>
 
-#include "lorahub/core/error.hpp"
-#include "lorahub/lora/module.hpp"
+#include "lorahub/core/lora.hpp"
+#include "lorahub/lora/kernels.hpp"
 #include "lorahub/lora/pool.hpp"
 
 namespace lorahub {
@@ -19,29 +17,26 @@ namespace lorahub {
 struct delta_sum {
     static constexpr std::string_view name = "delta-sum";
 
-    static std::vector<lora_layer> allocate(const lora_pool& pool) {
+    std::vector<lora_layer> allocate(const lora_pool& pool) const {
         std::vector<lora_layer> out;
-        out.reserve(pool.targets().size());
+        out.reserve(pool.stacks().size());
         const std::size_t n = pool.size();
-        for (const auto& target : pool.targets())
-            out.push_back({target.module, n * target.rank, target.in_features, target.out_features, 1.0f, target.a,
-                           std::vector<float>(target.out_features * n * target.rank)});
+        for (const auto& stack : pool.stacks())
+            out.push_back({stack.module, n * stack.rank, stack.in_features, stack.out_features, 1.0f, stack.a,
+                           std::vector<float>(stack.out_features * n * stack.rank)});
         return out;
     }
 
-    static void compose(const lora_pool& pool, std::span<const double> w, std::vector<lora_layer>& out) {
+    /// B' = [w_i s_i B_i] column blocks into `out` (from allocate()); no allocation.
+    void compose(const lora_pool& pool, std::span<const double> w, std::vector<lora_layer>& out) const {
         pool.check_weights(w);
-        const std::size_t n = pool.size();
-        for (std::size_t t = 0; t < pool.targets().size(); ++t) {
-            const auto& target = pool.targets()[t];
-            const std::size_t r = target.rank, rows = target.out_features, block = rows * r;
-            float* b = out[t].b.data();
-            for (std::size_t i = 0; i < n; ++i) {
-                const float factor = static_cast<float>(w[i]) * target.scaling[i];
-                const float* source = target.b.data() + i * block;
-                for (std::size_t o = 0; o < rows; ++o)
-                    for (std::size_t k = 0; k < r; ++k) b[o * n * r + i * r + k] = factor * source[o * r + k];
-            }
+        constexpr std::size_t max_modules = 4096;
+        if (w.size() > max_modules) throw argument_error("delta-sum", "composes at most 4096 modules");
+        float factors[max_modules];
+        for (std::size_t t = 0; t < pool.stacks().size(); ++t) {
+            const auto& stack = pool.stacks()[t];
+            for (std::size_t i = 0; i < w.size(); ++i) factors[i] = static_cast<float>(w[i]) * stack.scaling[i];
+            lora::scaled_column_concat(stack.b, std::span<const float>(factors, w.size()), stack.out_features, stack.rank, out[t].b);
         }
     }
 };

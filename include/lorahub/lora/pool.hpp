@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstddef>
 #include <concepts>
+#include <cstddef>
 #include <filesystem>
 #include <ranges>
 #include <span>
@@ -11,55 +11,99 @@
 #include <vector>
 
 #include "lorahub/core/error.hpp"
+#include "lorahub/core/lora.hpp"
 #include "lorahub/io/peft_adapter.hpp"
-#include "lorahub/lora/module.hpp"
+#include "lorahub/io/peft_config.hpp"
 
 namespace lorahub {
 
-/// N LoRA modules of identical structure. Each target layer keeps its matrices as
-/// contiguous stacks, a = [N, rank, in] and b = [N, out, rank], so composing is one pass.
+/// One target layer's LoRA matrices of all N modules of a pool, stacked contiguously:
+/// a = [N, rank, in] and b = [N, out, rank], row-major, so composing is one pass.
+struct lora_stack {
+    std::string module;
+    std::size_t rank = 0, in_features = 0, out_features = 0;
+    std::vector<float> a, b;
+    std::vector<float> scaling;  ///< [N], each module's own alpha / r
+
+    std::size_t a_block() const { return rank * in_features; }   ///< floats of one module's A
+    std::size_t b_block() const { return out_features * rank; }  ///< floats of one module's B
+    std::span<const float> a_of(std::size_t i) const { return std::span(a).subspan(i * a_block(), a_block()); }
+    std::span<const float> b_of(std::size_t i) const { return std::span(b).subspan(i * b_block(), b_block()); }
+};
+
+/// N LoRA modules of identical structure (the same target layers with the same shapes),
+/// held as one lora_stack per target layer.
 class lora_pool {
 public:
-    struct target {
-        std::string module;
-        std::size_t rank = 0, in_features = 0, out_features = 0;
-        std::vector<float> a, b;
-        std::vector<float> scaling;  // [N]
-    };
-
     /// Loads one PEFT adapter directory per element of any range of path-like values
-    /// (std::filesystem::path, std::string, const char*, ...), in order.
+    /// (std::filesystem::path, std::string, const char*, ...), in order. Only one module is
+    /// held outside the stacks at a time, so loading peaks near the stacks' own size.
     template <std::ranges::input_range Directories>
         requires std::constructible_from<std::filesystem::path, std::ranges::range_reference_t<Directories>>
     static lora_pool load(Directories&& directories) {
-        std::vector<io::peft_adapter> adapters;
-        for (auto&& directory : directories) adapters.push_back(io::load_peft_adapter(std::filesystem::path(directory)));
-        return lora_pool(std::move(adapters));
+        std::vector<std::filesystem::path> paths;
+        for (auto&& directory : directories) paths.emplace_back(directory);
+        if (paths.empty()) throw argument_error("LoRA pool", "needs at least one module");
+        const std::size_t n = paths.size();
+        auto first = io::load_peft_adapter(paths.front());
+        std::vector<lora_stack> stacks;
+        for (const auto& layer : first.layers) {
+            lora_stack stack{layer.module, layer.rank, layer.in_features, layer.out_features, {}, {}, {}};
+            stack.a.resize(n * layer.a.size());
+            stack.b.resize(n * layer.b.size());
+            stack.scaling.resize(n);
+            stacks.push_back(std::move(stack));
+        }
+        auto copy_in = [&](const io::peft_adapter& adapter, std::size_t i) {
+            for (std::size_t t = 0; t < stacks.size(); ++t) {
+                const auto& layer = adapter.layers[t];
+                std::copy(layer.a.begin(), layer.a.end(), stacks[t].a.begin() + static_cast<std::ptrdiff_t>(i * stacks[t].a_block()));
+                std::copy(layer.b.begin(), layer.b.end(), stacks[t].b.begin() + static_cast<std::ptrdiff_t>(i * stacks[t].b_block()));
+                stacks[t].scaling[i] = layer.scaling;
+            }
+        };
+        copy_in(first, 0);
+        for (auto& layer : first.layers) std::vector<float>().swap(layer.a), std::vector<float>().swap(layer.b);
+        for (std::size_t i = 1; i < n; ++i) {
+            const auto adapter = io::load_peft_adapter(paths[i]);
+            check_same_structure(first, adapter);
+            copy_in(adapter, i);
+        }
+        std::vector<std::string> names;
+        for (const auto& path : paths) names.push_back(short_name(path));
+        return lora_pool(first.config, std::move(names), std::move(stacks), std::move(paths));
     }
 
-    explicit lora_pool(std::vector<io::peft_adapter> adapters) {
-        if (adapters.empty()) throw argument_error("LoRA pool", "needs at least one module");
-        const auto& first = adapters.front();
-        config_ = first.config;
-        for (const auto& adapter : adapters) {
-            directories_.push_back(adapter.directory);
-            names_.push_back(short_name(adapter.directory));
-            check_same_structure(first, adapter);
-        }
-        const std::size_t n = adapters.size();
-        for (std::size_t t = 0; t < first.layers.size(); ++t) {
-            const auto& layer = first.layers[t];
-            target stacked{layer.module, layer.rank, layer.in_features, layer.out_features, {}, {}, {}};
-            stacked.a.resize(n * layer.a.size());
-            stacked.b.resize(n * layer.b.size());
-            for (std::size_t i = 0; i < n; ++i) {
-                const auto& source = adapters[i].layers[t];
-                std::copy(source.a.begin(), source.a.end(), stacked.a.begin() + static_cast<std::ptrdiff_t>(i * layer.a.size()));
-                std::copy(source.b.begin(), source.b.end(), stacked.b.begin() + static_cast<std::ptrdiff_t>(i * layer.b.size()));
-                stacked.scaling.push_back(source.scaling);
-            }
-            targets_.push_back(std::move(stacked));
-        }
+    /// A pool from stacks built elsewhere (tests, benchmarks, other formats): `names` gives N.
+    lora_pool(io::peft_config config, std::vector<std::string> names, std::vector<lora_stack> stacks,
+              std::vector<std::filesystem::path> directories = {})
+        : names_(std::move(names)), directories_(std::move(directories)), stacks_(std::move(stacks)), config_(std::move(config)) {
+        if (names_.empty()) throw argument_error("LoRA pool", "needs at least one module");
+        if (stacks_.empty()) throw argument_error("LoRA pool", "needs at least one target layer");
+        if (directories_.empty()) directories_.assign(names_.size(), {});
+        if (directories_.size() != names_.size())
+            throw argument_error("LoRA pool", std::to_string(directories_.size()) + " directories for " + std::to_string(names_.size()) + " modules");
+        const std::size_t n = names_.size();
+        for (const auto& stack : stacks_)
+            if (stack.a.size() != n * stack.a_block() || stack.b.size() != n * stack.b_block() || stack.scaling.size() != n)
+                throw shape_error("LoRA pool", "stack \"" + stack.module + "\" does not hold " + std::to_string(n) + " modules of rank " +
+                                                   std::to_string(stack.rank) + " mapping " + std::to_string(stack.in_features) + " -> " +
+                                                   std::to_string(stack.out_features));
+    }
+
+    /// N zero-filled modules of rank `rank` on `targets`, scaling `scaling`: storage to fill
+    /// in place (benchmarks, tests) without ever holding a module twice.
+    static lora_pool with_shapes(std::size_t n, std::span<const lora_target> targets, std::size_t rank, float scaling = 1.0f) {
+        std::vector<lora_stack> stacks;
+        for (const auto& target : targets)
+            stacks.push_back({target.module, rank, target.in_features, target.out_features, std::vector<float>(n * rank * target.in_features),
+                              std::vector<float>(n * target.out_features * rank), std::vector<float>(n, scaling)});
+        std::vector<std::string> names;
+        for (std::size_t i = 0; i < n; ++i) names.push_back("module-" + std::to_string(i));
+        io::peft_config config;
+        config.r = rank;
+        config.lora_alpha = static_cast<double>(scaling) * static_cast<double>(rank);
+        return lora_pool(std::move(config), std::move(names), std::move(stacks));
     }
 
     std::size_t size() const noexcept { return names_.size(); }
@@ -73,8 +117,12 @@ public:
     }
     /// Module names as a user reads them: each directory's last component ("modules/add/" -> "add").
     const std::vector<std::string>& names() const noexcept { return names_; }
-    /// The directories the modules were loaded from, as given.
+    /// The directories the modules were loaded from, as given (empty paths for built pools).
     const std::vector<std::filesystem::path>& directories() const noexcept { return directories_; }
+    const std::vector<lora_stack>& stacks() const noexcept { return stacks_; }
+    std::vector<lora_stack>& stacks() noexcept { return stacks_; }
+    /// The first module's adapter config: what a composed adapter is saved with.
+    const io::peft_config& config() const noexcept { return config_; }
 
     /// The last non-empty component of a module directory: "hub/modules/add/" -> "add".
     static std::string short_name(const std::filesystem::path& directory) {
@@ -83,9 +131,6 @@ public:
         const auto parent = directory.parent_path().filename().string();
         return parent.empty() ? directory.string() : parent;
     }
-    const std::vector<target>& targets() const noexcept { return targets_; }
-    /// The first module's adapter config: what a composed adapter is saved with.
-    const io::peft_config& config() const noexcept { return config_; }
 
 private:
     static void check_same_structure(const io::peft_adapter& first, const io::peft_adapter& other) {
@@ -112,7 +157,7 @@ private:
 
     std::vector<std::string> names_;
     std::vector<std::filesystem::path> directories_;
-    std::vector<target> targets_;
+    std::vector<lora_stack> stacks_;
     io::peft_config config_;
 };
 

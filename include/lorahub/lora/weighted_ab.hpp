@@ -1,14 +1,12 @@
 #pragma once
 
-#include <cmath>
 #include <cstddef>
 #include <span>
-#include <string>
 #include <string_view>
 #include <vector>
 
-#include "lorahub/core/error.hpp"
-#include "lorahub/lora/module.hpp"
+#include "lorahub/core/lora.hpp"
+#include "lorahub/lora/kernels.hpp"
 #include "lorahub/lora/pool.hpp"
 
 namespace lorahub {
@@ -21,35 +19,22 @@ struct weighted_ab {
     static constexpr std::string_view name = "weighted-ab";
 
     /// Storage shaped for compose(): one lora_layer per pool target, allocated once.
-    static std::vector<lora_layer> allocate(const lora_pool& pool) {
+    std::vector<lora_layer> allocate(const lora_pool& pool) const {
         std::vector<lora_layer> out;
-        out.reserve(pool.targets().size());
-        for (const auto& target : pool.targets())
-            out.push_back({target.module, target.rank, target.in_features, target.out_features, target.scaling.front(),
-                           std::vector<float>(target.rank * target.in_features), std::vector<float>(target.out_features * target.rank)});
+        out.reserve(pool.stacks().size());
+        for (const auto& stack : pool.stacks())
+            out.push_back({stack.module, stack.rank, stack.in_features, stack.out_features, stack.scaling.front(),
+                           std::vector<float>(stack.a_block()), std::vector<float>(stack.b_block())});
         return out;
     }
 
     /// Writes the composition for weights `w` into `out` (from allocate()); no allocation.
-    static void compose(const lora_pool& pool, std::span<const double> w, std::vector<lora_layer>& out) {
+    void compose(const lora_pool& pool, std::span<const double> w, std::vector<lora_layer>& out) const {
         pool.check_weights(w);
-        for (std::size_t t = 0; t < pool.targets().size(); ++t) {
-            const auto& target = pool.targets()[t];
-            weighted_sum(target.a, w, out[t].a);
-            weighted_sum(target.b, w, out[t].b);
-        }
-    }
-
-private:
-    /// out = sum_i w_i stack[i], one streaming pass over the stack.
-    static void weighted_sum(const std::vector<float>& stack, std::span<const double> w, std::vector<float>& out) {
-        const std::size_t length = out.size();
-        const float first = static_cast<float>(w[0]);
-        for (std::size_t j = 0; j < length; ++j) out[j] = first * stack[j];
-        for (std::size_t i = 1; i < w.size(); ++i) {
-            const float weight = static_cast<float>(w[i]);
-            const float* source = stack.data() + i * length;
-            for (std::size_t j = 0; j < length; ++j) out[j] += weight * source[j];
+        for (std::size_t t = 0; t < pool.stacks().size(); ++t) {
+            const auto& stack = pool.stacks()[t];
+            lora::weighted_sum(stack.a, w, out[t].a);
+            lora::weighted_sum(stack.b, w, out[t].b);
         }
     }
 };

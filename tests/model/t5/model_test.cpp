@@ -5,12 +5,16 @@
 
 #include <lorahub/io/peft_adapter.hpp>
 #include <lorahub/io/safetensors.hpp>
-#include <lorahub/backend/cpu/onednn_gemm.hpp>
+#include <lorahub/backend/cpu/backend.hpp>
+#include <lorahub/concepts.hpp>
 #include <lorahub/model/t5/model.hpp>
 
 #include "../../support/files.hpp"
 
 using namespace lorahub;
+
+static_assert(Backend<cpu::backend> && Backend<cpu::eigen_backend>);
+static_assert(Model<t5::model<cpu::backend>> && Model<t5::model<cpu::eigen_backend>>);
 
 namespace {
 
@@ -38,7 +42,7 @@ double max_abs_error(const std::vector<float>& ours, const io::safetensors_file&
 
 /// Checks logits, loss and greedy ids of one (model, adapter) pair against HF's.
 template <class Model>
-void check_parity(const Model& model, const t5::lora_binding* lora, const std::string& model_name, const std::string& variant) {
+void check_parity(const Model& model, const lora_binding* lora, const std::string& model_name, const std::string& variant) {
     const auto examples = fixture_batch();
     const io::safetensors_file reference(test::fixtures() / ("t5/" + model_name + ".expected.safetensors"));
     const auto& want = expected()[model_name][variant];
@@ -56,7 +60,8 @@ void check_parity(const Model& model, const t5::lora_binding* lora, const std::s
 
 }  // namespace
 
-TEMPLATE_TEST_CASE("logits, loss and greedy ids match HF without LoRA", "[t5][parity]", cpu::eigen_gemm, cpu::basic_onednn_gemm<0>) {
+TEMPLATE_TEST_CASE("logits, loss and greedy ids match HF without LoRA", "[t5][parity]", cpu::eigen_backend,
+                   cpu::basic_backend<cpu::basic_onednn_gemm<0>>) {
     for (const char* name : {"flan-odd", "t5-relu"}) {
         INFO("model " << name);
         const auto model = t5::model<TestType>::load(test::fixtures() / "t5" / name);
@@ -64,8 +69,8 @@ TEMPLATE_TEST_CASE("logits, loss and greedy ids match HF without LoRA", "[t5][pa
     }
 }
 
-TEMPLATE_TEST_CASE("runtime LoRA and merged weights both match HF with PEFT adapters", "[t5][parity][lora]", cpu::eigen_gemm,
-                   cpu::basic_onednn_gemm<0>) {
+TEMPLATE_TEST_CASE("runtime LoRA and merged weights both match HF with PEFT adapters", "[t5][parity][lora]", cpu::eigen_backend,
+                   cpu::basic_backend<cpu::basic_onednn_gemm<0>>) {
     const std::vector<std::pair<std::string, std::string>> cases{{"flan-odd", "qv"}, {"flan-odd", "all"}, {"t5-relu", "ko-ff-rslora"}};
     for (const auto& [model_name, adapter_name] : cases) {
         INFO("model " << model_name << ", adapter " << adapter_name);

@@ -4,22 +4,9 @@
 
 #include <Eigen/Core>
 
+#include "lorahub/core/primitives.hpp"
+
 namespace lorahub::cpu {
-
-/// A row-major matrix operand: `rows` x `cols` with `stride` floats between row starts.
-struct matrix_ref {
-    const float* data;
-    std::size_t rows;
-    std::size_t cols;
-    std::size_t stride;
-};
-
-struct mutable_matrix_ref {
-    float* data;
-    std::size_t rows;
-    std::size_t cols;
-    std::size_t stride;
-};
 
 /// GEMM policy on Eigen: the dependency-light reference implementation.
 /// Computes C = alpha * A B^T + beta * C, the shape of every linear layer (y = x W^T with W

@@ -9,6 +9,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "lorahub/backend/cpu/gemm.hpp"
+#include "lorahub/core/primitives.hpp"
 
 namespace lorahub::cpu {
 

@@ -4,13 +4,13 @@
 #include <cmath>
 #include <cstddef>
 #include <limits>
-#include <numbers>
 
-#include "lorahub/model/t5/config.hpp"
+#include "lorahub/core/activation.hpp"
 
 namespace lorahub::cpu {
 
-/// T5LayerNorm: x * rsqrt(mean(x^2) + eps) * weight, no mean subtraction, no bias.
+/// RMSNorm as T5LayerNorm and LlamaRMSNorm compute it in float32:
+/// x * rsqrt(mean(x^2) + eps) * weight, no mean subtraction, no bias.
 inline void rms_norm(const float* x, std::size_t rows, std::size_t width, const float* weight, float epsilon, float* out) {
 #pragma omp parallel for schedule(static) if (rows * width > 65536)
     for (std::size_t r = 0; r < rows; ++r) {
@@ -23,21 +23,8 @@ inline void rms_norm(const float* x, std::size_t rows, std::size_t width, const 
     }
 }
 
-inline float activate(t5::activation kind, float x) {
-    switch (kind) {
-        case t5::activation::relu: return x > 0.0f ? x : 0.0f;
-        case t5::activation::gelu_tanh: {
-            constexpr float k = 0.7978845608028654f;  // sqrt(2 / pi)
-            return 0.5f * x * (1.0f + std::tanh(k * (x + 0.044715f * x * x * x)));
-        }
-        case t5::activation::gelu_erf: return 0.5f * x * (1.0f + std::erf(x * static_cast<float>(std::numbers::sqrt2 / 2)));
-        case t5::activation::silu: return x / (1.0f + std::exp(-x));
-    }
-    return x;
-}
-
-/// a = act(a) (* b when gated), element-wise over n values.
-inline void activate_in_place(t5::activation kind, float* a, const float* gate, std::size_t n) {
+/// a = act(a) (* gate when gated), element-wise over n values.
+inline void activate_in_place(activation kind, float* a, const float* gate, std::size_t n) {
 #pragma omp parallel for schedule(static) if (n > 65536)
     for (std::size_t i = 0; i < n; ++i) a[i] = gate ? activate(kind, a[i]) * gate[i] : activate(kind, a[i]);
 }

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <string>
 
+#include "lorahub/core/activation.hpp"
 #include "lorahub/core/error.hpp"
 #include "lorahub/io/json.hpp"
 #include "lorahub/io/mapped_file.hpp"
@@ -12,7 +13,7 @@
 namespace lorahub::t5 {
 
 /// The activation of the feed-forward block, as HF names it after reading feed_forward_proj.
-enum class activation { relu, gelu_erf, gelu_tanh, silu };
+using lorahub::activation;
 
 /// Everything the T5 forward pass needs from config.json, validated.
 struct config {

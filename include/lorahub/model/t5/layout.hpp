@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "lorahub/core/error.hpp"
+#include "lorahub/core/lora.hpp"
 #include "lorahub/io/safetensors.hpp"
 #include "lorahub/io/weight_store.hpp"
 #include "lorahub/model/t5/config.hpp"
@@ -17,21 +18,15 @@ struct weight_spec {
     std::vector<std::size_t> shape;
 };
 
-/// A bias-free linear layer y = x W^T, named as PEFT names modules (no ".weight").
-struct linear_spec {
-    std::string module;
-    std::size_t in_features;
-    std::size_t out_features;
-};
 
 namespace detail {
 
-inline void add_attention(std::vector<linear_spec>& out, const std::string& prefix, const config& c) {
+inline void add_attention(std::vector<lora_target>& out, const std::string& prefix, const config& c) {
     for (const char* projection : {"q", "k", "v"}) out.push_back({prefix + projection, c.d_model, c.inner_dim()});
     out.push_back({prefix + "o", c.inner_dim(), c.d_model});
 }
 
-inline void add_feed_forward(std::vector<linear_spec>& out, const std::string& prefix, const config& c) {
+inline void add_feed_forward(std::vector<lora_target>& out, const std::string& prefix, const config& c) {
     if (c.gated_activation) {
         out.push_back({prefix + "wi_0", c.d_model, c.d_ff});
         out.push_back({prefix + "wi_1", c.d_model, c.d_ff});
@@ -47,8 +42,8 @@ inline std::string encoder_block(std::size_t i) { return "encoder.block." + std:
 inline std::string decoder_block(std::size_t i) { return "decoder.block." + std::to_string(i) + ".layer."; }
 
 /// Every linear layer of the model in forward order: the modules a LoRA adapter may target.
-inline std::vector<linear_spec> linear_layers(const config& c) {
-    std::vector<linear_spec> layers;
+inline std::vector<lora_target> linear_layers(const config& c) {
+    std::vector<lora_target> layers;
     for (std::size_t i = 0; i < c.num_layers; ++i) {
         detail::add_attention(layers, encoder_block(i) + "0.SelfAttention.", c);
         detail::add_feed_forward(layers, encoder_block(i) + "1.DenseReluDense.", c);

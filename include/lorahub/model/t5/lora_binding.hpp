@@ -5,13 +5,10 @@
 #include <vector>
 
 #include "lorahub/core/error.hpp"
-#include "lorahub/lora/module.hpp"
+#include "lorahub/core/lora.hpp"
 #include "lorahub/model/t5/weights.hpp"
 
 namespace lorahub::t5 {
-
-/// LoRA views indexed like weights::linears; layers without LoRA have rank 0.
-using lora_binding = std::vector<lora_ref>;
 
 /// Binds LoRA layers to the model's linear layers by module name, checking that each named
 /// module exists and that A is [r, in] and B is [out, r] for it. `subject` names the source.

@@ -1,17 +1,20 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <filesystem>
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
-#include "lorahub/backend/cpu/gemm.hpp"
-#include "lorahub/backend/cpu/onednn_gemm.hpp"
-#include "lorahub/backend/cpu/ops.hpp"
+#include "lorahub/backend/cpu/backend.hpp"
 #include "lorahub/core/error.hpp"
+#include "lorahub/core/lora.hpp"
+#include "lorahub/core/primitives.hpp"
 #include "lorahub/io/weight_store.hpp"
 #include "lorahub/model/t5/config.hpp"
 #include "lorahub/model/t5/lora_binding.hpp"
@@ -29,15 +32,37 @@ struct batch {
 
 inline constexpr int ignore_index = -100;
 
-/// Hugging Face's T5ForConditionalGeneration on the CPU in float32, with LoRA applied at run
-/// time (y = x W^T + s (x A^T) B^T) and never merged into W. Sequences are packed: linear
-/// layers see all tokens of all sequences as one matrix, attention runs per sequence, and no
-/// work is spent on padding. `Gemm` is the matrix-product policy: oneDNN by default (the
-/// measured winner, docs/benchmarks.md), cpu::eigen_gemm as the dependency-light reference.
-/// Calls on one object must not overlap: it reuses one workspace between calls.
-template <class Gemm = cpu::onednn_gemm>
+/// Buffers one forward pass or generation reuses: the state the model's calls mutate,
+/// owned by the caller (model::make_context), so that a model is immutable and shareable.
+/// After the first call of a given size, a call allocates nothing in here.
+template <class Backend>
+struct context {
+    template <class T>
+    using buffer = typename Backend::template buffer<T>;
+    std::vector<std::size_t> encoder_offsets, decoder_offsets;
+    buffer<float> encoder_hidden, hidden, normed, query, key, value, attended, ff_in, ff_gate, lora_tmp, logits;
+    buffer<float> cross_keys, cross_values, self_keys, self_values;
+    buffer<float> encoder_bias, decoder_bias;  ///< relative-position bias tables, one per sequence
+    std::vector<attention_span> spans, cross_spans;
+    std::vector<int> ids;
+};
+
+/// Hugging Face's T5ForConditionalGeneration in float32, with LoRA applied at run time
+/// (y = x W^T + s (x A^T) B^T) and never merged into W. Sequences are packed: linear layers
+/// see all tokens of all sequences as one matrix, attention runs per sequence, and no work is
+/// spent on padding. Every computation is a primitive of `Backend` (cpu::backend: oneDNN
+/// products; cpu::eigen_backend: Eigen, the reference). The model is immutable: calls that
+/// need scratch memory take a context (make_context()); the overloads without one make a
+/// fresh context per call.
+template <class Backend = cpu::backend>
 class model {
 public:
+    using backend = Backend;
+    using batch = t5::batch;
+    using tokenizer = t5::tokenizer;
+    using lora_binding = lorahub::lora_binding;
+    using context = t5::context<Backend>;
+
     /// Loads config.json, the weights and, when present, spiece.model from a HF model dir.
     static model load(const std::filesystem::path& directory) {
         const auto c = load_config(directory / "config.json");
@@ -49,24 +74,48 @@ public:
     }
 
     explicit model(std::shared_ptr<const weights> tensors, std::shared_ptr<const tokenizer> tokens = nullptr)
-        : weights_(std::move(tensors)), tokenizer_(std::move(tokens)), config_(weights_->model_config()),
-          workspace_(std::make_shared<workspace>()) {}
+        : weights_(std::move(tensors)), tokenizer_(std::move(tokens)), config_(weights_->model_config()) {}
 
     const config& model_config() const noexcept { return config_; }
     const weights& tensors() const noexcept { return *weights_; }
+    const io::weight_store& weight_store() const noexcept { return weights_->store(); }
     bool has_tokenizer() const noexcept { return tokenizer_ != nullptr; }
     const tokenizer& tokens() const {
         if (!tokenizer_) throw io_error(display(weights_->store().directory()), "has no spiece.model");
         return *tokenizer_;
     }
+    context make_context() const { return {}; }
 
+    /// The linear layers LoRA can target, in binding order.
+    std::vector<lora_target> lora_targets() const {
+        std::vector<lora_target> targets;
+        for (const auto& linear : weights_->linears) targets.push_back({linear.module, linear.in_features, linear.out_features});
+        return targets;
+    }
     lora_binding bind(std::span<const lora_layer> layers, const std::string& subject) const {
         return bind_lora(*weights_, layers, subject);
     }
 
+    /// Adds one example as the reference LoraHub tokenizes it: input and output each encoded
+    /// with eos appended, truncated at 2048 tokens; the output ids are the labels.
+    void add_example(batch& examples, std::string_view input, std::string_view output) const {
+        examples.inputs.push_back(tokens().encode(input));
+        examples.labels.push_back(tokens().encode(output));
+    }
+    /// Label positions that count in the loss.
+    std::size_t label_tokens(const batch& examples) const {
+        std::size_t kept = 0;
+        for (const auto& labels : examples.labels) kept += static_cast<std::size_t>(std::count_if(labels.begin(), labels.end(), [](int id) {
+            return id != ignore_index;
+        }));
+        return kept;
+    }
+    /// The ids generation starts from for `input`, and the text of generated ids.
+    std::vector<int> encode_input(std::string_view input) const { return tokens().encode(input); }
+    std::string decode_output(std::span<const int> ids) const { return tokens().decode(ids); }
+
     /// Logits at every label position of every example: [labels[i].size(), vocab_size] each.
-    std::vector<std::vector<float>> logits(const batch& examples, const lora_binding* lora = nullptr) const {
-        auto& w = *workspace_;
+    std::vector<std::vector<float>> logits(const batch& examples, const lora_binding* lora, context& w) const {
         forward(examples, lora, w);
         std::vector<std::vector<float>> result(examples.labels.size());
         for (std::size_t s = 0; s < result.size(); ++s)
@@ -74,11 +123,14 @@ public:
                              w.logits.begin() + static_cast<std::ptrdiff_t>(w.decoder_offsets[s + 1] * config_.vocab_size));
         return result;
     }
+    std::vector<std::vector<float>> logits(const batch& examples, const lora_binding* lora = nullptr) const {
+        context w;
+        return logits(examples, lora, w);
+    }
 
     /// Mean token cross-entropy over all kept label positions of the batch, as HF's
     /// CrossEntropyLoss(ignore_index=-100) over the padded batch computes it.
-    double loss(const batch& examples, const lora_binding* lora = nullptr) const {
-        auto& w = *workspace_;
+    double loss(const batch& examples, const lora_binding* lora, context& w) const {
         forward(examples, lora, w);
         double total = 0.0;
         std::size_t kept = 0;
@@ -87,19 +139,22 @@ public:
                 const int label = examples.labels[s][i];
                 if (label == ignore_index) continue;
                 const float* row = w.logits.data() + (w.decoder_offsets[s] + i) * config_.vocab_size;
-                total += cpu::cross_entropy(row, config_.vocab_size, static_cast<std::size_t>(label));
+                total += Backend::cross_entropy(row, config_.vocab_size, static_cast<std::size_t>(label));
                 ++kept;
             }
         if (kept == 0) throw argument_error("loss", "the batch has no label tokens");
         return total / static_cast<double>(kept);
+    }
+    double loss(const batch& examples, const lora_binding* lora = nullptr) const {
+        context w;
+        return loss(examples, lora, w);
     }
 
     /// Greedy decoding as HF generate(do_sample=False, num_beams=1): starts from the decoder
     /// start id, takes the first argmax, stops a sequence at eos (kept) or after
     /// max_new_tokens. Returns the new ids of each sequence, without the start id.
     std::vector<std::vector<int>> generate(const std::vector<std::vector<int>>& inputs, const lora_binding* lora,
-                                           std::size_t max_new_tokens) const {
-        auto& w = *workspace_;
+                                           std::size_t max_new_tokens, context& w) const {
         check_ids(inputs, "generate");
         encode(inputs, lora, w);
         const std::size_t n = inputs.size(), d = config_.d_model, inner = config_.inner_dim();
@@ -123,12 +178,17 @@ public:
         for (std::size_t step = 0; step < max_new_tokens && !active.empty(); ++step) {
             const std::size_t rows = active.size();
             w.hidden.resize(rows * d);
-            for (std::size_t r = 0; r < rows; ++r) embed(next[active[r]], w.hidden.data() + r * d);
+            w.ids.clear();
+            for (std::size_t r = 0; r < rows; ++r) w.ids.push_back(next[active[r]]);
+            Backend::gather_rows(weights_->shared.data(), d, w.ids, w.hidden.data());
+            // one bias table for this step's query position, shared by every sequence and layer
+            const attention_span step_span{0, 1, step, 0, step + 1};
+            fill_relative_bias(false, step_span, weights_->decoder_position_bias.data(), w.decoder_bias, 0);
             for (std::size_t l = 0; l < layers; ++l) {
                 const auto& layer = weights_->decoder[l];
                 // self-attention over the cache of this sequence, causal by construction
                 w.normed.resize(rows * d);
-                cpu::rms_norm(w.hidden.data(), rows, d, layer.self_norm.data(), eps(), w.normed.data());
+                norm(w.hidden.data(), rows, layer.self_norm, w.normed.data());
                 w.query.resize(rows * inner);
                 w.key.resize(rows * inner);
                 w.value.resize(rows * inner);
@@ -142,13 +202,13 @@ public:
                     const std::size_t base = active[r] * capacity * inner;
                     std::copy_n(w.key.data() + r * inner, inner, keys + base + step * inner);
                     std::copy_n(w.value.data() + r * inner, inner, values + base + step * inner);
-                    w.spans.push_back({r, 1, step, active[r] * capacity, step + 1});
+                    w.spans.push_back({r, 1, step, active[r] * capacity, step + 1, w.decoder_bias.data()});
                 }
-                w.context.resize(rows * inner);
-                attend(w.query.data(), keys, values, w.spans, bias_kind::causal, w.context.data());
-                add_linear(w.context.data(), rows, layer.self.o, lora, w.hidden.data(), w);
+                w.attended.resize(rows * inner);
+                attend(w.query.data(), keys, values, w.spans, true, w.attended.data());
+                add_linear(w.attended.data(), rows, layer.self.o, lora, w.hidden.data(), w);
                 // cross-attention over the encoder output of this sequence
-                cpu::rms_norm(w.hidden.data(), rows, d, layer.cross_norm.data(), eps(), w.normed.data());
+                norm(w.hidden.data(), rows, layer.cross_norm, w.normed.data());
                 linear(w.normed.data(), rows, layer.cross.q, lora, w.query.data(), w);
                 w.spans.clear();
                 for (std::size_t r = 0; r < rows; ++r) {
@@ -156,15 +216,15 @@ public:
                     w.spans.push_back({r, 1, 0, w.encoder_offsets[s], w.encoder_offsets[s + 1] - w.encoder_offsets[s]});
                 }
                 attend(w.query.data(), w.cross_keys.data() + l * encoder_tokens * inner,
-                       w.cross_values.data() + l * encoder_tokens * inner, w.spans, bias_kind::none, w.context.data());
-                add_linear(w.context.data(), rows, layer.cross.o, lora, w.hidden.data(), w);
-                feed_forward(layer.ff_norm.data(), layer.ff, rows, lora, w);
+                       w.cross_values.data() + l * encoder_tokens * inner, w.spans, false, w.attended.data());
+                add_linear(w.attended.data(), rows, layer.cross.o, lora, w.hidden.data(), w);
+                feed_forward(layer.ff_norm, layer.ff, rows, lora, w);
             }
             head(rows, w);
             std::vector<std::size_t> still;
             for (std::size_t r = 0; r < rows; ++r) {
                 const std::size_t s = active[r];
-                const int id = static_cast<int>(cpu::argmax(w.logits.data() + r * config_.vocab_size, config_.vocab_size));
+                const int id = static_cast<int>(Backend::argmax(w.logits.data() + r * config_.vocab_size, config_.vocab_size));
                 result[s].push_back(id);
                 next[s] = id;
                 if (id != config_.eos_token_id) still.push_back(s);
@@ -173,38 +233,38 @@ public:
         }
         return result;
     }
+    std::vector<std::vector<int>> generate(const std::vector<std::vector<int>>& inputs, const lora_binding* lora,
+                                           std::size_t max_new_tokens) const {
+        context w;
+        return generate(inputs, lora, max_new_tokens, w);
+    }
 
-    /// A model whose bound layers hold W' = W + s B A: the same outputs without runtime LoRA.
-    model merged(const lora_binding& lora) const {
-        auto merged_weights = std::make_shared<weights>(*weights_);
+    /// W' = W + s B A for every layer the binding gives a LoRA: (tensor name, values) pairs.
+    std::vector<std::pair<std::string, std::vector<float>>> merged_weights(const lora_binding& lora) const {
+        std::vector<std::pair<std::string, std::vector<float>>> merged;
         for (std::size_t index = 0; index < lora.size(); ++index) {
             const auto& ref = lora[index];
             if (ref.rank == 0) continue;
             const auto& linear = weights_->linears[index];
             std::vector<float> values(linear.weight.begin(), linear.weight.end());
-            Gemm::multiply({ref.b, linear.out_features, ref.rank, ref.rank}, {ref.a, ref.rank, linear.in_features, linear.in_features},
-                           {values.data(), linear.out_features, linear.in_features, linear.in_features}, ref.scaling, 1.0f);
-            merged_weights->replace_linear(index, std::move(values));
+            Backend::gemm_nn({ref.b, linear.out_features, ref.rank, ref.rank}, {ref.a, ref.rank, linear.in_features, linear.in_features},
+                             {values.data(), linear.out_features, linear.in_features, linear.in_features}, ref.scaling, 1.0f);
+            merged.emplace_back(linear.module + ".weight", std::move(values));
         }
-        return model(std::move(merged_weights), tokenizer_);
+        return merged;
+    }
+
+    /// A model whose bound layers hold W' = W + s B A: the same outputs without runtime LoRA.
+    model merged(const lora_binding& lora) const {
+        auto merged_weights_ = std::make_shared<weights>(*weights_);
+        for (auto& [name, values] : merged_weights(lora)) {
+            const auto module = name.substr(0, name.size() - std::string_view(".weight").size());
+            merged_weights_->replace_linear(weights_->linear_index(module), std::move(values));
+        }
+        return model(std::move(merged_weights_), tokenizer_);
     }
 
 private:
-    enum class bias_kind { none, bidirectional, causal };
-
-    /// Queries rows [query_row, +query_count) at positions query_position + i attend to
-    /// key rows [key_row, +key_count) at positions 0..key_count-1 of one sequence.
-    struct attention_span {
-        std::size_t query_row, query_count, query_position, key_row, key_count;
-    };
-
-    struct workspace {
-        std::vector<std::size_t> encoder_offsets, decoder_offsets;
-        std::vector<float> encoder_hidden, hidden, normed, query, key, value, context, ff_in, ff_gate, lora_tmp, logits;
-        std::vector<float> cross_keys, cross_values, self_keys, self_values;
-        std::vector<attention_span> spans, cross_spans;
-    };
-
     float eps() const { return static_cast<float>(config_.layer_norm_epsilon); }
 
     void check_ids(const std::vector<std::vector<int>>& sequences, const char* what) const {
@@ -217,86 +277,81 @@ private:
         }
     }
 
-    void embed(int id, float* out) const {
-        std::copy_n(weights_->shared.data() + static_cast<std::size_t>(id) * config_.d_model, config_.d_model, out);
+    void norm(const float* x, std::size_t rows, std::span<const float> weight, float* out) const {
+        Backend::rms_norm(x, rows, config_.d_model, weight.data(), eps(), out);
     }
 
     /// out = x W^T (+ s (x A^T) B^T), x is [rows, in].
-    void linear(const float* x, std::size_t rows, std::size_t index, const lora_binding* lora, float* out, workspace& w,
+    void linear(const float* x, std::size_t rows, std::size_t index, const lora_binding* lora, float* out, context& w,
                 float beta = 0.0f) const {
         const auto& layer = weights_->linears[index];
-        Gemm::multiply_transposed({x, rows, layer.in_features, layer.in_features},
-                                  {layer.weight.data(), layer.out_features, layer.in_features, layer.in_features},
-                                  {out, rows, layer.out_features, layer.out_features}, 1.0f, beta);
+        Backend::gemm_nt({x, rows, layer.in_features, layer.in_features},
+                         {layer.weight.data(), layer.out_features, layer.in_features, layer.in_features},
+                         {out, rows, layer.out_features, layer.out_features}, 1.0f, beta);
         if (lora == nullptr || (*lora)[index].rank == 0) return;
         const auto& ref = (*lora)[index];
         w.lora_tmp.resize(rows * ref.rank);
-        Gemm::multiply_transposed({x, rows, layer.in_features, layer.in_features}, {ref.a, ref.rank, layer.in_features, layer.in_features},
-                                  {w.lora_tmp.data(), rows, ref.rank, ref.rank});
-        Gemm::multiply_transposed({w.lora_tmp.data(), rows, ref.rank, ref.rank}, {ref.b, layer.out_features, ref.rank, ref.rank},
-                                  {out, rows, layer.out_features, layer.out_features}, ref.scaling, 1.0f);
+        Backend::gemm_nt({x, rows, layer.in_features, layer.in_features}, {ref.a, ref.rank, layer.in_features, layer.in_features},
+                         {w.lora_tmp.data(), rows, ref.rank, ref.rank});
+        Backend::gemm_nt({w.lora_tmp.data(), rows, ref.rank, ref.rank}, {ref.b, layer.out_features, ref.rank, ref.rank},
+                         {out, rows, layer.out_features, layer.out_features}, ref.scaling, 1.0f);
     }
 
     /// out += linear(x): the residual connection of attention and feed-forward outputs.
-    void add_linear(const float* x, std::size_t rows, std::size_t index, const lora_binding* lora, float* out, workspace& w) const {
+    void add_linear(const float* x, std::size_t rows, std::size_t index, const lora_binding* lora, float* out, context& w) const {
         linear(x, rows, index, lora, out, w, 1.0f);
     }
 
-    void attend(const float* query, const float* keys, const float* values, const std::vector<attention_span>& spans, bias_kind kind,
-                float* context) const {
-        const std::size_t heads = config_.num_heads, dk = config_.d_kv, inner = config_.inner_dim();
-        const std::size_t buckets = config_.relative_attention_num_buckets, distance = config_.relative_attention_max_distance;
-        const float* table = kind == bias_kind::bidirectional ? weights_->encoder_position_bias.data()
-                                                              : weights_->decoder_position_bias.data();
-        const std::size_t jobs = spans.size() * heads;
-#pragma omp parallel for schedule(dynamic)
-        for (std::size_t job = 0; job < jobs; ++job) {
-            const auto& span = spans[job / heads];
-            const std::size_t h = job % heads;
-            thread_local std::vector<float> scores;
-            thread_local std::vector<std::int64_t> bucket_of;
-            scores.resize(span.query_count * span.key_count);
-            if (kind != bias_kind::none) {
-                // bucket of every relative position key - query that this span can see
-                const std::size_t last_query = span.query_position + span.query_count - 1;
-                bucket_of.resize(span.key_count + last_query + 1);
-                for (std::size_t i = 0; i < bucket_of.size(); ++i)
-                    bucket_of[i] = relative_position_bucket(static_cast<std::int64_t>(i) - static_cast<std::int64_t>(last_query),
-                                                            kind == bias_kind::bidirectional, static_cast<std::int64_t>(buckets),
-                                                            static_cast<std::int64_t>(distance));
-            }
-            Gemm::multiply_transposed({query + span.query_row * inner + h * dk, span.query_count, dk, inner},
-                                      {keys + span.key_row * inner + h * dk, span.key_count, dk, inner},
-                                      {scores.data(), span.query_count, span.key_count, span.key_count});
-            for (std::size_t i = 0; i < span.query_count; ++i) {
-                float* row = scores.data() + i * span.key_count;
-                const std::size_t position = span.query_position + i;
-                const std::size_t visible = kind == bias_kind::causal ? std::min(position + 1, span.key_count) : span.key_count;
-                if (kind != bias_kind::none) {
-                    const std::size_t shift = span.query_position + span.query_count - 1 - position;
-                    for (std::size_t j = 0; j < visible; ++j) row[j] += table[bucket_of[j + shift] * heads + h];
-                }
-                cpu::softmax_row(row, visible);
-                std::fill(row + visible, row + span.key_count, 0.0f);
-            }
-            Gemm::multiply({scores.data(), span.query_count, span.key_count, span.key_count},
-                           {values + span.key_row * inner + h * dk, span.key_count, dk, inner},
-                           {context + span.query_row * inner + h * dk, span.query_count, dk, inner});
+    /// Writes the [heads, width] relative-position bias table of `span` at table[offset...]:
+    /// bias of head h for relative position rel = key - query is position_bias[bucket(rel), h].
+    void fill_relative_bias(bool bidirectional, const attention_span& span, const float* position_bias, typename context::template buffer<float>& table,
+                            std::size_t offset) const {
+        const std::size_t heads = config_.num_heads, width = span.bias_width();
+        const auto last_query = static_cast<std::int64_t>(span.query_position + span.query_count - 1);
+        table.resize(std::max(table.size(), offset + heads * width));
+        float* out = table.data() + offset;
+        for (std::size_t i = 0; i < width; ++i) {
+            const auto bucket = relative_position_bucket(static_cast<std::int64_t>(i) - last_query, bidirectional,
+                                                         static_cast<std::int64_t>(config_.relative_attention_num_buckets),
+                                                         static_cast<std::int64_t>(config_.relative_attention_max_distance));
+            for (std::size_t h = 0; h < heads; ++h) out[h * width + i] = position_bias[static_cast<std::size_t>(bucket) * heads + h];
         }
     }
 
-    void feed_forward(const float* norm, const feed_forward_block& block, std::size_t rows, const lora_binding* lora, workspace& w) const {
+    /// Bias tables for spans (one per sequence) into `table`, and the spans pointed at them.
+    void attach_relative_bias(bool bidirectional, std::vector<attention_span>& spans, const float* position_bias,
+                              typename context::template buffer<float>& table) const {
+        std::size_t total = 0;
+        for (const auto& span : spans) total += config_.num_heads * span.bias_width();
+        table.resize(total);
+        std::size_t offset = 0;
+        for (auto& span : spans) {
+            fill_relative_bias(bidirectional, span, position_bias, table, offset);
+            span.relative_bias = table.data() + offset;
+            offset += config_.num_heads * span.bias_width();
+        }
+    }
+
+    /// T5 attention: no 1/sqrt(d_kv) scaling; heads laid out [rows, heads, d_kv].
+    void attend(const float* query, const float* keys, const float* values, std::span<const attention_span> spans, bool causal,
+                float* out) const {
+        const std::size_t inner = config_.inner_dim();
+        Backend::attention({query, keys, values, out, config_.num_heads, config_.d_kv, inner, inner, 1.0f, causal, spans});
+    }
+
+    void feed_forward(std::span<const float> norm_weight, const feed_forward_block& block, std::size_t rows, const lora_binding* lora,
+                      context& w) const {
         const std::size_t d = config_.d_model, ff = config_.d_ff;
         w.normed.resize(rows * d);
-        cpu::rms_norm(w.hidden.data(), rows, d, norm, eps(), w.normed.data());
+        norm(w.hidden.data(), rows, norm_weight, w.normed.data());
         w.ff_in.resize(rows * ff);
         linear(w.normed.data(), rows, block.wi, lora, w.ff_in.data(), w);
         if (config_.gated_activation) {
             w.ff_gate.resize(rows * ff);
             linear(w.normed.data(), rows, block.wi_1, lora, w.ff_gate.data(), w);
-            cpu::activate_in_place(config_.dense_activation, w.ff_in.data(), w.ff_gate.data(), rows * ff);
+            Backend::activate(config_.dense_activation, w.ff_in.data(), w.ff_gate.data(), rows * ff);
         } else {
-            cpu::activate_in_place(config_.dense_activation, w.ff_in.data(), nullptr, rows * ff);
+            Backend::activate(config_.dense_activation, w.ff_in.data(), nullptr, rows * ff);
         }
         add_linear(w.ff_in.data(), rows, block.wo, lora, w.hidden.data(), w);
     }
@@ -307,51 +362,51 @@ private:
     }
 
     /// Runs the encoder; leaves its final hidden states in w.encoder_hidden.
-    void encode(const std::vector<std::vector<int>>& inputs, const lora_binding* lora, workspace& w) const {
+    void encode(const std::vector<std::vector<int>>& inputs, const lora_binding* lora, context& w) const {
         const std::size_t d = config_.d_model, inner = config_.inner_dim();
         pack(inputs, w.encoder_offsets);
         const std::size_t tokens = w.encoder_offsets.back();
         w.hidden.resize(tokens * d);
-        for (std::size_t s = 0; s < inputs.size(); ++s)
-            for (std::size_t i = 0; i < inputs[s].size(); ++i) embed(inputs[s][i], w.hidden.data() + (w.encoder_offsets[s] + i) * d);
+        w.ids.clear();
+        for (const auto& sequence : inputs) w.ids.insert(w.ids.end(), sequence.begin(), sequence.end());
+        Backend::gather_rows(weights_->shared.data(), d, w.ids, w.hidden.data());
         w.spans.clear();
         for (std::size_t s = 0; s < inputs.size(); ++s) {
             const std::size_t length = inputs[s].size();
             w.spans.push_back({w.encoder_offsets[s], length, 0, w.encoder_offsets[s], length});
         }
+        attach_relative_bias(true, w.spans, weights_->encoder_position_bias.data(), w.encoder_bias);
         w.normed.resize(tokens * d);
         w.query.resize(tokens * inner);
         w.key.resize(tokens * inner);
         w.value.resize(tokens * inner);
-        w.context.resize(tokens * inner);
+        w.attended.resize(tokens * inner);
         for (const auto& layer : weights_->encoder) {
-            cpu::rms_norm(w.hidden.data(), tokens, d, layer.self_norm.data(), eps(), w.normed.data());
+            norm(w.hidden.data(), tokens, layer.self_norm, w.normed.data());
             linear(w.normed.data(), tokens, layer.self.q, lora, w.query.data(), w);
             linear(w.normed.data(), tokens, layer.self.k, lora, w.key.data(), w);
             linear(w.normed.data(), tokens, layer.self.v, lora, w.value.data(), w);
-            attend(w.query.data(), w.key.data(), w.value.data(), w.spans, bias_kind::bidirectional, w.context.data());
-            add_linear(w.context.data(), tokens, layer.self.o, lora, w.hidden.data(), w);
-            feed_forward(layer.ff_norm.data(), layer.ff, tokens, lora, w);
+            attend(w.query.data(), w.key.data(), w.value.data(), w.spans, false, w.attended.data());
+            add_linear(w.attended.data(), tokens, layer.self.o, lora, w.hidden.data(), w);
+            feed_forward(layer.ff_norm, layer.ff, tokens, lora, w);
         }
         w.encoder_hidden.resize(tokens * d);
-        cpu::rms_norm(w.hidden.data(), tokens, d, weights_->encoder_final_norm.data(), eps(), w.encoder_hidden.data());
+        norm(w.hidden.data(), tokens, weights_->encoder_final_norm, w.encoder_hidden.data());
     }
 
     /// Final norm, optional d_model^-0.5 scaling (tied head), and logits of w.hidden rows.
-    void head(std::size_t rows, workspace& w) const {
+    void head(std::size_t rows, context& w) const {
         const std::size_t d = config_.d_model;
         w.normed.resize(rows * d);
-        cpu::rms_norm(w.hidden.data(), rows, d, weights_->decoder_final_norm.data(), eps(), w.normed.data());
-        const float scale = config_.tie_word_embeddings ? 1.0f / std::sqrt(static_cast<float>(d)) : 1.0f;
-        if (scale != 1.0f)
-            for (auto& value : w.normed) value *= scale;
+        norm(w.hidden.data(), rows, weights_->decoder_final_norm, w.normed.data());
+        if (config_.tie_word_embeddings) Backend::scale(w.normed.data(), rows * d, 1.0f / std::sqrt(static_cast<float>(d)));
         w.logits.resize(rows * config_.vocab_size);
-        Gemm::multiply_transposed({w.normed.data(), rows, d, d}, {weights_->lm_head.data(), config_.vocab_size, d, d},
-                                  {w.logits.data(), rows, config_.vocab_size, config_.vocab_size});
+        Backend::gemm_nt({w.normed.data(), rows, d, d}, {weights_->lm_head.data(), config_.vocab_size, d, d},
+                         {w.logits.data(), rows, config_.vocab_size, config_.vocab_size});
     }
 
     /// Teacher-forced pass: logits for every label position in w.logits.
-    void forward(const batch& examples, const lora_binding* lora, workspace& w) const {
+    void forward(const batch& examples, const lora_binding* lora, context& w) const {
         if (examples.inputs.size() != examples.labels.size())
             throw argument_error("batch", std::to_string(examples.inputs.size()) + " inputs but " +
                                               std::to_string(examples.labels.size()) + " label sequences");
@@ -368,44 +423,39 @@ private:
         pack(examples.labels, w.decoder_offsets);
         const std::size_t tokens = w.decoder_offsets.back(), encoder_tokens = w.encoder_offsets.back();
         w.hidden.resize(tokens * d);
-        for (std::size_t s = 0; s < examples.labels.size(); ++s) {
-            const auto& labels = examples.labels[s];
-            for (std::size_t i = 0; i < labels.size(); ++i) {
-                // decoder input: start id, then the labels shifted right with -100 -> pad
-                const int id = i == 0 ? config_.decoder_start_token_id
-                                      : (labels[i - 1] == ignore_index ? config_.pad_token_id : labels[i - 1]);
-                embed(id, w.hidden.data() + (w.decoder_offsets[s] + i) * d);
-            }
-        }
-        // reused workspace vectors: after the first call, an evaluation allocates nothing here
-        auto& self_spans = w.spans;
-        auto& cross_spans = w.cross_spans;
-        self_spans.clear();
-        cross_spans.clear();
+        // decoder input: start id, then the labels shifted right with -100 -> pad
+        w.ids.clear();
+        for (const auto& labels : examples.labels)
+            for (std::size_t i = 0; i < labels.size(); ++i)
+                w.ids.push_back(i == 0 ? config_.decoder_start_token_id : (labels[i - 1] == ignore_index ? config_.pad_token_id : labels[i - 1]));
+        Backend::gather_rows(weights_->shared.data(), d, w.ids, w.hidden.data());
+        w.spans.clear();
+        w.cross_spans.clear();
         for (std::size_t s = 0; s < examples.labels.size(); ++s) {
             const std::size_t length = examples.labels[s].size();
-            self_spans.push_back({w.decoder_offsets[s], length, 0, w.decoder_offsets[s], length});
-            cross_spans.push_back({w.decoder_offsets[s], length, 0, w.encoder_offsets[s], w.encoder_offsets[s + 1] - w.encoder_offsets[s]});
+            w.spans.push_back({w.decoder_offsets[s], length, 0, w.decoder_offsets[s], length});
+            w.cross_spans.push_back({w.decoder_offsets[s], length, 0, w.encoder_offsets[s], w.encoder_offsets[s + 1] - w.encoder_offsets[s]});
         }
+        attach_relative_bias(false, w.spans, weights_->decoder_position_bias.data(), w.decoder_bias);
         w.normed.resize(tokens * d);
         w.query.resize(tokens * inner);
         w.key.resize(std::max(tokens, encoder_tokens) * inner);
         w.value.resize(std::max(tokens, encoder_tokens) * inner);
-        w.context.resize(tokens * inner);
+        w.attended.resize(tokens * inner);
         for (const auto& layer : weights_->decoder) {
-            cpu::rms_norm(w.hidden.data(), tokens, d, layer.self_norm.data(), eps(), w.normed.data());
+            norm(w.hidden.data(), tokens, layer.self_norm, w.normed.data());
             linear(w.normed.data(), tokens, layer.self.q, lora, w.query.data(), w);
             linear(w.normed.data(), tokens, layer.self.k, lora, w.key.data(), w);
             linear(w.normed.data(), tokens, layer.self.v, lora, w.value.data(), w);
-            attend(w.query.data(), w.key.data(), w.value.data(), self_spans, bias_kind::causal, w.context.data());
-            add_linear(w.context.data(), tokens, layer.self.o, lora, w.hidden.data(), w);
-            cpu::rms_norm(w.hidden.data(), tokens, d, layer.cross_norm.data(), eps(), w.normed.data());
+            attend(w.query.data(), w.key.data(), w.value.data(), w.spans, true, w.attended.data());
+            add_linear(w.attended.data(), tokens, layer.self.o, lora, w.hidden.data(), w);
+            norm(w.hidden.data(), tokens, layer.cross_norm, w.normed.data());
             linear(w.normed.data(), tokens, layer.cross.q, lora, w.query.data(), w);
             linear(w.encoder_hidden.data(), encoder_tokens, layer.cross.k, lora, w.key.data(), w);
             linear(w.encoder_hidden.data(), encoder_tokens, layer.cross.v, lora, w.value.data(), w);
-            attend(w.query.data(), w.key.data(), w.value.data(), cross_spans, bias_kind::none, w.context.data());
-            add_linear(w.context.data(), tokens, layer.cross.o, lora, w.hidden.data(), w);
-            feed_forward(layer.ff_norm.data(), layer.ff, tokens, lora, w);
+            attend(w.query.data(), w.key.data(), w.value.data(), w.cross_spans, false, w.attended.data());
+            add_linear(w.attended.data(), tokens, layer.cross.o, lora, w.hidden.data(), w);
+            feed_forward(layer.ff_norm, layer.ff, tokens, lora, w);
         }
         head(tokens, w);
     }
@@ -413,7 +463,6 @@ private:
     std::shared_ptr<const weights> weights_;
     std::shared_ptr<const tokenizer> tokenizer_;
     config config_;
-    std::shared_ptr<workspace> workspace_;
 };
 
 }  // namespace lorahub::t5

@@ -1,0 +1,50 @@
+#pragma once
+
+#include <cstddef>
+#include <span>
+
+namespace lorahub {
+
+/// A row-major matrix operand: `rows` x `cols` with `stride` elements between row starts.
+struct matrix_ref {
+    const float* data;
+    std::size_t rows;
+    std::size_t cols;
+    std::size_t stride;
+};
+
+struct mutable_matrix_ref {
+    float* data;
+    std::size_t rows;
+    std::size_t cols;
+    std::size_t stride;
+};
+
+/// Queries at rows [query_row, +query_count), at positions query_position + i of their
+/// sequence, attend to key rows [key_row, +key_count) at positions 0..key_count-1.
+/// `relative_bias`, when set, is [heads, query_position + query_count - 1 + key_count]:
+/// the score bias of head h for relative position (key - query) is at
+/// h * width + (key - query) + query_position + query_count - 1 (T5's position bias; one
+/// table per sequence, made by the model).
+struct attention_span {
+    std::size_t query_row, query_count, query_position, key_row, key_count;
+    const float* relative_bias = nullptr;
+
+    std::size_t bias_width() const { return query_position + query_count - 1 + key_count; }
+};
+
+/// One attention call over ragged sequences: for every span and head,
+/// context = softmax(scale * Q K^T + bias, causal or not) V, heads laid out [rows, heads, head_dim].
+struct attention_problem {
+    const float* query;
+    const float* keys;
+    const float* values;
+    float* context;
+    std::size_t heads, head_dim;
+    std::size_t query_stride, key_stride;  ///< elements between consecutive rows (heads * head_dim when packed)
+    float scale = 1.0f;
+    bool causal = false;
+    std::span<const attention_span> spans;
+};
+
+}  // namespace lorahub
