@@ -14,6 +14,8 @@
 #include <lorahub/io/safetensors.hpp>
 #include <lorahub/model/t5/model.hpp>
 
+#include "support/random_t5.hpp"
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -29,38 +31,10 @@ const fixture& shared_fixture() {
     static const fixture instance = [] {
         const bool large = std::getenv("LORAHUB_BENCH_MODEL") && std::string(std::getenv("LORAHUB_BENCH_MODEL")) == "large";
         fixture f;
-        f.directory = fs::temp_directory_path() / (large ? "lorahub-bench-t5-large" : "lorahub-bench-t5-base");
-        t5::config c;
-        c.vocab_size = 32128;
-        c.d_model = large ? 1024 : 768;
-        c.d_kv = 64;
-        c.num_heads = large ? 16 : 12;
-        c.d_ff = large ? 2816 : 2048;
-        c.num_layers = c.num_decoder_layers = large ? 24 : 12;
-        c.gated_activation = true;
-        c.dense_activation = t5::activation::gelu_tanh;
-        c.tie_word_embeddings = false;
+        const auto c = bench::flan_t5_config(large);
+        f.directory = bench::random_flan_t5(large);
         std::mt19937 random(1);
         std::normal_distribution<float> normal(0.0f, 0.05f);
-        if (!fs::exists(f.directory / "model.safetensors")) {
-            fs::create_directories(f.directory);
-            std::vector<io::f32_tensor> tensors;
-            for (const auto& spec : t5::required_weights(c)) {
-                std::size_t count = 1;
-                for (auto extent : spec.shape) count *= extent;
-                std::vector<float> values(count);
-                const bool norm = spec.name.find("layer_norm") != std::string::npos;
-                for (auto& value : values) value = norm ? 1.0f : normal(random);
-                tensors.push_back({spec.name, spec.shape, std::move(values)});
-            }
-            io::write_safetensors(f.directory / "model.safetensors", tensors, dtype::f32);
-            io::json document = {{"model_type", "t5"}, {"vocab_size", c.vocab_size}, {"d_model", c.d_model}, {"d_kv", c.d_kv},
-                                 {"d_ff", c.d_ff}, {"num_layers", c.num_layers}, {"num_heads", c.num_heads},
-                                 {"feed_forward_proj", "gated-gelu"}, {"tie_word_embeddings", false}};
-            io::atomic_file config(f.directory / "config.json");
-            config.write(document.dump());
-            config.commit();
-        }
         // five examples of 150 input and 8 label tokens, as a BBH few-shot set looks
         std::uniform_int_distribution<int> token(3, 31999);
         for (int e = 0; e < 5; ++e) {

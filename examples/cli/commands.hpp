@@ -39,7 +39,17 @@ struct sources {
     std::vector<std::string> modules;
     std::string examples;
     std::string task;
+    std::string precision = "fp32";
 };
+
+/// Calls f.template operator()<Model>() with the T5 model type of the compute precision:
+/// fp32 (cpu::backend) or bf16 (cpu::bf16_backend: bf16 linear layers, fp32 elsewhere).
+template <class F>
+decltype(auto) with_precision(const std::string& precision, F&& f) {
+    if (precision == "fp32") return f.template operator()<t5::model<cpu::backend>>();
+    if (precision == "bf16") return f.template operator()<t5::model<cpu::bf16_backend>>();
+    throw argument_error("--precision", "\"" + precision + "\" is not fp32 or bf16");
+}
 
 /// printf-style formatting into a string, for output that goes through std::cout.
 inline std::string formatted(const char* format, ...) __attribute__((format(printf, 1, 2)));
@@ -132,26 +142,35 @@ inline io::json learn_report(const learn_request& request, const lora_pool& pool
             {"optimizer", result.optimizer},
             {"composer", result.composer},
             {"seed", request.seed},
+            {"precision", request.in.precision},
             {"budget", request.budget},
             {"evaluations", result.trace.size()},
             {"trace", trace},
             {"timings", {{"load_seconds", load_seconds}, {"search_seconds", result.seconds}}}};
 }
 
+template <class Model>
+int learn_with(const learn_request& request);
+
 inline int run_learn(learn_request request) {
     require_at_least(request.budget, 1, "--budget");
     require_at_least(request.seed, 0, "--seed");
     require_at_least(request.batch_size, 0, "--batch-size");
     complete_from_demo_hub(request.in, true, false);
+    return with_precision(request.in.precision, [&]<class Model>() { return learn_with<Model>(request); });
+}
+
+template <class Model>
+int learn_with(const learn_request& request) {
     const auto started = std::chrono::steady_clock::now();
-    const auto model = model_type::load(request.in.model);
+    const auto model = Model::load(request.in.model);
     const auto pool = lora_pool::load(request.in.modules);
     const auto examples = io::read_examples(request.in.examples);
     const auto batches = tokenize_examples(model, examples, static_cast<std::size_t>(request.batch_size), request.in.examples);
     const double load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
     const bool live = ::isatty(STDERR_FILENO) != 0;
-    learn_options<model_type> options;
+    learn_options<Model> options;
     options.budget = static_cast<std::size_t>(request.budget);
     options.seed = static_cast<std::uint64_t>(request.seed);
     if (!request.quiet)
@@ -196,6 +215,9 @@ struct infer_request {
     bool summary = false;
 };
 
+template <class Model>
+inference_result infer_with(const infer_request& request);
+
 inline int run_infer(infer_request request) {
     require_at_least(request.max_new_tokens, 1, "--max-new-tokens");
     require_at_least(request.batch_size, 1, "--batch-size");
@@ -203,7 +225,25 @@ inline int run_infer(infer_request request) {
     if (composed && !request.adapter.empty()) throw argument_error("--adapter", "give --adapter or --lora with --weights, not both");
     if (!composed && !request.in.modules.empty()) throw argument_error("--weights", "is required with --lora (one weight per module)");
     complete_from_demo_hub(request.in, composed, true);
-    const auto model = model_type::load(request.in.model);
+    const auto result = with_precision(request.in.precision, [&]<class Model>() { return infer_with<Model>(request); });
+    const auto examples_count = result.predictions.size();
+    if (request.as_json) {
+        std::cout << json_text(io::json{{"predictions", result.predictions},
+                                        {"accuracy", result.accuracy ? io::json(*result.accuracy) : io::json(nullptr)}})
+                  << "\n";
+    } else {
+        if (!request.summary)
+            for (const auto& prediction : result.predictions) std::cout << printable(prediction) << "\n";
+        if (result.accuracy) std::cout << formatted("accuracy=%.2f%% (%zu examples)\n", *result.accuracy, examples_count);
+        else if (request.summary) std::cout << formatted("predictions=%zu (no accuracy: some examples have no output)\n", examples_count);
+    }
+    return 0;
+}
+
+template <class Model>
+inference_result infer_with(const infer_request& request) {
+    const bool composed = !request.weights.empty();
+    const auto model = Model::load(request.in.model);
     const auto examples = io::read_examples(request.in.examples);
     infer_options options{.max_new_tokens = static_cast<std::size_t>(request.max_new_tokens),
                           .batch_size = static_cast<std::size_t>(request.batch_size), .lora_name = request.adapter};
@@ -219,17 +259,7 @@ inline int run_infer(infer_request request) {
     } else {
         result = infer(model, examples, options);
     }
-    if (request.as_json) {
-        std::cout << json_text(io::json{{"predictions", result.predictions},
-                                        {"accuracy", result.accuracy ? io::json(*result.accuracy) : io::json(nullptr)}})
-                  << "\n";
-    } else {
-        if (!request.summary)
-            for (const auto& prediction : result.predictions) std::cout << printable(prediction) << "\n";
-        if (result.accuracy) std::cout << formatted("accuracy=%.2f%% (%zu examples)\n", *result.accuracy, examples.size());
-        else if (request.summary) std::cout << formatted("predictions=%zu (no accuracy: some examples have no output)\n", examples.size());
-    }
-    return 0;
+    return result;
 }
 
 struct score_request {
@@ -246,11 +276,13 @@ inline int run_score(score_request request) {
     const auto weights = parse_weights(request.weights);
     complete_from_demo_hub(request.in, true, false);
     check_weight_count(weights, request.in.modules.size());
-    const auto model = model_type::load(request.in.model);
-    const auto pool = lora_pool::load(request.in.modules);
-    const auto examples = io::read_examples(request.in.examples);
-    const auto batches = tokenize_examples(model, examples, static_cast<std::size_t>(request.batch_size), request.in.examples);
-    const auto result = score(model, pool, batches, weights);
+    const auto result = with_precision(request.in.precision, [&]<class Model>() {
+        const auto model = Model::load(request.in.model);
+        const auto pool = lora_pool::load(request.in.modules);
+        const auto examples = io::read_examples(request.in.examples);
+        const auto batches = tokenize_examples(model, examples, static_cast<std::size_t>(request.batch_size), request.in.examples);
+        return score(model, pool, batches, weights);
+    });
     if (request.as_json) std::cout << json_text(io::json{{"loss", result.loss}, {"objective", result.objective}}) << "\n";
     else std::cout << formatted("loss=%.9g objective=%.9g\n", result.loss, result.objective);
     return 0;

@@ -42,6 +42,8 @@ void add_sources(CLI::App* command, lorahub::cli::sources& in, bool modules) {
     if (modules) command->add_option("--lora", in.modules, "PEFT LoRA module directory (repeat per module); default: the demo hub's pool");
     command->add_option("--examples", in.examples, "Examples JSONL ({input, output} or {context, completion}); default: the demo hub's");
     command->add_option("--task", in.task, "Demo hub task to take defaults from (default: the hub's default task)");
+    command->add_option("--precision", in.precision, "fp32 (default) or bf16: bf16 linear layers with fp32 accumulation, fp32 elsewhere")
+        ->check(CLI::IsMember({"fp32", "bf16"}));
 }
 
 /// Parses the command line; a usage error prints one `error:` line and gives exit code 1.

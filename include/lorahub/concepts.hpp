@@ -83,14 +83,19 @@ concept Model = requires(const M& model, typename M::context& context, const typ
     { model.decode_output(ids) } -> std::convertible_to<std::string>;
 };
 
-/// The primitives a model is written against, one implementation per device
-/// (cpu::backend; the CUDA backend next): products, norms, activations, attention over
-/// ragged spans, loss and argmax over logits, embedding gathers, and its buffer type.
+/// The primitives a model is written against, one implementation per device and precision
+/// (cpu::backend, cpu::bf16_backend; the CUDA backend next): linear layers on weights the
+/// backend prepared once (its own dtype, layout or device), products, norms, activations,
+/// attention over ragged spans, loss and argmax over logits, embedding gathers, buffers.
 template <class B>
 concept Backend = requires(const matrix_ref& a, const mutable_matrix_ref& c, const float* x, float* y, std::size_t n, float f,
                            std::span<const int> ids, const attention_problem& problem, activation kind) {
     { B::name } -> std::convertible_to<std::string_view>;
     typename B::template buffer<float>;
+    typename B::weight;
+    { B::reads_source_weights } -> std::convertible_to<bool>;
+    { B::prepare(x, n, n) } -> std::same_as<typename B::weight>;
+    B::linear(a, B::prepare(x, n, n), c, f, f);
     B::gemm_nt(a, a, c, f, f);
     B::gemm_nn(a, a, c, f, f);
     B::rms_norm(x, n, n, x, f, y);

@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <span>
@@ -63,6 +64,17 @@ public:
 
     std::span<const std::byte> bytes() const noexcept { return {data_, size_}; }
     std::size_t size() const noexcept { return size_; }
+
+    /// Drops the pages lying wholly inside `range` (a part of this mapping) from the process's
+    /// memory; they are read from the file again if touched. Ranges outside the mapping are
+    /// ignored. Used once a tensor has been converted and its source bytes are not needed.
+    void evict(std::span<const std::byte> range) const noexcept {
+        if (range.empty() || range.data() < data_ || range.data() + range.size() > data_ + size_) return;
+        const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+        const auto first = (reinterpret_cast<std::uintptr_t>(range.data()) + page - 1) / page * page;
+        const auto last = (reinterpret_cast<std::uintptr_t>(range.data() + range.size())) / page * page;
+        if (first < last) ::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
+    }
     const std::filesystem::path& path() const noexcept { return path_; }
 
 private:

@@ -183,6 +183,8 @@ public:
 
     const std::filesystem::path& path() const noexcept { return file_.path(); }
     const std::vector<tensor_view>& tensors() const noexcept { return layout_.tensors; }
+    /// Drops the memory pages of bytes inside this file (see mapped_file::evict).
+    void evict(std::span<const std::byte> bytes) const noexcept { file_.evict(bytes); }
     const std::map<std::string, std::string>& metadata() const noexcept { return layout_.metadata; }
 
     const tensor_view* find(std::string_view name) const {

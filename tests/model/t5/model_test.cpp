@@ -105,3 +105,29 @@ TEST_CASE("bad batches and mismatched adapters are clear errors", "[t5][lora]") 
     const auto other = io::load_peft_adapter(test::fixtures() / "t5/flan-odd.qv");
     CHECK_THROWS_WITH(model.bind(other.layers, "flan-odd.qv"), Contains("flan-odd.qv: LoRA module"));
 }
+
+TEST_CASE("bf16 compute mode stays within bf16 tolerance of HF's float32 results", "[t5][bf16]") {
+    const std::vector<std::pair<std::string, std::string>> cases{{"flan-odd", "base"}, {"flan-odd", "qv"}, {"t5-relu", "ko-ff-rslora"}};
+    for (const auto& [model_name, variant] : cases) {
+        INFO("model " << model_name << ", " << variant);
+        const auto model = t5::model<cpu::bf16_backend>::load(test::fixtures() / "t5" / model_name);
+        const auto adapter = variant == "base" ? io::peft_adapter{} : io::load_peft_adapter(test::fixtures() / "t5" / (model_name + "." + variant));
+        const auto lora = model.bind(adapter.layers, variant);
+        const auto* bound = variant == "base" ? nullptr : &lora;
+        const auto examples = fixture_batch();
+        const io::safetensors_file reference(test::fixtures() / ("t5/" + model_name + ".expected.safetensors"));
+        const auto logits = model.logits(examples, bound);
+        for (std::size_t s = 0; s < logits.size(); ++s) {
+            const auto theirs = reference.read_f32(reference.at(variant + ".logits." + std::to_string(s)));
+            double worst = 0, largest = 0;
+            for (std::size_t i = 0; i < theirs.size(); ++i) {
+                worst = std::max(worst, std::abs(static_cast<double>(logits[s][i]) - theirs[i]));
+                largest = std::max(largest, std::abs(static_cast<double>(theirs[i])));
+            }
+            INFO("example " << s << ": largest |logit| " << largest << ", worst error " << worst);
+            CHECK(worst <= 2e-2 * largest);
+        }
+        const double reference_loss = expected()[model_name][variant]["loss"].get<double>();
+        CHECK(std::abs(model.loss(examples, bound) - reference_loss) / reference_loss <= 1e-2);
+    }
+}

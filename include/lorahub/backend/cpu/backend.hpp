@@ -2,14 +2,17 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <limits>
 #include <span>
 #include <string_view>
 #include <vector>
 
 #include "lorahub/backend/cpu/gemm.hpp"
+#include "lorahub/backend/cpu/onednn_bf16.hpp"
 #include "lorahub/backend/cpu/onednn_gemm.hpp"
 #include "lorahub/backend/cpu/ops.hpp"
 #include "lorahub/core/activation.hpp"
+#include "lorahub/core/fast_math.hpp"
 #include "lorahub/core/primitives.hpp"
 
 namespace lorahub::cpu {
@@ -23,6 +26,20 @@ struct basic_backend {
     using gemm = Gemm;
     template <class T>
     using buffer = std::vector<T>;
+
+    /// A linear layer's weight W [out, in] as the backend multiplies it; fp32: a view of the
+    /// loaded weights, nothing copied.
+    struct weight {
+        const float* data = nullptr;
+        std::size_t rows = 0, cols = 0;
+    };
+    /// True when prepared weights still read the float32 source (so it must stay mapped).
+    static constexpr bool reads_source_weights = true;
+    static weight prepare(const float* w, std::size_t rows, std::size_t cols) { return {w, rows, cols}; }
+    /// y = alpha * x W^T + beta * y for a prepared weight.
+    static void linear(const matrix_ref& x, const weight& w, const mutable_matrix_ref& y, float alpha = 1.0f, float beta = 0.0f) {
+        Gemm::multiply_transposed(x, {w.data, w.rows, w.cols, w.cols}, y, alpha, beta);
+    }
 
     /// C = alpha * A B^T + beta * C; A is [m, k], B is [n, k].
     static void gemm_nt(const matrix_ref& a, const matrix_ref& b, const mutable_matrix_ref& c, float alpha = 1.0f, float beta = 0.0f) {
@@ -50,16 +67,19 @@ struct basic_backend {
     static double cross_entropy(const float* logits, std::size_t n, std::size_t target) { return cpu::cross_entropy(logits, n, target); }
     static std::size_t argmax(const float* values, std::size_t n) { return cpu::argmax(values, n); }
 
-    /// Attention over ragged spans: per span and head, two products and a softmax of the
-    /// scores with the span's relative-position bias and the causal mask.
+    /// Attention over ragged spans: per span and head, scores = scale Q K^T (one product),
+    /// then per row one pass adding the relative-position bias and finding the maximum and
+    /// one pass of exp and sum, then P V (one product) with each context row divided by its
+    /// row's sum afterwards (a [rows, head_dim] pass instead of a [rows, keys] one).
     static void attention(const attention_problem& p) {
         const std::size_t jobs = p.spans.size() * p.heads;
 #pragma omp parallel for schedule(dynamic)
         for (std::size_t job = 0; job < jobs; ++job) {
             const auto& span = p.spans[job / p.heads];
             const std::size_t h = job % p.heads, dk = p.head_dim;
-            thread_local std::vector<float> scores;
+            thread_local std::vector<float> scores, inverse_sums;
             scores.resize(span.query_count * span.key_count);
+            inverse_sums.resize(span.query_count);
             Gemm::multiply_transposed({p.query + span.query_row * p.query_stride + h * dk, span.query_count, dk, p.query_stride},
                                       {p.keys + span.key_row * p.key_stride + h * dk, span.key_count, dk, p.key_stride},
                                       {scores.data(), span.query_count, span.key_count, span.key_count}, p.scale);
@@ -68,23 +88,56 @@ struct basic_backend {
                 float* row = scores.data() + i * span.key_count;
                 const std::size_t position = span.query_position + i;
                 const std::size_t visible = p.causal ? std::min(position + 1, span.key_count) : span.key_count;
-                if (bias) {
-                    // index of relative position (j - position) is j - position + last query position
-                    const float* shifted = bias + (span.query_position + span.query_count - 1 - position);
-                    for (std::size_t j = 0; j < visible; ++j) row[j] += shifted[j];
+                // bias index of relative position (j - position) is j - position + last query position
+                const float* shifted = bias ? bias + (span.query_position + span.query_count - 1 - position) : nullptr;
+                float peak = -std::numeric_limits<float>::infinity();
+                if (shifted) {
+#pragma omp simd reduction(max : peak)
+                    for (std::size_t j = 0; j < visible; ++j) {
+                        row[j] += shifted[j];
+                        peak = std::max(peak, row[j]);
+                    }
+                } else {
+#pragma omp simd reduction(max : peak)
+                    for (std::size_t j = 0; j < visible; ++j) peak = std::max(peak, row[j]);
                 }
-                cpu::softmax_row(row, visible);
+                float total = 0.0f;
+#pragma omp simd reduction(+ : total)
+                for (std::size_t j = 0; j < visible; ++j) {
+                    row[j] = fast_exp(row[j] - peak);
+                    total += row[j];
+                }
                 std::fill(row + visible, row + span.key_count, 0.0f);
+                inverse_sums[i] = 1.0f / total;
             }
+            float* context = p.context + span.query_row * p.query_stride + h * dk;
             Gemm::multiply({scores.data(), span.query_count, span.key_count, span.key_count},
                            {p.values + span.key_row * p.key_stride + h * dk, span.key_count, dk, p.key_stride},
-                           {p.context + span.query_row * p.query_stride + h * dk, span.query_count, dk, p.query_stride});
+                           {context, span.query_count, dk, p.query_stride});
+            for (std::size_t i = 0; i < span.query_count; ++i) {
+                float* out = context + i * p.query_stride;
+#pragma omp simd
+                for (std::size_t d = 0; d < dk; ++d) out[d] *= inverse_sums[i];
+            }
         }
     }
 };
 
 /// The default CPU backend: oneDNN for the products (the measured winner here).
 using backend = basic_backend<onednn_gemm>;
+
+/// The CPU backend in bf16 compute mode: the base linear layers' weights are converted to
+/// bfloat16 once (prepare) and multiplied with bf16 activations, fp32 accumulation and fp32
+/// output; LoRA, attention, norms, softmax and the loss stay in fp32.
+struct bf16_backend : basic_backend<onednn_gemm> {
+    static constexpr std::string_view name = "cpu-bf16";
+    using weight = bf16_weight;
+    static constexpr bool reads_source_weights = false;
+    static weight prepare(const float* w, std::size_t rows, std::size_t cols) { return onednn_bf16::convert(w, rows, cols); }
+    static void linear(const matrix_ref& x, const weight& w, const mutable_matrix_ref& y, float alpha = 1.0f, float beta = 0.0f) {
+        onednn_bf16::linear(x, w, y, alpha, beta);
+    }
+};
 /// The reference CPU backend: Eigen for every product.
 using eigen_backend = basic_backend<eigen_gemm>;
 

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "lorahub/core/activation.hpp"
+#include "lorahub/core/fast_math.hpp"
 
 namespace lorahub::cpu {
 
@@ -23,22 +24,44 @@ inline void rms_norm(const float* x, std::size_t rows, std::size_t width, const 
     }
 }
 
-/// a = act(a) (* gate when gated), element-wise over n values.
+/// a = act(a) (* gate when gated), element-wise over n values; one loop per activation so
+/// that each vectorizes.
 inline void activate_in_place(activation kind, float* a, const float* gate, std::size_t n) {
+    auto apply = [&](auto act) {
+        constexpr std::size_t block = 4096;
 #pragma omp parallel for schedule(static) if (n > 65536)
-    for (std::size_t i = 0; i < n; ++i) a[i] = gate ? activate(kind, a[i]) * gate[i] : activate(kind, a[i]);
+        for (std::size_t begin = 0; begin < n; begin += block) {
+            const std::size_t end = std::min(n, begin + block);
+            if (gate) {
+#pragma omp simd
+                for (std::size_t i = begin; i < end; ++i) a[i] = act(a[i]) * gate[i];
+            } else {
+#pragma omp simd
+                for (std::size_t i = begin; i < end; ++i) a[i] = act(a[i]);
+            }
+        }
+    };
+    switch (kind) {
+        case activation::relu: return apply([](float x) { return fast_activate(activation::relu, x); });
+        case activation::gelu_tanh: return apply([](float x) { return fast_activate(activation::gelu_tanh, x); });
+        case activation::gelu_erf: return apply([](float x) { return fast_activate(activation::gelu_erf, x); });
+        case activation::silu: return apply([](float x) { return fast_activate(activation::silu, x); });
+    }
 }
 
 /// Softmax of one row in place (max-subtracted, float accumulation as torch's CPU kernel).
 inline void softmax_row(float* row, std::size_t n) {
     float peak = -std::numeric_limits<float>::infinity();
+#pragma omp simd reduction(max : peak)
     for (std::size_t i = 0; i < n; ++i) peak = std::max(peak, row[i]);
     float total = 0.0f;
+#pragma omp simd reduction(+ : total)
     for (std::size_t i = 0; i < n; ++i) {
-        row[i] = std::exp(row[i] - peak);
+        row[i] = fast_exp(row[i] - peak);
         total += row[i];
     }
     const float inverse = 1.0f / total;
+#pragma omp simd
     for (std::size_t i = 0; i < n; ++i) row[i] *= inverse;
 }
 

@@ -73,8 +73,19 @@ public:
         return model(std::move(tensors), std::move(tokens));
     }
 
+    /// Prepares every linear layer's weight for the backend once (a view for fp32; a bf16
+    /// copy in bf16 mode, after which the float32 source pages are released).
     explicit model(std::shared_ptr<const weights> tensors, std::shared_ptr<const tokenizer> tokens = nullptr)
-        : weights_(std::move(tensors)), tokenizer_(std::move(tokens)), config_(weights_->model_config()) {}
+        : weights_(std::move(tensors)), tokenizer_(std::move(tokens)), config_(weights_->model_config()) {
+        auto prepared = std::make_shared<std::vector<typename Backend::weight>>();
+        prepared->reserve(weights_->linears.size());
+        for (std::size_t index = 0; index < weights_->linears.size(); ++index) {
+            const auto& linear = weights_->linears[index];
+            prepared->push_back(Backend::prepare(linear.weight.data(), linear.out_features, linear.in_features));
+            if constexpr (!Backend::reads_source_weights) weights_->evict_linear_source(index);  // peak stays near the converted size
+        }
+        prepared_ = std::move(prepared);
+    }
 
     const config& model_config() const noexcept { return config_; }
     const weights& tensors() const noexcept { return *weights_; }
@@ -285,9 +296,8 @@ private:
     void linear(const float* x, std::size_t rows, std::size_t index, const lora_binding* lora, float* out, context& w,
                 float beta = 0.0f) const {
         const auto& layer = weights_->linears[index];
-        Backend::gemm_nt({x, rows, layer.in_features, layer.in_features},
-                         {layer.weight.data(), layer.out_features, layer.in_features, layer.in_features},
-                         {out, rows, layer.out_features, layer.out_features}, 1.0f, beta);
+        Backend::linear({x, rows, layer.in_features, layer.in_features}, (*prepared_)[index],
+                        {out, rows, layer.out_features, layer.out_features}, 1.0f, beta);
         if (lora == nullptr || (*lora)[index].rank == 0) return;
         const auto& ref = (*lora)[index];
         w.lora_tmp.resize(rows * ref.rank);
@@ -463,6 +473,7 @@ private:
     std::shared_ptr<const weights> weights_;
     std::shared_ptr<const tokenizer> tokenizer_;
     config config_;
+    std::shared_ptr<const std::vector<typename Backend::weight>> prepared_;
 };
 
 }  // namespace lorahub::t5

@@ -88,6 +88,12 @@ public:
         return linears.size();
     }
 
+    /// Drops the mapped file pages of a linear layer's float32 weight from memory, for a
+    /// backend that has converted it (they are read again from the file if touched).
+    void evict_linear_source(std::size_t index) const noexcept {
+        for (const auto& file : store_->files()) file->evict(std::as_bytes(linears[index].weight));
+    }
+
     /// Replaces a linear layer's weight with owned values (used by merging).
     void replace_linear(std::size_t index, std::vector<float> values) {
         auto owned = std::make_shared<const std::vector<float>>(std::move(values));

@@ -1,0 +1,228 @@
+// One LoraHub step at Flan-T5-large shape with random weights: compose 20 modules of rank 16
+// on q and v (LoraHub's rule) and score the five few-shot examples (117 to 534 input tokens,
+// as uneven as BBH's), as learn() does per evaluation. Reports the step's useful GFLOP/s and,
+// measured in the same run, the ceiling: oneDNN's own matmul (pre-packed weights) on each
+// linear layer shape of the step, in fp32 (and bf16), combined by FLOP share. Also the time
+// per backend primitive. LORAHUB_BENCH_MODEL=base for Flan-T5-base's shape.
+#include <sys/resource.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <map>
+#include <numeric>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <benchmark/benchmark.h>
+
+#include <lorahub/backend/cpu/backend.hpp>
+#include <lorahub/hub/learn.hpp>
+#include <lorahub/hub/objective.hpp>
+#include <lorahub/lora/pool.hpp>
+#include <lorahub/lora/weighted_ab.hpp>
+#include <lorahub/model/t5/model.hpp>
+
+#include "support/matmul_ceiling.hpp"
+#include "support/random_t5.hpp"
+
+namespace {
+
+using namespace lorahub;
+
+constexpr std::size_t modules = 20, rank = 16;
+const std::vector<std::size_t> input_lengths{117, 534, 301, 412, 272}, label_lengths{5, 2, 7, 3, 4};
+
+bool large_model() {
+    const char* choice = std::getenv("LORAHUB_BENCH_MODEL");
+    return choice == nullptr || std::string(choice) != "base";
+}
+
+struct step_fixture {
+    t5::config config;
+    std::filesystem::path directory;
+    examples_for<t5::model<>> examples;
+    lora_pool pool = lora_pool::with_shapes(1, std::vector<lora_target>{{"x", 1, 1}}, 1);
+    double useful_flops = 0;      ///< every product of the step: linear layers, LoRA, attention, head
+    double linear_flops = 0;      ///< the base linear layers and the head
+    std::vector<std::array<std::int64_t, 3>> linear_shapes;  ///< (M, N, K) of each base product, with repeats
+};
+
+const step_fixture& fixture() {
+    static const step_fixture instance = [] {
+        step_fixture f;
+        f.config = bench::flan_t5_config(large_model());
+        f.directory = bench::random_flan_t5(large_model());
+        std::mt19937 random(7);
+        std::uniform_int_distribution<int> token(3, 31999);
+        t5::batch batch;
+        for (std::size_t e = 0; e < input_lengths.size(); ++e) {
+            std::vector<int> input(input_lengths[e]), labels(label_lengths[e]);
+            for (auto& id : input) id = token(random);
+            for (auto& id : labels) id = token(random);
+            input.back() = labels.back() = 1;
+            batch.inputs.push_back(input);
+            batch.labels.push_back(labels);
+        }
+        f.examples = {{batch}, input_lengths.size()};
+        std::vector<lora_target> targets;
+        for (const auto& layer : t5::linear_layers(f.config)) {
+            const auto name = layer.module.substr(layer.module.rfind('.') + 1);
+            if (name == "q" || name == "v") targets.push_back(layer);
+        }
+        f.pool = lora_pool::with_shapes(modules, targets, rank, 2.0f);
+        std::normal_distribution<float> normal(0.0f, 0.02f);
+        for (auto& stack : f.pool.stacks()) {
+            for (auto& v : stack.a) v = normal(random);
+            for (auto& v : stack.b) v = normal(random);
+        }
+        // FLOPs: 2 m n k per product
+        const double encoder_rows = std::accumulate(input_lengths.begin(), input_lengths.end(), 0.0);
+        const double decoder_rows = std::accumulate(label_lengths.begin(), label_lengths.end(), 0.0);
+        for (const auto& layer : t5::linear_layers(f.config)) {
+            const bool encoder_side = layer.module.starts_with("encoder.") || layer.module.ends_with("EncDecAttention.k") ||
+                                      layer.module.ends_with("EncDecAttention.v");
+            const double rows = encoder_side ? encoder_rows : decoder_rows;
+            const double flops = 2.0 * rows * static_cast<double>(layer.in_features * layer.out_features);
+            f.linear_flops += flops;
+            f.useful_flops += flops;
+            f.linear_shapes.push_back({static_cast<std::int64_t>(rows), static_cast<std::int64_t>(layer.out_features),
+                                       static_cast<std::int64_t>(layer.in_features)});
+            const auto name = layer.module.substr(layer.module.rfind('.') + 1);
+            if (name == "q" || name == "v") f.useful_flops += 2.0 * rows * static_cast<double>(rank * (layer.in_features + layer.out_features));
+        }
+        const double head = 2.0 * decoder_rows * static_cast<double>(f.config.d_model * f.config.vocab_size);
+        f.linear_flops += head;
+        f.useful_flops += head;
+        f.linear_shapes.push_back({static_cast<std::int64_t>(decoder_rows), static_cast<std::int64_t>(f.config.vocab_size),
+                                   static_cast<std::int64_t>(f.config.d_model)});
+        const double inner = static_cast<double>(f.config.inner_dim());
+        for (std::size_t e = 0; e < input_lengths.size(); ++e) {
+            const double in = static_cast<double>(input_lengths[e]), out = static_cast<double>(label_lengths[e]);
+            // Q K^T and P V: 4 q k inner each; encoder self, decoder self, decoder cross
+            f.useful_flops += static_cast<double>(f.config.num_layers) * 4.0 * in * in * inner;
+            f.useful_flops += static_cast<double>(f.config.num_decoder_layers) * 4.0 * (out * out + out * in) * inner;
+        }
+        return f;
+    }();
+    return instance;
+}
+
+/// The step's linear layers at oneDNN's ceiling for their shapes: total FLOPs / total time.
+double ceiling_gflops(dnnl::memory::data_type type) {
+    static std::map<dnnl::memory::data_type, double> cache;
+    if (const auto found = cache.find(type); found != cache.end()) return found->second;
+    std::map<std::array<std::int64_t, 3>, double> rate;
+    double seconds = 0, flops = 0;
+    for (const auto& shape : fixture().linear_shapes) {
+        if (!rate.contains(shape)) rate[shape] = bench::matmul_ceiling(shape[0], shape[1], shape[2], type);
+        const double f = 2.0 * static_cast<double>(shape[0] * shape[1] * shape[2]);
+        flops += f;
+        seconds += f / (rate[shape] * 1e9);
+    }
+    return cache[type] = flops / seconds / 1e9;
+}
+
+/// A backend that forwards to B and adds up the wall time of each primitive.
+template <class B>
+struct timed_backend {
+    static constexpr std::string_view name = B::name;
+    template <class T>
+    using buffer = typename B::template buffer<T>;
+    static inline std::map<std::string, double> seconds;
+
+    template <class F>
+    static decltype(auto) timed(const char* what, F&& f) {
+        const auto begun = std::chrono::steady_clock::now();
+        struct add {
+            const char* what;
+            std::chrono::steady_clock::time_point begun;
+            ~add() { seconds[what] += std::chrono::duration<double>(std::chrono::steady_clock::now() - begun).count(); }
+        } guard{what, begun};
+        return f();
+    }
+    using weight = typename B::weight;
+    static constexpr bool reads_source_weights = B::reads_source_weights;
+    static weight prepare(const float* w, std::size_t rows, std::size_t cols) { return B::prepare(w, rows, cols); }
+    static void linear(const matrix_ref& x, const weight& w, const mutable_matrix_ref& y, float alpha = 1.0f, float beta = 0.0f) {
+        timed("linear", [&] { B::linear(x, w, y, alpha, beta); });
+    }
+    static void gemm_nt(const matrix_ref& a, const matrix_ref& b, const mutable_matrix_ref& c, float alpha = 1.0f, float beta = 0.0f) {
+        timed(b.rows * b.cols <= rank * 4096 || a.cols <= rank ? "gemm (LoRA)" : "gemm (head)", [&] { B::gemm_nt(a, b, c, alpha, beta); });
+    }
+    static void gemm_nn(const matrix_ref& a, const matrix_ref& b, const mutable_matrix_ref& c, float alpha = 1.0f, float beta = 0.0f) {
+        timed("gemm", [&] { B::gemm_nn(a, b, c, alpha, beta); });
+    }
+    static void rms_norm(const float* x, std::size_t rows, std::size_t width, const float* weight, float eps, float* out) {
+        timed("rms_norm", [&] { B::rms_norm(x, rows, width, weight, eps, out); });
+    }
+    static void activate(activation kind, float* a, const float* gate, std::size_t n) {
+        timed("activation", [&] { B::activate(kind, a, gate, n); });
+    }
+    static void scale(float* x, std::size_t n, float f) { timed("other", [&] { B::scale(x, n, f); }); }
+    static void gather_rows(const float* table, std::size_t width, std::span<const int> ids, float* out) {
+        timed("other", [&] { B::gather_rows(table, width, ids, out); });
+    }
+    static void attention(const attention_problem& p) { timed("attention", [&] { B::attention(p); }); }
+    static double cross_entropy(const float* logits, std::size_t n, std::size_t target) {
+        return timed("cross_entropy", [&] { return B::cross_entropy(logits, n, target); });
+    }
+    static std::size_t argmax(const float* values, std::size_t n) { return B::argmax(values, n); }
+};
+
+template <class Backend>
+void BM_step(benchmark::State& state) {
+    const auto& f = fixture();
+    const auto model = t5::model<Backend>::load(f.directory);
+    const weighted_ab composer;
+    auto composed = composer.allocate(f.pool);
+    const auto lora = model.bind(composed, "bench");
+    auto context = model.make_context();
+    const std::vector<double> w(modules, 0.05);
+    const auto step = [&] {
+        composer.compose(f.pool, w, composed);
+        benchmark::DoNotOptimize(reference_loss(model, f.examples, &lora, context));
+    };
+    step();  // the first evaluation sizes the context
+    for (auto _ : state) step();
+    const bool bf16 = Backend::name.ends_with("bf16");
+    state.counters["GFLOP/s"] = benchmark::Counter(f.useful_flops / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+    state.counters["ceiling_GFLOP/s"] = ceiling_gflops(bf16 ? dnnl::memory::data_type::bf16 : dnnl::memory::data_type::f32);
+    state.counters["loss"] = reference_loss(model, f.examples, &lora, context);
+    // peak resident memory of this process so far, against the weights file and the pool
+    // stacks (meaningful when one precision runs per process: --benchmark_filter)
+    rusage usage{};
+    ::getrusage(RUSAGE_SELF, &usage);
+    double pool_bytes = 0;
+    for (const auto& stack : f.pool.stacks()) pool_bytes += 4.0 * static_cast<double>(stack.a.size() + stack.b.size());
+    const double weights_bytes = static_cast<double>(std::filesystem::file_size(f.directory / "model.safetensors"));
+    state.counters["peak_RSS_GB"] = static_cast<double>(usage.ru_maxrss) * 1024.0 / 1e9;
+    state.counters["RSS/(weights+pool)"] = static_cast<double>(usage.ru_maxrss) * 1024.0 / (weights_bytes + pool_bytes);
+    state.counters["TFLOP/step"] = f.useful_flops / 1e12;
+}
+
+template <class Backend>
+void BM_step_breakdown(benchmark::State& state) {
+    using timed = timed_backend<Backend>;
+    BM_step<timed>(state);
+    double total = 0;
+    for (const auto& [what, seconds] : timed::seconds) total += seconds;
+    for (const auto& [what, seconds] : timed::seconds) state.counters[what + " %"] = 100.0 * seconds / total;
+    timed::seconds.clear();
+}
+
+BENCHMARK_TEMPLATE(BM_step, cpu::backend)->Unit(benchmark::kMillisecond)->Iterations(3);
+BENCHMARK_TEMPLATE(BM_step, cpu::bf16_backend)->Unit(benchmark::kMillisecond)->Iterations(3);
+BENCHMARK_TEMPLATE(BM_step_breakdown, cpu::backend)->Unit(benchmark::kMillisecond)->Iterations(2);
+BENCHMARK_TEMPLATE(BM_step_breakdown, cpu::bf16_backend)->Unit(benchmark::kMillisecond)->Iterations(2);
+
+void BM_ceiling(benchmark::State& state) {
+    const auto type = state.range(0) == 32 ? dnnl::memory::data_type::f32 : dnnl::memory::data_type::bf16;
+    for (auto _ : state) benchmark::DoNotOptimize(ceiling_gflops(type));
+    state.counters["GFLOP/s"] = ceiling_gflops(type);
+}
+BENCHMARK(BM_ceiling)->ArgName("bits")->Arg(32)->Arg(16)->Iterations(1)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();

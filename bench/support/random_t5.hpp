@@ -1,0 +1,58 @@
+#pragma once
+
+#include <filesystem>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <lorahub/io/json.hpp>
+#include <lorahub/io/safetensors.hpp>
+#include <lorahub/model/t5/layout.hpp>
+
+namespace lorahub::bench {
+
+/// Flan-T5-base or -large's shape (gated-gelu, untied, vocab 32128).
+inline t5::config flan_t5_config(bool large) {
+    t5::config c;
+    c.vocab_size = 32128;
+    c.d_model = large ? 1024 : 768;
+    c.d_kv = 64;
+    c.num_heads = large ? 16 : 12;
+    c.d_ff = large ? 2816 : 2048;
+    c.num_layers = c.num_decoder_layers = large ? 24 : 12;
+    c.gated_activation = true;
+    c.dense_activation = activation::gelu_tanh;
+    c.tie_word_embeddings = false;
+    return c;
+}
+
+/// A model directory of random weights (normal, sd 0.05; norms 1) of that shape under the
+/// system temp dir, written once and reused by later runs.
+inline std::filesystem::path random_flan_t5(bool large) {
+    namespace fs = std::filesystem;
+    const auto c = flan_t5_config(large);
+    const auto directory = fs::temp_directory_path() / (large ? "lorahub-bench-t5-large" : "lorahub-bench-t5-base");
+    if (fs::exists(directory / "model.safetensors")) return directory;
+    fs::create_directories(directory);
+    std::mt19937 random(1);
+    std::normal_distribution<float> normal(0.0f, 0.05f);
+    std::vector<io::f32_tensor> tensors;
+    for (const auto& spec : t5::required_weights(c)) {
+        std::size_t count = 1;
+        for (auto extent : spec.shape) count *= extent;
+        std::vector<float> values(count);
+        const bool norm = spec.name.find("layer_norm") != std::string::npos;
+        for (auto& value : values) value = norm ? 1.0f : normal(random);
+        tensors.push_back({spec.name, spec.shape, std::move(values)});
+    }
+    io::write_safetensors(directory / "model.safetensors", tensors, dtype::f32);
+    const io::json document = {{"model_type", "t5"}, {"vocab_size", c.vocab_size}, {"d_model", c.d_model}, {"d_kv", c.d_kv},
+                               {"d_ff", c.d_ff}, {"num_layers", c.num_layers}, {"num_heads", c.num_heads},
+                               {"feed_forward_proj", "gated-gelu"}, {"tie_word_embeddings", false}};
+    io::atomic_file config(directory / "config.json");
+    config.write(document.dump());
+    config.commit();
+    return directory;
+}
+
+}  // namespace lorahub::bench
