@@ -49,14 +49,14 @@ std::vector<fs::path> module_subset(const std::vector<fs::path>& all, std::size_
 
 constexpr std::size_t modules_per_seed = 8;
 
-template <class O>
-summary lorahub_runs(const model_type& model, const std::vector<fs::path>& modules, const examples_for<t5::model<>>& few_shot,
+template <class O, class Model>
+summary lorahub_runs(const Model& model, const std::vector<fs::path>& modules, const examples_for<Model>& few_shot,
                      const std::vector<io::example>& test, std::size_t budget) {
     summary out;
     std::vector<double> accuracies;
     for (std::uint64_t seed = 1; seed <= 5; ++seed) {
         const auto pool = lora_pool::load(module_subset(modules, modules_per_seed, seed));
-        learn_options<model_type> options;
+        learn_options<Model> options;
         options.budget = budget;
         options.seed = seed;
         const auto result = learn<O>(model, pool, few_shot, options);
@@ -86,6 +86,7 @@ int main(int argc, char** argv) {
         const fs::path root = argv[1];
         const auto hub = io::load_hub_manifest(root);
         const auto model = model_type::load(hub.model);
+        const auto model_bf16 = t5::model<cpu::bf16_backend>::load(hub.model);
         const auto& module_dirs = hub.modules;
         const auto pool = lora_pool::load(module_dirs);
         const std::size_t n = pool.size();
@@ -100,10 +101,13 @@ int main(int argc, char** argv) {
                   << "- *LoraHub*: weights learned from the 5 few-shot examples only (objective: upstream's loss + 0.05 mean|w|),\n"
                   << "  mean and best test accuracy over seeds 1..5. As in upstream's reproduce_bbh.py, each seed draws a random\n"
                   << "  subset of the modules (there 20 of 196, here " << modules_per_seed << " of " << n << ") for LoraHub to compose.\n"
+                  << "- *bf16*: the same LoraHub COBYLA runs in the bf16 compute mode (`--precision bf16`: bf16 linear layers,\n"
+                  << "  fp32 accumulation and everything else in fp32), learning and predicting in bf16.\n"
                   << "- *ICL*: the base model with the 5 examples prepended to each input (\"input\\noutput\" blocks), as upstream's\n"
                   << "  few-shot baseline; the base model was never trained on such prompts.\n\n";
         std::cout << "| task | zero-shot | best single module | uniform | LoraHub COBYLA/40 mean (best) | LoraHub CMA-ES/40 mean (best) "
-                     "| LoraHub CMA-ES/200 mean (best) | ICL (5 examples) |\n|---|---|---|---|---|---|---|---|\n";
+                     "| LoraHub CMA-ES/200 mean (best) | LoraHub COBYLA/40 bf16 mean (best) | ICL (5 examples) |\n"
+                     "|---|---|---|---|---|---|---|---|---|\n";
         for (const auto& [task, few_shot_file, test_file] : hub.tasks) {
             const auto few_shot_examples = io::read_examples(few_shot_file);
             const auto test = io::read_examples(test_file);
@@ -124,6 +128,8 @@ int main(int argc, char** argv) {
             const auto cobyla = lorahub_runs<optim::cobyla>(model, module_dirs, few_shot, test, 40);
             const auto cma_40 = lorahub_runs<optim::cma_es>(model, module_dirs, few_shot, test, 40);
             const auto cma_200 = lorahub_runs<optim::cma_es>(model, module_dirs, few_shot, test, 200);
+            const auto cobyla_bf16 = lorahub_runs<optim::cobyla>(model_bf16, module_dirs, tokenize_examples(model_bf16, few_shot_examples, 0, task),
+                                                                 test, 40);
             std::string context;
             for (const auto& example : few_shot_examples) context += example.input + "\n" + *example.output + "\n\n";
             std::vector<io::example> prompted = test;
@@ -132,7 +138,7 @@ int main(int argc, char** argv) {
             std::cout << "| " << task << " | " << percent(zero_shot) << " | " << percent(best_single) << " (" << best_module << ") | "
                       << percent(uniform) << " | " << percent(cobyla.mean) << " (" << percent(cobyla.best) << ") | " << percent(cma_40.mean)
                       << " (" << percent(cma_40.best) << ") | " << percent(cma_200.mean) << " (" << percent(cma_200.best) << ") | "
-                      << percent(icl) << " |\n";
+                      << percent(cobyla_bf16.mean) << " (" << percent(cobyla_bf16.best) << ") | " << percent(icl) << " |\n";
             std::cout.flush();
         }
         const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

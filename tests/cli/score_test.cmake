@@ -16,3 +16,6 @@ expect(mismatch 1 "error: .*pool-0 and .*flan-odd.all: target different layers" 
 expect(wrong_model 1 "error: composed LoRA: LoRA module" score
        --model ${T5}/t5-relu --lora ${T5}/pool-0 --examples ${T5}/examples.jsonl --weights 1)
 expect(no_examples 1 "error: .*absent.jsonl: cannot open" score --model ${T5}/flan-odd --lora ${T5}/pool-0 --examples ${T5}/absent.jsonl --weights 1)
+# the bf16 compute mode stays within 1e-2 of upstream's float32 loss (3.3023); other precisions are refused
+expect(bf16 0 "^loss=3\\.(2[7-9]|3[0-3])[0-9]* objective=" score ${args} --weights 0.5,-0.25,1.5 --precision bf16)
+expect(bad_precision 1 "^error: --precision: fp16 not in" score ${args} --weights 0.5,-0.25,1.5 --precision fp16)
