@@ -18,6 +18,7 @@
 #include <lorahub/hub/merge.hpp>
 #include <lorahub/hub/score.hpp>
 #include <lorahub/io/peft_adapter.hpp>
+#include <lorahub/io/torch_checkpoint.hpp>
 #include <lorahub/lora/delta_sum.hpp>
 #include <lorahub/lora/weighted_ab.hpp>
 #include <lorahub/optim/cma_es.hpp>
@@ -285,6 +286,17 @@ inline int run_score(score_request request) {
     });
     if (request.as_json) std::cout << json_text(io::json{{"loss", result.loss}, {"objective", result.objective}}) << "\n";
     else std::cout << formatted("loss=%.9g objective=%.9g\n", result.loss, result.objective);
+    return 0;
+}
+
+/// Writes the safetensors equivalent of a torch.save checkpoint: the bytes
+/// safetensors.torch.save_file writes for the same state dict.
+inline int run_convert(const std::string& in, const std::string& out) {
+    const auto bytes = io::torch_checkpoint_as_safetensors(in);
+    io::atomic_file file(out);
+    file.write(bytes);
+    file.commit();
+    std::cout << "converted: " << printable(out) << "\n";
     return 0;
 }
 

@@ -12,6 +12,7 @@
 #include <lorahub/io/json.hpp>
 #include <lorahub/io/peft_adapter.hpp>
 #include <lorahub/io/safetensors.hpp>
+#include <lorahub/io/torch_checkpoint.hpp>
 #include <lorahub/io/weight_store.hpp>
 #include <lorahub/model/t5/config.hpp>
 #include <lorahub/model/t5/layout.hpp>
@@ -38,15 +39,17 @@ inline std::string dtype_list(const json& totals) {
     return text.empty() ? "none" : text;
 }
 
+/// A .safetensors file, or a torch.save checkpoint (.bin, .pt, .pth) read safely.
 inline json inspect_safetensors(const std::filesystem::path& path) {
-    const io::safetensors_file file(path);
+    const auto file = io::open_weights_file(path);
     std::vector<const io::tensor_view*> views;
     json tensors = json::array();
     for (const auto& view : file.tensors()) {
         views.push_back(&view);
         tensors.push_back({{"name", view.name}, {"dtype", name_of(view.type)}, {"shape", view.shape}});
     }
-    json summary = {{"path", path.string()}, {"kind", "safetensors"}, {"metadata", file.metadata()}};
+    const bool torch = path.extension() != ".safetensors";
+    json summary = {{"path", path.string()}, {"kind", torch ? "torch-checkpoint" : "safetensors"}, {"metadata", file.metadata()}};
     summary.update(tensor_totals(views));
     summary["tensor_list"] = tensors;
     return summary;
@@ -120,8 +123,9 @@ inline json inspect_path(const std::filesystem::path& path) {
         throw io_error(display(path), "is neither a model directory (config.json) nor an adapter directory (adapter_config.json)");
     }
     if (!std::filesystem::exists(path)) throw io_error(display(path), "does not exist");
-    if (path.extension() == ".safetensors") return inspect_safetensors(path);
-    throw unsupported_error(display(path), "is not a .safetensors file, a model directory or an adapter directory");
+    const auto extension = path.extension();
+    if (extension == ".safetensors" || extension == ".bin" || extension == ".pt" || extension == ".pth") return inspect_safetensors(path);
+    throw unsupported_error(display(path), "is not a .safetensors or torch .bin file, a model directory or an adapter directory");
 }
 
 /// A string of a summary, escaped to stay on its line (names can hold any character).
@@ -132,8 +136,8 @@ inline std::string field(const json& value) {
 inline void print_summary(std::ostream& out, const json& summary) {
     const auto kind = summary["kind"].get<std::string>();
     out << field(summary["path"]) << ": ";
-    if (kind == "safetensors") {
-        out << "safetensors, " << summary["tensors"] << " tensors, " << summary["parameters"] << " parameters ("
+    if (kind == "safetensors" || kind == "torch-checkpoint") {
+        out << (kind == "safetensors" ? "safetensors, " : "torch checkpoint (read without unpickling code), ") << summary["tensors"] << " tensors, " << summary["parameters"] << " parameters ("
             << dtype_list(summary) << ")\n";
         for (const auto& tensor : summary["tensor_list"])
             out << "  " << field(tensor["name"]) << "  " << field(tensor["dtype"]) << " " << field(tensor["shape"]) << "\n";

@@ -76,7 +76,7 @@ int main(int argc, char** argv) {
     CLI::App app{"lorahub: compose LoRA modules for a new task from a few examples (LoraHub)"};
     app.require_subcommand(1);
 
-    auto* inspect = app.add_subcommand("inspect", "Summarise a model dir, a PEFT adapter dir or a .safetensors file");
+    auto* inspect = app.add_subcommand("inspect", "Summarise a model dir, a PEFT adapter dir, or a .safetensors or torch .bin file");
     std::vector<std::string> inspect_paths;
     bool inspect_json = false;
     inspect->add_option("paths", inspect_paths, "Paths to inspect")->required();
@@ -122,6 +122,11 @@ int main(int argc, char** argv) {
     merge->add_option("--adapter", merge_adapter, "PEFT adapter folder")->required();
     merge->add_option("--out", merge_out, "Output model directory")->required();
 
+    auto* convert = app.add_subcommand("convert", "Write the safetensors file of a torch.save .bin checkpoint (read without running its pickle)");
+    std::string convert_in, convert_out;
+    convert->add_option("input", convert_in, "A torch .bin checkpoint (adapter_model.bin, pytorch_model.bin)")->required();
+    convert->add_option("output", convert_out, "The .safetensors file to write")->required();
+
     if (const auto usage = parse_command_line(app, argc, argv)) return *usage;
     try {
         if (*inspect) return run_inspect(inspect_paths, inspect_json);
@@ -129,6 +134,7 @@ int main(int argc, char** argv) {
         if (*learn) return run_learn(learning);
         if (*infer) return run_infer(inference);
         if (*merge) return run_merge(merge_model, merge_adapter, merge_out);
+        if (*convert) return run_convert(convert_in, convert_out);
     } catch (const lorahub::error& failure) {
         std::cerr << "error: " << failure.what() << "\n";
         return 1;

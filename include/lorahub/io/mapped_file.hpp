@@ -12,7 +12,9 @@
 #include <filesystem>
 #include <span>
 #include <string>
+#include <memory>
 #include <utility>
+#include <vector>
 
 #include "lorahub/core/error.hpp"
 
@@ -23,6 +25,13 @@ namespace lorahub::io {
 class mapped_file {
 public:
     mapped_file() = default;
+
+    /// Bytes already in memory (a converted file), served as if mapped; `path` names them in errors.
+    mapped_file(const std::filesystem::path& path, std::vector<std::byte> bytes)
+        : path_(path), owned_(std::make_shared<std::vector<std::byte>>(std::move(bytes))) {
+        data_ = owned_->data();
+        size_ = owned_->size();
+    }
 
     explicit mapped_file(const std::filesystem::path& path) : path_(path) {
         const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
@@ -69,7 +78,7 @@ public:
     /// memory; they are read from the file again if touched. Ranges outside the mapping are
     /// ignored. Used once a tensor has been converted and its source bytes are not needed.
     void evict(std::span<const std::byte> range) const noexcept {
-        if (range.empty() || range.data() < data_ || range.data() + range.size() > data_ + size_) return;
+        if (owned_ || range.empty() || range.data() < data_ || range.data() + range.size() > data_ + size_) return;
         const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
         const auto first = (reinterpret_cast<std::uintptr_t>(range.data()) + page - 1) / page * page;
         const auto last = (reinterpret_cast<std::uintptr_t>(range.data() + range.size())) / page * page;
@@ -79,7 +88,8 @@ public:
 
 private:
     void release() noexcept {
-        if (data_ != nullptr) ::munmap(const_cast<std::byte*>(data_), size_);
+        if (owned_) owned_.reset();
+        else if (data_ != nullptr) ::munmap(const_cast<std::byte*>(data_), size_);
         data_ = nullptr;
         size_ = 0;
     }
@@ -87,11 +97,13 @@ private:
         std::swap(path_, other.path_);
         std::swap(data_, other.data_);
         std::swap(size_, other.size_);
+        std::swap(owned_, other.owned_);
     }
 
     std::filesystem::path path_;
     const std::byte* data_ = nullptr;
     std::size_t size_ = 0;
+    std::shared_ptr<std::vector<std::byte>> owned_;
 };
 
 /// Reads a whole small regular file (configs, JSONL) with a size cap, so that a huge or

@@ -12,6 +12,7 @@
 #include "lorahub/io/atomic_output.hpp"
 #include "lorahub/io/peft_config.hpp"
 #include "lorahub/io/safetensors.hpp"
+#include "lorahub/io/torch_checkpoint.hpp"
 #include "lorahub/core/lora.hpp"
 
 namespace lorahub::io {
@@ -37,7 +38,8 @@ inline std::string peft_key(const std::string& module, char which) {
     return std::string(peft_key_prefix) + module + (which == 'A' ? ".lora_A.weight" : ".lora_B.weight");
 }
 
-/// Loads adapter_config.json + adapter_model.safetensors, checking that every tensor is a
+/// Loads adapter_config.json + adapter_model.safetensors (or, without it, the torch.save
+/// adapter_model.bin that the public LoraHub modules ship, read safely), checking that every tensor is a
 /// LoRA A or B of a module the config targets, with the rank the config gives it.
 inline peft_adapter load_peft_adapter(const std::filesystem::path& directory) {
     peft_adapter adapter;
@@ -52,14 +54,12 @@ inline peft_adapter load_peft_adapter(const std::filesystem::path& directory) {
     if (!config.modules_to_save.empty())
         throw unsupported_error(display(config_path), "modules_to_save (fully trained extra modules) are not supported");
 
-    const auto weights_path = directory / "adapter_model.safetensors";
+    auto weights_path = directory / "adapter_model.safetensors";
     if (!std::filesystem::exists(weights_path)) {
-        if (std::filesystem::exists(directory / "adapter_model.bin"))
-            throw unsupported_error(display(directory / "adapter_model.bin"),
-                                    "PyTorch .bin adapters are not supported yet; convert to adapter_model.safetensors");
-        throw io_error(display(directory), "has no adapter_model.safetensors");
+        weights_path = directory / "adapter_model.bin";
+        if (!std::filesystem::exists(weights_path)) throw io_error(display(directory), "has neither adapter_model.safetensors nor adapter_model.bin");
     }
-    const safetensors_file file(weights_path);
+    const safetensors_file file = open_weights_file(weights_path);
     const std::string subject = display(weights_path);
 
     struct pair {

@@ -180,6 +180,10 @@ public:
     explicit safetensors_file(const std::filesystem::path& path) : file_(path) {
         layout_ = parse_safetensors(file_.bytes(), display(path));
     }
+    /// A safetensors image in memory (a converted .bin); `path` names it in errors.
+    safetensors_file(const std::filesystem::path& path, std::vector<std::byte> bytes) : file_(path, std::move(bytes)) {
+        layout_ = parse_safetensors(file_.bytes(), display(path));
+    }
 
     const std::filesystem::path& path() const noexcept { return file_.path(); }
     const std::vector<tensor_view>& tensors() const noexcept { return layout_.tensors; }
@@ -262,18 +266,25 @@ inline std::string safetensors_header(std::span<const tensor_record> tensors,
     return text;
 }
 
-/// Writes a safetensors file atomically: a temporary beside `path`, renamed on success.
-inline void write_safetensors(const std::filesystem::path& path, std::span<const tensor_record> tensors,
-                              const std::map<std::string, std::string>& metadata = {}) {
+/// The bytes of a safetensors file, in the order the reference writer puts them, handed to
+/// `sink` piece by piece (length prefix, header, each tensor's data).
+template <class Sink>
+void encode_safetensors(std::span<const tensor_record> tensors, const std::map<std::string, std::string>& metadata, Sink&& sink) {
     std::vector<std::size_t> order;
     const std::string header = safetensors_header(tensors, metadata, order);
-    atomic_file out(path);
     const std::uint64_t length = header.size();
     std::byte prefix[8];
     std::memcpy(prefix, &length, 8);
-    out.write(std::span<const std::byte>(prefix, 8));
-    out.write(header);
-    for (const auto index : order) out.write(tensors[index].bytes);
+    sink(std::span<const std::byte>(prefix, 8));
+    sink(std::as_bytes(std::span(header.data(), header.size())));
+    for (const auto index : order) sink(tensors[index].bytes);
+}
+
+/// Writes a safetensors file atomically: a temporary beside `path`, renamed on success.
+inline void write_safetensors(const std::filesystem::path& path, std::span<const tensor_record> tensors,
+                              const std::map<std::string, std::string>& metadata = {}) {
+    atomic_file out(path);
+    encode_safetensors(tensors, metadata, [&](std::span<const std::byte> bytes) { out.write(bytes); });
     out.commit();
 }
 

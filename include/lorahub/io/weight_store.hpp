@@ -10,6 +10,7 @@
 #include "lorahub/core/error.hpp"
 #include "lorahub/io/json.hpp"
 #include "lorahub/io/safetensors.hpp"
+#include "lorahub/io/torch_checkpoint.hpp"
 
 namespace lorahub::io {
 
@@ -22,22 +23,21 @@ public:
         const tensor_view* view;
     };
 
-    static constexpr std::string_view single_file = "model.safetensors";
-    static constexpr std::string_view index_file = "model.safetensors.index.json";
+    /// The weight files of a HF model directory, in order of preference: safetensors, then
+    /// torch.save .bin (read safely and converted in memory); one file or a sharded index.
+    static constexpr std::string_view single_files[] = {"model.safetensors", "pytorch_model.bin"};
+    static constexpr std::string_view index_files[] = {"model.safetensors.index.json", "pytorch_model.bin.index.json"};
 
     explicit weight_store(const std::filesystem::path& directory) : directory_(directory) {
-        const auto single = directory / single_file;
-        const auto index = directory / index_file;
-        if (std::filesystem::is_regular_file(single)) {
-            files_.push_back(std::make_unique<safetensors_file>(single));
-        } else if (std::filesystem::is_regular_file(index)) {
-            open_shards(index);
-        } else if (std::filesystem::exists(directory / "pytorch_model.bin")) {
-            throw unsupported_error(display(directory / "pytorch_model.bin"),
-                                    "PyTorch .bin model weights are not supported yet; convert them to model.safetensors");
-        } else {
-            throw io_error(display(directory), "has neither model.safetensors nor model.safetensors.index.json");
+        for (std::size_t i = 0; i < 2 && files_.empty(); ++i) {
+            if (std::filesystem::is_regular_file(directory / single_files[i]))
+                files_.push_back(std::make_unique<safetensors_file>(open_weights_file(directory / single_files[i])));
+            else if (std::filesystem::is_regular_file(directory / index_files[i]))
+                open_shards(directory / index_files[i]);
         }
+        if (files_.empty())
+            throw io_error(display(directory), "has none of model.safetensors, model.safetensors.index.json, pytorch_model.bin, "
+                                               "pytorch_model.bin.index.json");
         for (const auto& file : files_)
             for (const auto& view : file->tensors())
                 if (!by_name_.emplace(view.name, located{file.get(), &view}).second)
@@ -68,7 +68,7 @@ private:
             expected[name].push_back(tensor);
         }
         for (const auto& [shard, names] : expected) {
-            files_.push_back(std::make_unique<safetensors_file>(directory_ / shard));
+            files_.push_back(std::make_unique<safetensors_file>(open_weights_file(directory_ / shard)));
             for (const auto& tensor : names)
                 if (files_.back()->find(tensor) == nullptr)
                     throw format_error(subject, "says \"" + tensor + "\" is in " + shard + ", which has no such tensor");
