@@ -12,6 +12,7 @@ packages=(
   libnlopt-dev libnlopt-cxx-dev libcli11-dev
   libdnnl-dev ocl-icd-opencl-dev opencl-c-headers  # dnnl-config.cmake: find_package(OpenCL REQUIRED)
   catch2 libbenchmark-dev
+  clang libclang-rt-dev  # libFuzzer for scripts/fuzz.sh
 )
 
 missing=()

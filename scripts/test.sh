@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: installs missing packages, builds everything (the CUDA language is
 # enabled when nvcc is present), runs every test with CTest, then builds the suite again with
-# ASan + UBSan and runs every test but the package consumers under them.
+# ASan + UBSan and runs every test but the package consumers under them, then runs each
+# libFuzzer target for LORAHUB_FUZZ_SECONDS (default 20) so that parser regressions show.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -16,3 +17,5 @@ cmake -S . -B build/sanitize -G Ninja -DCMAKE_BUILD_TYPE=Debug -DLORAHUB_SANITIZ
   -DLORAHUB_BUILD_TESTS=ON -DLORAHUB_BUILD_EXAMPLES=ON -DLORAHUB_BUILD_BENCHMARKS=OFF -DLORAHUB_WITH_CUDA=OFF
 cmake --build build/sanitize -j "$jobs"
 ctest --test-dir build/sanitize --output-on-failure -j "$jobs" -E "^package\."
+
+scripts/fuzz.sh "${LORAHUB_FUZZ_SECONDS:-20}"

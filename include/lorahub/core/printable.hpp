@@ -69,6 +69,17 @@ inline std::string printable(std::string_view text, line_breaks breaks = line_br
     return out;
 }
 
+/// True when every byte of `text` belongs to a well-formed UTF-8 sequence.
+inline bool is_valid_utf8(std::string_view text) {
+    for (std::size_t at = 0; at < text.size();) {
+        std::uint32_t code_point = 0;
+        const std::size_t length = detail::utf8_sequence(text, at, code_point);
+        if (length == 0) return false;
+        at += length;
+    }
+    return true;
+}
+
 /// True when printable(text, breaks) would return the text unchanged.
 inline bool is_printable(std::string_view text, line_breaks breaks = line_breaks::escape) { return printable(text, breaks) == text; }
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "lorahub/core/error.hpp"
+#include "lorahub/core/printable.hpp"
 
 namespace lorahub::io {
 
@@ -241,10 +242,14 @@ private:
         return static_cast<std::int64_t>(value);
     }
 
+    /// A string of `length` bytes, which must be UTF-8 (Python's str; names become JSON keys).
     std::string read_string(std::uint64_t length) {
-        if (length > bytes_.size()) fail(position_, "a string of " + std::to_string(length) + " bytes is longer than the pickle");
+        const std::size_t at = position_;
+        if (length > bytes_.size()) fail(at, "a string of " + std::to_string(length) + " bytes is longer than the pickle");
         const auto part = take(static_cast<std::size_t>(length));
-        return {reinterpret_cast<const char*>(part.data()), part.size()};
+        std::string text(reinterpret_cast<const char*>(part.data()), part.size());
+        if (!is_valid_utf8(text)) fail(at, "a string that is not valid UTF-8");
+        return text;
     }
 
     std::string read_line() {

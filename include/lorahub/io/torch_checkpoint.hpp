@@ -37,8 +37,7 @@ inline std::optional<dtype> storage_dtype(const std::string& type) {
 /// and every view's extent against its storage before anything is copied. The tensors come
 /// out contiguous, in their stored dtype, as the bytes of the safetensors file that
 /// safetensors.torch.save_file writes for the same state dict (no metadata).
-inline std::vector<std::byte> torch_checkpoint_as_safetensors(const std::filesystem::path& path) {
-    const zip_archive archive(path);
+inline std::vector<std::byte> torch_checkpoint_as_safetensors(const zip_archive& archive) {
     const auto& subject = archive.subject();
     if (archive.entries().empty()) throw format_error(subject, "is an empty ZIP archive, not a torch checkpoint");
     const auto& first = archive.entries().front().name;
@@ -128,6 +127,10 @@ inline std::vector<std::byte> torch_checkpoint_as_safetensors(const std::filesys
     std::vector<std::byte> bytes;
     encode_safetensors(records, {}, [&](std::span<const std::byte> piece) { bytes.insert(bytes.end(), piece.begin(), piece.end()); });
     return bytes;
+}
+
+inline std::vector<std::byte> torch_checkpoint_as_safetensors(const std::filesystem::path& path) {
+    return torch_checkpoint_as_safetensors(zip_archive(path));
 }
 
 /// A weights file by its name: a torch.save checkpoint (".bin", ".pt", ".pth") converted in

@@ -1,0 +1,54 @@
+// libFuzzer targets for every parser of untrusted input; one binary per target, chosen with
+// LORAHUB_FUZZ_TARGET at compile time. A lorahub::error is the expected answer to bad input;
+// any other exception, a crash or a sanitizer report is a finding.
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <lorahub/core/error.hpp>
+#include <lorahub/io/examples.hpp>
+#include <lorahub/io/json.hpp>
+#include <lorahub/io/peft_config.hpp>
+#include <lorahub/io/pickle.hpp>
+#include <lorahub/io/safetensors.hpp>
+#include <lorahub/io/torch_checkpoint.hpp>
+#include <lorahub/io/zip_archive.hpp>
+#include <lorahub/model/t5/config.hpp>
+
+namespace {
+
+void run(std::span<const std::byte> bytes) {
+    using namespace lorahub;
+    const std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+#if LORAHUB_FUZZ_TARGET == 1  // safetensors header and file
+    (void)io::parse_safetensors(bytes, "fuzz.safetensors");
+#elif LORAHUB_FUZZ_TARGET == 2  // ZIP container, then the whole torch checkpoint path
+    const io::zip_archive archive("fuzz.bin", std::vector<std::byte>(bytes.begin(), bytes.end()));
+    for (const auto& entry : archive.entries())
+        if (entry.size < (1u << 20) && entry.stored) (void)archive.read(entry);
+    (void)io::torch_checkpoint_as_safetensors(archive);
+#elif LORAHUB_FUZZ_TARGET == 3  // restricted unpickler
+    (void)io::restricted_unpickler(bytes, "fuzz.pkl").load();
+#elif LORAHUB_FUZZ_TARGET == 4  // config.json of a T5 model
+    (void)t5::parse_config(io::parse_json_strict(text, "config.json"), "config.json");
+#elif LORAHUB_FUZZ_TARGET == 5  // adapter_config.json
+    (void)io::parse_peft_config(io::parse_json_strict(text, "adapter_config.json"), "adapter_config.json");
+#elif LORAHUB_FUZZ_TARGET == 6  // examples JSONL
+    (void)io::parse_examples(text, "examples.jsonl");
+#else
+#error "LORAHUB_FUZZ_TARGET must be 1 to 6"
+#endif
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    try {
+        run(std::as_bytes(std::span(data, size)));
+    } catch (const lorahub::error&) {
+    }
+    return 0;
+}
