@@ -14,6 +14,8 @@ command -v clang++ >/dev/null || { echo "fuzz.sh: clang++ is needed (apt-get ins
 cmake -S tests/fuzz -B build/fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build/fuzz -j "$(nproc)" >/dev/null
 status=0
+passed=0
+failed=0
 for target in "${targets[@]}"; do
   corpus=build/fuzz/corpus/$target
   mkdir -p "$corpus"
@@ -22,10 +24,13 @@ for target in "${targets[@]}"; do
        -artifact_prefix=build/fuzz/"$target"- "$corpus" tests/fuzz/corpus/"$target" >"$log" 2>&1; then
     runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo "?")
     echo "fuzz $target: ${seconds} s, $runs executions, no finding"
+    passed=$((passed + 1))
   else
     echo "fuzz $target: FINDING, see $log" >&2
     tail -n 30 "$log" >&2
     status=1
+    failed=$((failed + 1))
   fi
 done
+echo "fuzz: $passed passed, $failed failed"
 exit $status
