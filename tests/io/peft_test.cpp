@@ -172,3 +172,12 @@ TEST_CASE("a failed save leaves no partial folder", "[peft]") {
     CHECK_THROWS_AS(io::save_peft_adapter(dir / "out", adapter.config, adapter.layers), argument_error);
     CHECK(std::filesystem::is_empty(dir.path()));
 }
+
+TEST_CASE("regex patterns that std::regex cannot be trusted with are refused before compiling", "[peft]") {
+    using Catch::Matchers::Contains;
+    // found by fuzzing: libstdc++ overflows a signed integer on huge repetition counts
+    CHECK_THROWS_WITH(config_from(R"({"r":4,"target_modules":"q{99999999999999999999}"})"), Contains("repetition count past 1000"));
+    CHECK_THROWS_WITH(config_from(R"({"r":4,"target_modules":"q{2,1001}"})"), Contains("repetition count past 1000"));
+    CHECK_NOTHROW(config_from(R"({"r":4,"target_modules":".*\\.(q|v){1,2}"})"));
+    CHECK_THROWS_WITH(config_from("{\"r\":4,\"target_modules\":\"" + std::string(5000, 'q') + "\"}"), Contains("longer than 4096 characters"));
+}

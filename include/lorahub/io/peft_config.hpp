@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cctype>
 #include <cmath>
 #include <filesystem>
 #include <optional>
@@ -95,13 +96,32 @@ private:
 
 namespace detail {
 
+/// Refuses patterns that std::regex cannot be trusted with before compiling them: longer
+/// than 4096 characters, or with a repetition count past 1000 (libstdc++ overflows on huge
+/// counts, found by fuzzing). PEFT's module-name patterns are short.
+inline void check_regex(const std::string& pattern, const std::string& subject, const std::string& key) {
+    if (pattern.size() > 4096) throw config_error(subject, "\"" + key + "\" holds a pattern longer than 4096 characters");
+    for (std::size_t at = pattern.find('{'); at != std::string::npos; at = pattern.find('{', at + 1)) {
+        std::size_t digits = 0, value = 0;
+        for (std::size_t i = at + 1; i < pattern.size() && (std::isdigit(static_cast<unsigned char>(pattern[i])) || pattern[i] == ','); ++i) {
+            if (pattern[i] == ',') {
+                digits = value = 0;
+                continue;
+            }
+            if (++digits > 4 || (value = value * 10 + static_cast<std::size_t>(pattern[i] - '0')) > 1000)
+                throw config_error(subject, "\"" + key + "\" holds a pattern with a repetition count past 1000");
+        }
+    }
+    try {
+        std::regex check(pattern);
+    } catch (const std::regex_error& failure) {
+        throw config_error(subject, "\"" + key + "\" holds \"" + pattern + "\", which is not a valid regular expression: " + failure.what());
+    }
+}
+
 inline module_selector parse_selector(const json& value, const std::string& subject, const char* key) {
     if (value.is_string()) {
-        try {
-            std::regex check(value.get<std::string>());
-        } catch (const std::regex_error& failure) {
-            throw config_error(subject, std::string("\"") + key + "\" is not a valid regular expression: " + failure.what());
-        }
+        check_regex(value.get<std::string>(), subject, key);
         return value.get<std::string>();
     }
     if (!value.is_array()) throw config_error(subject, std::string("\"") + key + "\" must be a list of names or a regex string");
@@ -111,14 +131,6 @@ inline module_selector parse_selector(const json& value, const std::string& subj
         names.push_back(item.get<std::string>());
     }
     return names;
-}
-
-inline void check_regex(const std::string& pattern, const std::string& subject, const std::string& key) {
-    try {
-        std::regex check(pattern);
-    } catch (const std::regex_error& failure) {
-        throw config_error(subject, "\"" + key + "\" holds the invalid pattern \"" + pattern + "\": " + failure.what());
-    }
 }
 
 inline bool optional_bool(const json& document, const char* key, const std::string& subject) {

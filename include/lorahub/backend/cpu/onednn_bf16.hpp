@@ -9,6 +9,8 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include "lorahub/backend/cpu/onednn_common.hpp"
+
 #include "lorahub/core/dtype.hpp"
 #include "lorahub/core/primitives.hpp"
 
@@ -34,12 +36,11 @@ struct onednn_bf16 {
         const dnnl::matmul::primitive_desc chooser(
             dnnl::matmul::desc(dnnl::memory::desc({1024, k}, dt::bf16, tag::ab), dnnl::memory::desc({k, n}, dt::bf16, tag::any),
                                dnnl::memory::desc({1024, n}, dt::f32, tag::ab)),
-            engine());
-        auto packed = std::make_shared<dnnl::memory>(chooser.weights_desc(), engine());
-        dnnl::memory source(dnnl::memory::desc({k, n}, dt::bf16, tag::ba), engine(), plain.data());
-        dnnl::stream stream(engine());
-        dnnl::reorder(source, *packed).execute(stream, source, *packed);
-        stream.wait();
+            onednn::engine());
+        auto packed = std::make_shared<dnnl::memory>(chooser.weights_desc(), onednn::engine());
+        dnnl::memory source(dnnl::memory::desc({k, n}, dt::bf16, tag::ba), onednn::engine(), plain.data());
+        dnnl::reorder(source, *packed).execute(onednn::stream(), source, *packed);
+        onednn::stream().wait();
         return {std::move(packed), rows, cols};
     }
 
@@ -77,20 +78,14 @@ struct onednn_bf16 {
             const dnnl::memory::desc a_md(dims{m, k}, dt::bf16, dims{k, 1});
             const dnnl::memory::desc b_md = w.packed->get_desc();
             const dnnl::memory::desc c_md(dims{m, n}, dt::f32, dims{static_cast<std::int64_t>(y.stride), 1});
-            dnnl::primitive_attr attributes;
-            if (alpha != 1.0f) attributes.set_output_scales(0, {alpha});
-            if (beta != 0.0f) {
-                dnnl::post_ops sum;
-                sum.append_sum(beta);
-                attributes.set_post_ops(sum);
-            }
-            const dnnl::matmul::primitive_desc descriptor(dnnl::matmul::desc(a_md, b_md, c_md), attributes, engine());
+            const dnnl::matmul::primitive_desc descriptor(dnnl::matmul::desc(a_md, b_md, c_md), onednn::scale_and_accumulate(alpha, beta),
+                                                          onednn::engine());
             found = cache.emplace(id, cached{dnnl::matmul(descriptor), a_md, c_md}).first;
         }
-        thread_local dnnl::stream stream(engine());
+        auto& stream = onednn::stream();
         const auto& entry = found->second;
-        dnnl::memory a_mem(entry.a, engine(), x16.data());
-        dnnl::memory c_mem(entry.c, engine(), y.data);
+        dnnl::memory a_mem(entry.a, onednn::engine(), x16.data());
+        dnnl::memory c_mem(entry.c, onednn::engine(), y.data);
         entry.primitive.execute(stream, {{DNNL_ARG_SRC, a_mem}, {DNNL_ARG_WEIGHTS, *w.packed}, {DNNL_ARG_DST, c_mem}});
         stream.wait();
     }
@@ -114,10 +109,6 @@ private:
         dnnl::matmul primitive;
         dnnl::memory::desc a, c;
     };
-    static dnnl::engine& engine() {
-        static dnnl::engine instance(dnnl::engine::kind::cpu, 0);
-        return instance;
-    }
 };
 
 }  // namespace lorahub::cpu

@@ -8,6 +8,8 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include "lorahub/backend/cpu/onednn_common.hpp"
+
 #include "lorahub/backend/cpu/gemm.hpp"
 #include "lorahub/core/primitives.hpp"
 
@@ -57,10 +59,6 @@ private:
         dnnl::memory::desc a, b, c;
     };
 
-    static dnnl::engine& engine() {
-        static dnnl::engine instance(dnnl::engine::kind::cpu, 0);
-        return instance;
-    }
 
     /// C[m, n] = alpha * A[m, k] * B[k, n] + beta * C; B is `b` as [k, n] (transposed view when flagged).
     static void run(const matrix_ref& a, const matrix_ref& b, bool b_transposed, const mutable_matrix_ref& c, float alpha, float beta) {
@@ -76,21 +74,15 @@ private:
             const dnnl::memory::desc b_md(dims{k, n}, dt::f32,
                                           b_transposed ? dims{1, static_cast<std::int64_t>(b.stride)} : dims{static_cast<std::int64_t>(b.stride), 1});
             const dnnl::memory::desc c_md(dims{m, n}, dt::f32, dims{static_cast<std::int64_t>(c.stride), 1});
-            dnnl::primitive_attr attributes;
-            if (alpha != 1.0f) attributes.set_output_scales(0, {alpha});
-            if (beta != 0.0f) {
-                dnnl::post_ops sum;
-                sum.append_sum(beta);
-                attributes.set_post_ops(sum);
-            }
-            const dnnl::matmul::primitive_desc descriptor(dnnl::matmul::desc(a_md, b_md, c_md), attributes, engine());
+            const dnnl::matmul::primitive_desc descriptor(dnnl::matmul::desc(a_md, b_md, c_md), onednn::scale_and_accumulate(alpha, beta),
+                                                          onednn::engine());
             found = cache.emplace(id, cached{dnnl::matmul(descriptor), a_md, b_md, c_md}).first;
         }
-        thread_local dnnl::stream stream(engine());
+        auto& stream = onednn::stream();
         const auto& entry = found->second;
-        dnnl::memory a_mem(entry.a, engine(), const_cast<float*>(a.data));
-        dnnl::memory b_mem(entry.b, engine(), const_cast<float*>(b.data));
-        dnnl::memory c_mem(entry.c, engine(), c.data);
+        dnnl::memory a_mem(entry.a, onednn::engine(), const_cast<float*>(a.data));
+        dnnl::memory b_mem(entry.b, onednn::engine(), const_cast<float*>(b.data));
+        dnnl::memory c_mem(entry.c, onednn::engine(), c.data);
         entry.primitive.execute(stream, {{DNNL_ARG_SRC, a_mem}, {DNNL_ARG_WEIGHTS, b_mem}, {DNNL_ARG_DST, c_mem}});
         stream.wait();
     }

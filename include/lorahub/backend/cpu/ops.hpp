@@ -49,22 +49,6 @@ inline void activate_in_place(activation kind, float* a, const float* gate, std:
     }
 }
 
-/// Softmax of one row in place (max-subtracted, float accumulation as torch's CPU kernel).
-inline void softmax_row(float* row, std::size_t n) {
-    float peak = -std::numeric_limits<float>::infinity();
-#pragma omp simd reduction(max : peak)
-    for (std::size_t i = 0; i < n; ++i) peak = std::max(peak, row[i]);
-    float total = 0.0f;
-#pragma omp simd reduction(+ : total)
-    for (std::size_t i = 0; i < n; ++i) {
-        row[i] = fast_exp(row[i] - peak);
-        total += row[i];
-    }
-    const float inverse = 1.0f / total;
-#pragma omp simd
-    for (std::size_t i = 0; i < n; ++i) row[i] *= inverse;
-}
-
 /// -log softmax(logits)[target], computed in double from float logits.
 inline double cross_entropy(const float* logits, std::size_t n, std::size_t target) {
     float peak = -std::numeric_limits<float>::infinity();
