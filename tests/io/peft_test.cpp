@@ -178,6 +178,7 @@ TEST_CASE("regex patterns that std::regex cannot be trusted with are refused bef
     // found by fuzzing: libstdc++ overflows a signed integer on huge repetition counts
     CHECK_THROWS_WITH(config_from(R"({"r":4,"target_modules":"q{99999999999999999999}"})"), Contains("repetition count past 1000"));
     CHECK_THROWS_WITH(config_from(R"({"r":4,"target_modules":"q{2,1001}"})"), Contains("repetition count past 1000"));
+    CHECK_THROWS_WITH(config_from(R"({"r":4,"target_modules":"(q)\\99999999999999999999"})"), Contains("back-reference number"));
     CHECK_NOTHROW(config_from(R"({"r":4,"target_modules":".*\\.(q|v){1,2}"})"));
     CHECK_THROWS_WITH(config_from("{\"r\":4,\"target_modules\":\"" + std::string(5000, 'q') + "\"}"), Contains("longer than 4096 characters"));
 }

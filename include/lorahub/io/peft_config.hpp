@@ -97,8 +97,9 @@ private:
 namespace detail {
 
 /// Refuses patterns that std::regex cannot be trusted with before compiling them: longer
-/// than 4096 characters, or with a repetition count past 1000 (libstdc++ overflows on huge
-/// counts, found by fuzzing). PEFT's module-name patterns are short.
+/// than 4096 characters, a repetition count past 1000, or a back-reference number of more
+/// than 3 digits (libstdc++ overflows a signed integer on huge numbers in both places, found
+/// by fuzzing). PEFT's module-name patterns are short.
 inline void check_regex(const std::string& pattern, const std::string& subject, const std::string& key) {
     if (pattern.size() > 4096) throw config_error(subject, "\"" + key + "\" holds a pattern longer than 4096 characters");
     for (std::size_t at = pattern.find('{'); at != std::string::npos; at = pattern.find('{', at + 1)) {
@@ -111,6 +112,11 @@ inline void check_regex(const std::string& pattern, const std::string& subject, 
             if (++digits > 4 || (value = value * 10 + static_cast<std::size_t>(pattern[i] - '0')) > 1000)
                 throw config_error(subject, "\"" + key + "\" holds a pattern with a repetition count past 1000");
         }
+    }
+    for (std::size_t at = pattern.find('\\'); at != std::string::npos && at + 1 < pattern.size(); at = pattern.find('\\', at + 2)) {
+        std::size_t digits = 0;
+        while (at + 1 + digits < pattern.size() && std::isdigit(static_cast<unsigned char>(pattern[at + 1 + digits]))) ++digits;
+        if (digits > 3) throw config_error(subject, "\"" + key + "\" holds a pattern with a back-reference number of more than 3 digits");
     }
     try {
         std::regex check(pattern);
