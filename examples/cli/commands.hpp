@@ -255,7 +255,6 @@ inference_result infer_with(const infer_request& request) {
         const auto weights = parse_weights(request.weights);
         check_weight_count(weights, request.in.modules.size());
         const auto pool = lora_pool::load(request.in.modules);
-        options.lora_name = "composed LoRA";
         result = with_composer(request.composer, [&]<class C>() { return infer<C>(model, examples, pool, weights, options); });
     } else {
         result = infer(model, examples, options);

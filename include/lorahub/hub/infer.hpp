@@ -38,8 +38,8 @@ struct inference_result {
 struct infer_options {
     std::size_t max_new_tokens = 256;
     std::size_t batch_size = 16;  ///< examples generated together
-    /// Names the LoRA in errors (an adapter directory, "composed LoRA", ...).
-    std::string lora_name = "LoRA";
+    /// Names the LoRA in errors (an adapter directory, ...); empty: named after its origin.
+    std::string lora_name;
 };
 
 /// Greedy predictions for every example with the LoRA `layers` applied at run time (none:
@@ -47,7 +47,7 @@ struct infer_options {
 template <Model M>
 inference_result infer(const M& model, std::span<const io::example> examples, std::span<const lora_layer> layers = {},
                        const infer_options& options = {}) {
-    const auto binding = model.bind(layers, options.lora_name);
+    const auto binding = model.bind(layers, options.lora_name.empty() ? std::string("LoRA") : options.lora_name);
     const auto* lora = layers.empty() ? nullptr : &binding;
     auto context = model.make_context();
     inference_result result;
@@ -80,7 +80,7 @@ inference_result infer(const M& model, std::span<const io::example> examples, co
 template <Model M>
 inference_result infer(const M& model, std::span<const io::example> examples, const learn_result& learned,
                        infer_options options = {}) {
-    if (options.lora_name == infer_options{}.lora_name) options.lora_name = "learned LoRA";
+    if (options.lora_name.empty()) options.lora_name = "learned LoRA";
     return infer(model, examples, std::span<const lora_layer>(learned.composed), options);
 }
 
@@ -91,7 +91,7 @@ inference_result infer(const M& model, std::span<const io::example> examples, co
                        infer_options options = {}, const C& composer = {}) {
     auto composed = composer.allocate(pool);
     composer.compose(pool, w, composed);
-    if (options.lora_name == infer_options{}.lora_name) options.lora_name = "composed LoRA";
+    if (options.lora_name.empty()) options.lora_name = "composed LoRA";
     return infer(model, examples, std::span<const lora_layer>(composed), options);
 }
 

@@ -267,12 +267,12 @@ public:
 
     /// A model whose bound layers hold W' = W + s B A: the same outputs without runtime LoRA.
     model merged(const lora_binding& lora) const {
-        auto merged_weights_ = std::make_shared<weights>(*weights_);
+        auto merged_tensors = std::make_shared<weights>(*weights_);
         for (auto& [name, values] : merged_weights(lora)) {
             const auto module = name.substr(0, name.size() - std::string_view(".weight").size());
-            merged_weights_->replace_linear(weights_->linear_index(module), std::move(values));
+            merged_tensors->replace_linear(weights_->linear_index(module), std::move(values));
         }
-        return model(std::move(merged_weights_), tokenizer_);
+        return model(std::move(merged_tensors), tokenizer_);
     }
 
 private:
