@@ -119,6 +119,7 @@ struct learn_request {
     std::string composer = "weighted-ab";
     std::int64_t seed = 42;
     std::int64_t batch_size = 0;
+    std::int64_t population = 0;
     std::string out, report, plot;
     bool quiet = false;
 };
@@ -145,6 +146,7 @@ inline io::json learn_report(const learn_request& request, const lora_pool& pool
             {"seed", request.seed},
             {"precision", request.in.precision},
             {"budget", request.budget},
+            {"population", request.population},
             {"evaluations", result.trace.size()},
             {"trace", trace},
             {"timings", {{"load_seconds", load_seconds}, {"search_seconds", result.seconds}}}};
@@ -157,6 +159,7 @@ inline int run_learn(learn_request request) {
     require_at_least(request.budget, 1, "--budget");
     require_at_least(request.seed, 0, "--seed");
     require_at_least(request.batch_size, 0, "--batch-size");
+    require_at_least(request.population, 0, "--population");
     complete_from_demo_hub(request.in, true, false);
     return with_precision(request.in.precision, [&]<class Model>() { return learn_with<Model>(request); });
 }
@@ -174,6 +177,7 @@ int learn_with(const learn_request& request) {
     learn_options<Model> options;
     options.budget = static_cast<std::size_t>(request.budget);
     options.seed = static_cast<std::uint64_t>(request.seed);
+    options.population = static_cast<std::size_t>(request.population);
     if (!request.quiet)
         options.on_evaluation = [&](std::size_t index, const evaluation& step, const evaluation& best) {
             char line[160];

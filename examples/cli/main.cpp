@@ -99,6 +99,8 @@ int main(int argc, char** argv) {
         ->check(CLI::IsMember({"weighted-ab", "delta-sum"}));
     learn->add_option("--seed", learning.seed, "Random seed (default 42)");
     learn->add_option("--batch-size", learning.batch_size, "Examples per loss batch (default: all in one batch)");
+    learn->add_option("--population", learning.population,
+                      "Candidates per CMA-ES generation / random-search batch, scored together in one pass (default: CMA-ES 4 + 3 ln n, random 16)");
     learn->add_option("--out", learning.out, "Write the composed adapter here as a PEFT folder");
     learn->add_option("--report", learning.report, "Write a JSON report (weights, objective, trace, timings)");
     learn->add_option("--plot", learning.plot, "Write an SVG of the objective per evaluation and the module weights");

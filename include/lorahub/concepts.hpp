@@ -83,6 +83,14 @@ concept Model = requires(const M& model, typename M::context& context, const typ
     { model.decode_output(ids) } -> std::convertible_to<std::string>;
 };
 
+/// A model that also scores a population in one pass: losses(batch, candidates, context)
+/// gives loss(batch, candidates[p], context) for every candidate p (nullptr: no LoRA).
+template <class M>
+concept PopulationModel = Model<M> && requires(const M& model, typename M::context& context, const typename M::batch& batch,
+                                               std::span<const typename M::lora_binding* const> candidates) {
+    { model.losses(batch, candidates, context) } -> std::same_as<std::vector<double>>;
+};
+
 /// The primitives a model is written against, one implementation per device and precision
 /// (cpu::backend, cpu::bf16_backend; the CUDA backend next): linear layers on weights the
 /// backend prepared once (its own dtype, layout or device), products, norms, activations,

@@ -149,6 +149,36 @@ TEMPLATE_TEST_CASE("the same seed and inputs give bitwise identical weights", "[
     for (std::size_t i = 0; i < first.trace.size(); ++i) CHECK(first.trace[i].weights == second.trace[i].weights);
 }
 
+TEMPLATE_TEST_CASE("a population scored in one pass gives the trace of one-at-a-time scoring", "[hub][learn][population]", optim::cma_es,
+                   optim::random_search) {
+    test::temp_dir dir;
+    const auto hub = test::make_random_hub(dir.path(), 5, 13);
+    const auto model = t5::model<>::load(hub.model);
+    const auto pool = lora_pool::load(hub.modules);
+    const auto task = plant(model, pool, {0.4, -0.3, 0.2, 0.6, -0.1});
+    learn_options<t5::model<>> options;
+    options.budget = 45;  // not a multiple of the population: the last one is cut at the budget
+    options.seed = 3;
+    options.population = 8;
+    options.population_pass = 3;  // passes of 3, 3 and 2 candidates per population
+    const auto together = learn<TestType>(model, pool, task.few_shot, options);
+    options.population_pass = 1;
+    const auto alone = learn<TestType>(model, pool, task.few_shot, options);
+    REQUIRE(together.trace.size() == 45);
+    REQUIRE(alone.trace.size() == 45);
+    for (std::size_t i = 0; i < alone.trace.size(); ++i) {
+        INFO("evaluation " << i);
+        REQUIRE(together.trace[i].weights == alone.trace[i].weights);
+        CHECK(std::abs(together.trace[i].loss - alone.trace[i].loss) <= 1e-6 * alone.trace[i].loss);
+    }
+    CHECK(together.weights == alone.weights);
+    // and each loss is the loss of its own composition, scored afresh
+    for (std::size_t i : {0u, 7u, 20u, 44u}) {
+        const auto& w = together.trace[i].weights;
+        CHECK(std::abs(together.trace[i].objective - objective_at(model, pool, task.few_shot, w)) <= 1e-6 * together.trace[i].objective);
+    }
+}
+
 TEST_CASE("a NaN loss scores +infinity and is never the result", "[hub][learn]") {
     test::temp_dir dir;
     const auto hub = test::make_random_hub(dir.path(), 3, 10);

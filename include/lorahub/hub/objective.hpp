@@ -58,6 +58,20 @@ double reference_loss(const M& model, const examples_for<M>& examples, const typ
     return reference_loss(model, examples, lora, context);
 }
 
+/// reference_loss() of each candidate's LoRA (nullptr: none), the candidates of a population
+/// scored together in one pass per batch.
+template <PopulationModel M>
+std::vector<double> reference_losses(const M& model, const examples_for<M>& examples,
+                                     std::span<const typename M::lora_binding* const> candidates, typename M::context& context) {
+    std::vector<double> totals(candidates.size(), 0.0);
+    for (const auto& batch : examples.batches) {
+        const auto losses = model.losses(batch, candidates, context);
+        for (std::size_t p = 0; p < totals.size(); ++p) totals[p] += losses[p];
+    }
+    for (auto& total : totals) total /= static_cast<double>(examples.count);
+    return totals;
+}
+
 /// The loss as the mean token cross-entropy over all label tokens of all examples, instead
 /// of upstream's per-batch sum divided by the number of examples. Each batch's mean is
 /// weighted by its kept tokens, so nothing is copied per evaluation.

@@ -30,7 +30,8 @@ public:
         options_.validate();
         const auto n = options_.dimension;
         const double dn = static_cast<double>(n);
-        lambda_ = population > 0 ? population : 4 + static_cast<std::size_t>(std::floor(3.0 * std::log(dn)));
+        const std::size_t asked = population > 0 ? population : options_.population;
+        lambda_ = asked > 0 ? asked : 4 + static_cast<std::size_t>(std::floor(3.0 * std::log(dn)));
         mu_ = lambda_ / 2;
         weights_.resize(lambda_);
         double positive = 0, positive_squares = 0, negative = 0, negative_squares = 0;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -9,9 +10,12 @@
 namespace lorahub::optim {
 
 /// Uniform random search in the box; the first point asked is the start point.
+/// ask_population() gives the next `population` points (default 16, never past the budget):
+/// the same sequence as asking one at a time, to be scored together.
 class random_search {
 public:
     static constexpr std::string_view name = "random";
+    static constexpr std::size_t default_population = 16;
 
     explicit random_search(const settings& options) : options_(options), random_(options.seed) { options_.validate(); }
 
@@ -21,7 +25,13 @@ public:
         for (auto& value : x) value = random_.uniform(options_.lower, options_.upper);
         return x;
     }
-    std::vector<point> ask_population() { return {ask()}; }
+    std::vector<point> ask_population() {
+        const std::size_t size = options_.population > 0 ? options_.population : default_population;
+        std::vector<point> points;
+        while (points.size() < size && asked_ < options_.budget) points.push_back(ask());
+        if (points.empty()) points.push_back(ask());  // asked past the budget: one more point, as ask() would give
+        return points;
+    }
     void tell(std::span<const double> x, double value) { best_.record(x, value); }
     bool done() const { return best_.evaluations >= options_.budget; }
     const best_so_far& best() const { return best_; }

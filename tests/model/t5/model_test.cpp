@@ -1,5 +1,7 @@
 #include <cmath>
 #include <string>
+#include <type_traits>
+#include <vector>
 
 #include <catch2/catch.hpp>
 
@@ -130,4 +132,33 @@ TEST_CASE("bf16 compute mode stays within bf16 tolerance of HF's float32 results
         const double reference_loss = expected()[model_name][variant]["loss"].get<double>();
         CHECK(std::abs(model.loss(examples, bound) - reference_loss) / reference_loss <= 1e-2);
     }
+}
+
+TEMPLATE_TEST_CASE("a population's losses in one pass equal HF's loss of each candidate", "[t5][population]", cpu::eigen_backend,
+                   cpu::backend, cpu::bf16_backend) {
+    static_assert(PopulationModel<t5::model<TestType>>);
+    const auto model = t5::model<TestType>::load(test::fixtures() / "t5/flan-odd");
+    const auto qv = io::load_peft_adapter(test::fixtures() / "t5/flan-odd.qv");
+    const auto all = io::load_peft_adapter(test::fixtures() / "t5/flan-odd.all");
+    const auto qv_lora = model.bind(qv.layers, "qv");
+    const auto all_lora = model.bind(all.layers, "all");
+    const std::vector<const lora_binding*> candidates{&qv_lora, nullptr, &all_lora, &qv_lora, &all_lora};
+    const std::vector<std::string> variants{"qv", "base", "all", "qv", "all"};
+    const auto examples = fixture_batch();
+    auto context = model.make_context();
+    const auto together = model.losses(examples, candidates, context);
+    REQUIRE(together.size() == candidates.size());
+    const bool bf16 = std::is_same_v<TestType, cpu::bf16_backend>;
+    for (std::size_t p = 0; p < candidates.size(); ++p) {
+        INFO("candidate " << p << " (" << variants[p] << ")");
+        const double alone = model.loss(examples, candidates[p], context);
+        CHECK(std::abs(together[p] - alone) / alone <= (bf16 ? 1e-3 : 1e-6));
+        const double reference = expected()["flan-odd"][variants[p]]["loss"].get<double>();
+        CHECK(std::abs(together[p] - reference) / reference <= (bf16 ? 1e-2 : 1e-5));
+    }
+    CHECK(model.losses(examples, std::span<const lora_binding* const>{}, context).empty());
+    // a single loss after a population pass reuses the context without leftovers
+    CHECK(std::abs(model.loss(examples, &all_lora, context) - expected()["flan-odd"]["all"]["loss"].get<double>()) /
+              expected()["flan-odd"]["all"]["loss"].get<double>() <=
+          (bf16 ? 1e-2 : 1e-5));
 }

@@ -62,6 +62,8 @@ public:
     using tokenizer = t5::tokenizer;
     using lora_binding = lorahub::lora_binding;
     using context = t5::context<Backend>;
+    /// One LoRA binding per candidate of a population (nullptr: none); see losses().
+    using candidates = std::span<const lora_binding* const>;
 
     /// Loads config.json, the weights and, when present, spiece.model from a HF model dir.
     static model load(const std::filesystem::path& directory) {
@@ -127,7 +129,7 @@ public:
 
     /// Logits at every label position of every example: [labels[i].size(), vocab_size] each.
     std::vector<std::vector<float>> logits(const batch& examples, const lora_binding* lora, context& w) const {
-        forward(examples, lora, w);
+        forward(examples, candidates(&lora, 1), w);
         std::vector<std::vector<float>> result(examples.labels.size());
         for (std::size_t s = 0; s < result.size(); ++s)
             result[s].assign(w.logits.begin() + static_cast<std::ptrdiff_t>(w.decoder_offsets[s] * config_.vocab_size),
@@ -142,19 +144,21 @@ public:
     /// Mean token cross-entropy over all kept label positions of the batch, as HF's
     /// CrossEntropyLoss(ignore_index=-100) over the padded batch computes it.
     double loss(const batch& examples, const lora_binding* lora, context& w) const {
-        forward(examples, lora, w);
-        double total = 0.0;
-        std::size_t kept = 0;
-        for (std::size_t s = 0; s < examples.labels.size(); ++s)
-            for (std::size_t i = 0; i < examples.labels[s].size(); ++i) {
-                const int label = examples.labels[s][i];
-                if (label == ignore_index) continue;
-                const float* row = w.logits.data() + (w.decoder_offsets[s] + i) * config_.vocab_size;
-                total += Backend::cross_entropy(row, config_.vocab_size, static_cast<std::size_t>(label));
-                ++kept;
-            }
-        if (kept == 0) throw argument_error("loss", "the batch has no label tokens");
-        return total / static_cast<double>(kept);
+        forward(examples, candidates(&lora, 1), w);
+        return mean_cross_entropy(examples, 0, w);
+    }
+
+    /// loss() of the batch under each candidate's LoRA, computed in one pass: the batch is
+    /// stacked once per candidate (rows = candidates x tokens), every base projection is one
+    /// product over all rows on the shared weights, and each candidate's LoRA is applied to
+    /// its own block of rows. Equals one loss() per candidate up to float rounding of the
+    /// larger products.
+    std::vector<double> losses(const batch& examples, candidates population, context& w) const {
+        if (population.empty()) return {};
+        forward(examples, population, w);
+        std::vector<double> result(population.size());
+        for (std::size_t p = 0; p < population.size(); ++p) result[p] = mean_cross_entropy(examples, p, w);
+        return result;
     }
     double loss(const batch& examples, const lora_binding* lora = nullptr) const {
         context w;
@@ -167,7 +171,8 @@ public:
     std::vector<std::vector<int>> generate(const std::vector<std::vector<int>>& inputs, const lora_binding* lora,
                                            std::size_t max_new_tokens, context& w) const {
         check_ids(inputs, "generate");
-        encode(inputs, lora, w);
+        const candidates one(&lora, 1);
+        encode(inputs, one, w, 1);
         const std::size_t n = inputs.size(), d = config_.d_model, inner = config_.inner_dim();
         const std::size_t layers = config_.num_decoder_layers, capacity = std::max<std::size_t>(max_new_tokens, 1);
         std::vector<std::vector<int>> result(n);
@@ -178,8 +183,8 @@ public:
         w.cross_values.resize(layers * encoder_tokens * inner);
         for (std::size_t l = 0; l < layers; ++l) {
             const auto& block = weights_->decoder[l].cross;
-            linear(w.encoder_hidden.data(), encoder_tokens, block.k, lora, w.cross_keys.data() + l * encoder_tokens * inner, w);
-            linear(w.encoder_hidden.data(), encoder_tokens, block.v, lora, w.cross_values.data() + l * encoder_tokens * inner, w);
+            linear(w.encoder_hidden.data(), encoder_tokens, block.k, one, w.cross_keys.data() + l * encoder_tokens * inner, w);
+            linear(w.encoder_hidden.data(), encoder_tokens, block.v, one, w.cross_values.data() + l * encoder_tokens * inner, w);
         }
         w.self_keys.assign(layers * n * capacity * inner, 0.0f);
         w.self_values.assign(layers * n * capacity * inner, 0.0f);
@@ -203,9 +208,9 @@ public:
                 w.query.resize(rows * inner);
                 w.key.resize(rows * inner);
                 w.value.resize(rows * inner);
-                linear(w.normed.data(), rows, layer.self.q, lora, w.query.data(), w);
-                linear(w.normed.data(), rows, layer.self.k, lora, w.key.data(), w);
-                linear(w.normed.data(), rows, layer.self.v, lora, w.value.data(), w);
+                linear(w.normed.data(), rows, layer.self.q, one, w.query.data(), w);
+                linear(w.normed.data(), rows, layer.self.k, one, w.key.data(), w);
+                linear(w.normed.data(), rows, layer.self.v, one, w.value.data(), w);
                 float* keys = w.self_keys.data() + l * n * capacity * inner;
                 float* values = w.self_values.data() + l * n * capacity * inner;
                 w.spans.clear();
@@ -217,10 +222,10 @@ public:
                 }
                 w.attended.resize(rows * inner);
                 attend(w.query.data(), keys, values, w.spans, true, w.attended.data());
-                add_linear(w.attended.data(), rows, layer.self.o, lora, w.hidden.data(), w);
+                add_linear(w.attended.data(), rows, layer.self.o, one, w.hidden.data(), w);
                 // cross-attention over the encoder output of this sequence
                 norm(w.hidden.data(), rows, layer.cross_norm, w.normed.data());
-                linear(w.normed.data(), rows, layer.cross.q, lora, w.query.data(), w);
+                linear(w.normed.data(), rows, layer.cross.q, one, w.query.data(), w);
                 w.spans.clear();
                 for (std::size_t r = 0; r < rows; ++r) {
                     const std::size_t s = active[r];
@@ -228,8 +233,8 @@ public:
                 }
                 attend(w.query.data(), w.cross_keys.data() + l * encoder_tokens * inner,
                        w.cross_values.data() + l * encoder_tokens * inner, w.spans, false, w.attended.data());
-                add_linear(w.attended.data(), rows, layer.cross.o, lora, w.hidden.data(), w);
-                feed_forward(layer.ff_norm, layer.ff, rows, lora, w);
+                add_linear(w.attended.data(), rows, layer.cross.o, one, w.hidden.data(), w);
+                feed_forward(layer.ff_norm, layer.ff, rows, one, w);
             }
             head(rows, w);
             std::vector<std::size_t> still;
@@ -292,23 +297,28 @@ private:
         Backend::rms_norm(x, rows, config_.d_model, weight.data(), eps(), out);
     }
 
-    /// out = x W^T (+ s (x A^T) B^T), x is [rows, in].
-    void linear(const float* x, std::size_t rows, std::size_t index, const lora_binding* lora, float* out, context& w,
+    /// out = x W^T (+ s (x A^T) B^T), x is [rows, in]. The rows are split into equal
+    /// consecutive blocks, one per candidate, and each block gets its candidate's LoRA.
+    void linear(const float* x, std::size_t rows, std::size_t index, candidates lora, float* out, context& w,
                 float beta = 0.0f) const {
         const auto& layer = weights_->linears[index];
-        Backend::linear({x, rows, layer.in_features, layer.in_features}, (*prepared_)[index],
-                        {out, rows, layer.out_features, layer.out_features}, 1.0f, beta);
-        if (lora == nullptr || (*lora)[index].rank == 0) return;
-        const auto& ref = (*lora)[index];
-        w.lora_tmp.resize(rows * ref.rank);
-        Backend::gemm_nt({x, rows, layer.in_features, layer.in_features}, {ref.a, ref.rank, layer.in_features, layer.in_features},
-                         {w.lora_tmp.data(), rows, ref.rank, ref.rank});
-        Backend::gemm_nt({w.lora_tmp.data(), rows, ref.rank, ref.rank}, {ref.b, layer.out_features, ref.rank, ref.rank},
-                         {out, rows, layer.out_features, layer.out_features}, ref.scaling, 1.0f);
+        const std::size_t in = layer.in_features, out_features = layer.out_features;
+        Backend::linear({x, rows, in, in}, (*prepared_)[index], {out, rows, out_features, out_features}, 1.0f, beta);
+        const std::size_t block = rows / lora.size();
+        for (std::size_t p = 0; p < lora.size(); ++p) {
+            if (lora[p] == nullptr || (*lora[p])[index].rank == 0) continue;
+            const auto& ref = (*lora[p])[index];
+            const float* x_block = x + p * block * in;
+            float* out_block = out + p * block * out_features;
+            w.lora_tmp.resize(block * ref.rank);
+            Backend::gemm_nt({x_block, block, in, in}, {ref.a, ref.rank, in, in}, {w.lora_tmp.data(), block, ref.rank, ref.rank});
+            Backend::gemm_nt({w.lora_tmp.data(), block, ref.rank, ref.rank}, {ref.b, out_features, ref.rank, ref.rank},
+                             {out_block, block, out_features, out_features}, ref.scaling, 1.0f);
+        }
     }
 
     /// out += linear(x): the residual connection of attention and feed-forward outputs.
-    void add_linear(const float* x, std::size_t rows, std::size_t index, const lora_binding* lora, float* out, context& w) const {
+    void add_linear(const float* x, std::size_t rows, std::size_t index, candidates lora, float* out, context& w) const {
         linear(x, rows, index, lora, out, w, 1.0f);
     }
 
@@ -349,7 +359,7 @@ private:
         Backend::attention({query, keys, values, out, config_.num_heads, config_.d_kv, inner, inner, 1.0f, causal, spans});
     }
 
-    void feed_forward(std::span<const float> norm_weight, const feed_forward_block& block, std::size_t rows, const lora_binding* lora,
+    void feed_forward(std::span<const float> norm_weight, const feed_forward_block& block, std::size_t rows, candidates lora,
                       context& w) const {
         const std::size_t d = config_.d_model, ff = config_.d_ff;
         w.normed.resize(rows * d);
@@ -366,23 +376,44 @@ private:
         add_linear(w.ff_in.data(), rows, block.wo, lora, w.hidden.data(), w);
     }
 
-    static void pack(const std::vector<std::vector<int>>& sequences, std::vector<std::size_t>& offsets) {
+    /// Offsets of `sequences` packed end to end, the whole list `copies` times over.
+    static void pack(const std::vector<std::vector<int>>& sequences, std::size_t copies, std::vector<std::size_t>& offsets) {
         offsets.assign(1, 0);
-        for (const auto& sequence : sequences) offsets.push_back(offsets.back() + sequence.size());
+        for (std::size_t copy = 0; copy < copies; ++copy)
+            for (const auto& sequence : sequences) offsets.push_back(offsets.back() + sequence.size());
     }
 
-    /// Runs the encoder; leaves its final hidden states in w.encoder_hidden.
-    void encode(const std::vector<std::vector<int>>& inputs, const lora_binding* lora, context& w) const {
+    /// Mean cross-entropy over the kept labels of the batch's `copy`-th stacked copy.
+    double mean_cross_entropy(const batch& examples, std::size_t copy, const context& w) const {
+        double total = 0.0;
+        std::size_t kept = 0;
+        const std::size_t first = copy * examples.labels.size();
+        for (std::size_t s = 0; s < examples.labels.size(); ++s)
+            for (std::size_t i = 0; i < examples.labels[s].size(); ++i) {
+                const int label = examples.labels[s][i];
+                if (label == ignore_index) continue;
+                const float* row = w.logits.data() + (w.decoder_offsets[first + s] + i) * config_.vocab_size;
+                total += Backend::cross_entropy(row, config_.vocab_size, static_cast<std::size_t>(label));
+                ++kept;
+            }
+        if (kept == 0) throw argument_error("loss", "the batch has no label tokens");
+        return total / static_cast<double>(kept);
+    }
+
+    /// Runs the encoder on `inputs` stacked `copies` times (one copy per candidate of
+    /// `lora`); leaves its final hidden states in w.encoder_hidden.
+    void encode(const std::vector<std::vector<int>>& inputs, candidates lora, context& w, std::size_t copies) const {
         const std::size_t d = config_.d_model, inner = config_.inner_dim();
-        pack(inputs, w.encoder_offsets);
+        pack(inputs, copies, w.encoder_offsets);
         const std::size_t tokens = w.encoder_offsets.back();
         w.hidden.resize(tokens * d);
         w.ids.clear();
-        for (const auto& sequence : inputs) w.ids.insert(w.ids.end(), sequence.begin(), sequence.end());
+        for (std::size_t copy = 0; copy < copies; ++copy)
+            for (const auto& sequence : inputs) w.ids.insert(w.ids.end(), sequence.begin(), sequence.end());
         Backend::gather_rows(weights_->shared.data(), d, w.ids, w.hidden.data());
         w.spans.clear();
-        for (std::size_t s = 0; s < inputs.size(); ++s) {
-            const std::size_t length = inputs[s].size();
+        for (std::size_t s = 0; s + 1 < w.encoder_offsets.size(); ++s) {
+            const std::size_t length = w.encoder_offsets[s + 1] - w.encoder_offsets[s];
             w.spans.push_back({w.encoder_offsets[s], length, 0, w.encoder_offsets[s], length});
         }
         attach_relative_bias(true, w.spans, weights_->encoder_position_bias.data(), w.encoder_bias);
@@ -415,8 +446,9 @@ private:
                          {w.logits.data(), rows, config_.vocab_size, config_.vocab_size});
     }
 
-    /// Teacher-forced pass: logits for every label position in w.logits.
-    void forward(const batch& examples, const lora_binding* lora, context& w) const {
+    /// Teacher-forced pass of the batch stacked once per candidate: logits for every label
+    /// position of every copy in w.logits.
+    void forward(const batch& examples, candidates lora, context& w) const {
         if (examples.inputs.size() != examples.labels.size())
             throw argument_error("batch", std::to_string(examples.inputs.size()) + " inputs but " +
                                               std::to_string(examples.labels.size()) + " label sequences");
@@ -428,21 +460,24 @@ private:
                     throw argument_error("batch labels", "sequence " + std::to_string(s) + " holds label " + std::to_string(id) +
                                                              ", outside the vocabulary");
         }
-        encode(examples.inputs, lora, w);
+        const std::size_t copies = lora.size();
+        encode(examples.inputs, lora, w, copies);
         const std::size_t d = config_.d_model, inner = config_.inner_dim();
-        pack(examples.labels, w.decoder_offsets);
+        pack(examples.labels, copies, w.decoder_offsets);
         const std::size_t tokens = w.decoder_offsets.back(), encoder_tokens = w.encoder_offsets.back();
         w.hidden.resize(tokens * d);
         // decoder input: start id, then the labels shifted right with -100 -> pad
         w.ids.clear();
-        for (const auto& labels : examples.labels)
-            for (std::size_t i = 0; i < labels.size(); ++i)
-                w.ids.push_back(i == 0 ? config_.decoder_start_token_id : (labels[i - 1] == ignore_index ? config_.pad_token_id : labels[i - 1]));
+        for (std::size_t copy = 0; copy < copies; ++copy)
+            for (const auto& labels : examples.labels)
+                for (std::size_t i = 0; i < labels.size(); ++i)
+                    w.ids.push_back(i == 0 ? config_.decoder_start_token_id
+                                           : (labels[i - 1] == ignore_index ? config_.pad_token_id : labels[i - 1]));
         Backend::gather_rows(weights_->shared.data(), d, w.ids, w.hidden.data());
         w.spans.clear();
         w.cross_spans.clear();
-        for (std::size_t s = 0; s < examples.labels.size(); ++s) {
-            const std::size_t length = examples.labels[s].size();
+        for (std::size_t s = 0; s + 1 < w.decoder_offsets.size(); ++s) {
+            const std::size_t length = w.decoder_offsets[s + 1] - w.decoder_offsets[s];
             w.spans.push_back({w.decoder_offsets[s], length, 0, w.decoder_offsets[s], length});
             w.cross_spans.push_back({w.decoder_offsets[s], length, 0, w.encoder_offsets[s], w.encoder_offsets[s + 1] - w.encoder_offsets[s]});
         }
