@@ -27,6 +27,7 @@
 #include <lorahub/optim/random_search.hpp>
 
 #include "demo_hub.hpp"
+#include "device.hpp"
 #include "plot.hpp"
 #include "score.hpp"
 
@@ -41,12 +42,15 @@ struct sources {
     std::string examples;
     std::string task;
     std::string precision = "fp32";
+    std::string device = "cpu";
 };
 
-/// Calls f.template operator()<Model>() with the T5 model type of the compute precision:
-/// fp32 (cpu::backend) or bf16 (cpu::bf16_backend: bf16 linear layers, fp32 elsewhere).
+/// Calls f.template operator()<Model>() with the T5 model type of the device and compute
+/// precision: fp32 (cpu::backend) or bf16 (cpu::bf16_backend: bf16 linear layers, fp32 elsewhere).
 template <class F>
-decltype(auto) with_precision(const std::string& precision, F&& f) {
+decltype(auto) with_model_type(const sources& in, F&& f) {
+    require_device(in.device);
+    const auto& precision = in.precision;
     if (precision == "fp32") return f.template operator()<t5::model<cpu::backend>>();
     if (precision == "bf16") return f.template operator()<t5::model<cpu::bf16_backend>>();
     throw argument_error("--precision", "\"" + precision + "\" is not fp32 or bf16");
@@ -161,7 +165,7 @@ inline int run_learn(learn_request request) {
     require_at_least(request.batch_size, 0, "--batch-size");
     require_at_least(request.population, 0, "--population");
     complete_from_demo_hub(request.in, true, false);
-    return with_precision(request.in.precision, [&]<class Model>() { return learn_with<Model>(request); });
+    return with_model_type(request.in, [&]<class Model>() { return learn_with<Model>(request); });
 }
 
 template <class Model>
@@ -230,7 +234,7 @@ inline int run_infer(infer_request request) {
     if (composed && !request.adapter.empty()) throw argument_error("--adapter", "give --adapter or --lora with --weights, not both");
     if (!composed && !request.in.modules.empty()) throw argument_error("--weights", "is required with --lora (one weight per module)");
     complete_from_demo_hub(request.in, composed, true);
-    const auto result = with_precision(request.in.precision, [&]<class Model>() { return infer_with<Model>(request); });
+    const auto result = with_model_type(request.in, [&]<class Model>() { return infer_with<Model>(request); });
     const auto examples_count = result.predictions.size();
     if (request.as_json) {
         std::cout << json_text(io::json{{"predictions", result.predictions},
@@ -280,7 +284,7 @@ inline int run_score(score_request request) {
     const auto weights = parse_weights(request.weights);
     complete_from_demo_hub(request.in, true, false);
     check_weight_count(weights, request.in.modules.size());
-    const auto result = with_precision(request.in.precision, [&]<class Model>() {
+    const auto result = with_model_type(request.in, [&]<class Model>() {
         const auto model = Model::load(request.in.model);
         const auto pool = lora_pool::load(request.in.modules);
         const auto examples = io::read_examples(request.in.examples);

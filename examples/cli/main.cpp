@@ -44,6 +44,7 @@ void add_sources(CLI::App* command, lorahub::cli::sources& in, bool modules) {
     command->add_option("--task", in.task, "Demo hub task to take defaults from (default: the hub's default task)");
     command->add_option("--precision", in.precision, "fp32 (default) or bf16: bf16 linear layers with fp32 accumulation, fp32 elsewhere")
         ->check(CLI::IsMember({"fp32", "bf16"}));
+    command->add_option("--device", in.device, "cpu (default) or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
 }
 
 /// Parses the command line; a usage error prints one `error:` line and gives exit code 1.
