@@ -2,7 +2,8 @@
 # The whole test suite: installs missing packages, builds everything (the CUDA language is
 # enabled when nvcc is present), runs every test with CTest, then builds the suite again with
 # ASan + UBSan and runs every test but the package consumers under them, then runs each
-# libFuzzer target for LORAHUB_FUZZ_SECONDS (default 20) so that parser regressions show.
+# libFuzzer target for LORAHUB_FUZZ_SECONDS (default 20) so that parser regressions show, then
+# runs the parallel paths under ThreadSanitizer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -19,3 +20,4 @@ cmake --build build/sanitize -j "$jobs"
 ctest --test-dir build/sanitize --output-on-failure -j "$jobs" -E "^package\."
 
 scripts/fuzz.sh "${LORAHUB_FUZZ_SECONDS:-20}"
+scripts/tsan.sh
