@@ -12,7 +12,7 @@ build_packages=(
   libeigen3-dev xtensor-dev nlohmann-json3-dev libsentencepiece-dev
   libzip-dev zipcmp zipmerge ziptool libnlopt-dev libnlopt-cxx-dev libcli11-dev
   libdnnl-dev ocl-icd-opencl-dev opencl-c-headers opencl-clhpp-headers opencl-headers
-  catch2 libbenchmark-dev
+  catch2 libbenchmark-dev libomp-dev libomp-14-dev
 )
 installed=()
 for package in "${build_packages[@]}"; do

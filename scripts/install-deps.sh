@@ -12,7 +12,7 @@ packages=(
   libnlopt-dev libnlopt-cxx-dev libcli11-dev
   libdnnl-dev ocl-icd-opencl-dev opencl-c-headers  # dnnl-config.cmake: find_package(OpenCL REQUIRED)
   catch2 libbenchmark-dev
-  clang libclang-rt-dev  # libFuzzer for scripts/fuzz.sh
+  clang libclang-rt-dev libomp-dev  # libFuzzer for scripts/fuzz.sh; LLVM OpenMP + Archer for scripts/tsan.sh
 )
 
 missing=()
