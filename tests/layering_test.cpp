@@ -88,3 +88,24 @@ TEST_CASE("optimizers, composers and the pool compile without oneDNN, SentencePi
         }
     }
 }
+
+TEST_CASE("no .hpp header includes CUDA: the CUDA backend is .cuh, for files nvcc compiles", "[layering]") {
+    std::size_t cuda_headers = 0;
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(include_root / "lorahub")) {
+        const auto header = std::filesystem::relative(entry.path(), include_root).string();
+        if (entry.path().extension() == ".cuh") {
+            ++cuda_headers;
+            CHECK(header.starts_with("lorahub/backend/cuda/"));
+            continue;
+        }
+        if (entry.path().extension() != ".hpp") continue;
+        INFO(header);
+        for (const auto& included : closure(header)) {
+            INFO("includes " << included);
+            CHECK(!included.ends_with(".cuh"));
+            CHECK(!included.starts_with("cuda"));
+            CHECK(!included.starts_with("cublas"));
+        }
+    }
+    CHECK(cuda_headers >= 4);
+}

@@ -92,12 +92,17 @@ concept PopulationModel = Model<M> && requires(const M& model, typename M::conte
 };
 
 /// The primitives a model is written against, one implementation per device and precision
-/// (cpu::backend, cpu::bf16_backend; the CUDA backend next): linear layers on weights the
-/// backend prepared once (its own dtype, layout or device), products, norms, activations,
-/// attention over ragged spans, loss and argmax over logits, embedding gathers, buffers.
+/// (cpu::backend, cpu::bf16_backend; cuda::backend and its tf32/bf16 forms): linear layers on
+/// weights the backend prepared once (its own dtype, layout or device), other parameters
+/// placed once, products, norms, activations, attention over ragged spans, cross-entropy and
+/// argmax over logit rows, embedding gathers, buffers, and copies to, from and within the
+/// backend's memory. Pointers given to a primitive point into backend memory, except the
+/// spans and ids passed as std::span, which are host values.
 template <class B>
 concept Backend = requires(const matrix_ref& a, const mutable_matrix_ref& c, const float* x, float* y, std::size_t n, float f,
-                           std::span<const int> ids, const attention_problem& problem, activation kind) {
+                           std::span<const int> ids, const attention_problem& problem, activation kind,
+                           std::span<const labeled_row> labeled, std::span<double> losses, std::span<int> indices,
+                           std::span<const float> host) {
     { B::name } -> std::convertible_to<std::string_view>;
     typename B::template buffer<float>;
     typename B::weight;
@@ -111,8 +116,16 @@ concept Backend = requires(const matrix_ref& a, const mutable_matrix_ref& c, con
     B::scale(y, n, f);
     B::gather_rows(x, n, ids, y);
     B::attention(problem);
-    { B::cross_entropy(x, n, n) } -> std::convertible_to<double>;
-    { B::argmax(x, n) } -> std::convertible_to<std::size_t>;
+    B::cross_entropy_rows(x, n, labeled, losses);
+    B::argmax_rows(x, n, n, indices);
+    typename B::parameter;
+    typename B::lora_binding;
+    { B::adopt_lora(lora_binding{}) } -> std::same_as<typename B::lora_binding>;
+    { B::host_lora(B::adopt_lora(lora_binding{})) } -> std::convertible_to<const lora_binding&>;
+    { B::place(host).data() } -> std::convertible_to<const float*>;
+    B::upload(host, y);
+    B::download(x, n, y);
+    B::copy(x, n, y);
 };
 
 }  // namespace lorahub

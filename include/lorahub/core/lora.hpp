@@ -25,6 +25,8 @@ struct lora_view {
     const float* b = nullptr;
     std::size_t rank = 0;
     float scaling = 0.0f;
+    std::size_t in_features = 0;   ///< columns of A
+    std::size_t out_features = 0;  ///< rows of B
 };
 
 /// LoRA views bound to a model: one per linear layer of the model, in the model's order

@@ -33,6 +33,12 @@ struct attention_span {
     std::size_t bias_width() const { return query_position + query_count - 1 + key_count; }
 };
 
+/// A logits row whose cross-entropy counts in a loss, and its target id.
+struct labeled_row {
+    std::size_t row;
+    std::size_t target;
+};
+
 /// One attention call over ragged sequences: for every span and head,
 /// context = softmax(scale * Q K^T + bias, causal or not) V, heads laid out [rows, heads, head_dim].
 struct attention_problem {

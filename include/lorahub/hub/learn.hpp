@@ -84,7 +84,10 @@ public:
     /// Composes the first points.size() slots (growing them on first use).
     void compose(std::span<const std::vector<double>> points) {
         grow(points.size());
-        for (std::size_t p = 0; p < points.size(); ++p) composer_.compose(pool_, points[p], layers_[p]);
+        for (std::size_t p = 0; p < points.size(); ++p) {
+            composer_.compose(pool_, points[p], layers_[p]);
+            if constexpr (requires(typename M::lora_binding& binding) { model_.refresh(binding); }) model_.refresh(*bindings_[p]);
+        }
     }
     const typename M::lora_binding& binding(std::size_t slot) const { return *bindings_[slot]; }
     std::span<const typename M::lora_binding* const> bindings(std::size_t count) const { return {pointers_.data(), count}; }

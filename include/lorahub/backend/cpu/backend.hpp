@@ -7,12 +7,14 @@
 #include <string_view>
 #include <vector>
 
+#include "lorahub/backend/cpu/declarations.hpp"
 #include "lorahub/backend/cpu/gemm.hpp"
 #include "lorahub/backend/cpu/onednn_bf16.hpp"
 #include "lorahub/backend/cpu/onednn_gemm.hpp"
 #include "lorahub/backend/cpu/ops.hpp"
 #include "lorahub/core/activation.hpp"
 #include "lorahub/core/fast_math.hpp"
+#include "lorahub/core/lora.hpp"
 #include "lorahub/core/primitives.hpp"
 
 namespace lorahub::cpu {
@@ -66,6 +68,31 @@ struct basic_backend {
     }
     static double cross_entropy(const float* logits, std::size_t n, std::size_t target) { return cpu::cross_entropy(logits, n, target); }
     static std::size_t argmax(const float* values, std::size_t n) { return cpu::argmax(values, n); }
+    /// out[i] = cross_entropy of logits row rows[i].row ([*, vocab]) at rows[i].target.
+    static void cross_entropy_rows(const float* logits, std::size_t vocab, std::span<const labeled_row> rows, std::span<double> out) {
+#pragma omp parallel for schedule(static) if (rows.size() * vocab > (std::size_t{1} << 20))
+        for (std::size_t i = 0; i < rows.size(); ++i) out[i] = cpu::cross_entropy(logits + rows[i].row * vocab, vocab, rows[i].target);
+    }
+    /// out[r] = argmax of row r of values [rows, n].
+    static void argmax_rows(const float* values, std::size_t rows, std::size_t n, std::span<int> out) {
+        for (std::size_t r = 0; r < rows; ++r) out[r] = static_cast<int>(cpu::argmax(values + r * n, n));
+    }
+
+    /// LoRA as the backend reads it: on the CPU, the host views a model's bind() made.
+    using lora_binding = lorahub::lora_binding;
+    static lora_binding adopt_lora(lorahub::lora_binding host) { return host; }
+    /// After the matrices a binding views changed: nothing to do when the backend reads them in place.
+    static void refresh_lora(lora_binding&) {}
+    static const lorahub::lora_binding& host_lora(const lora_binding& binding) { return binding; }
+
+    /// A model parameter other than a linear weight (norm weights, embeddings, the head) as
+    /// the backend reads it: on the CPU, a view of the loaded values.
+    using parameter = std::span<const float>;
+    static parameter place(std::span<const float> values) { return values; }
+    /// Host values into backend memory, backend memory to the host, and within the backend.
+    static void upload(std::span<const float> host, float* to) { std::copy(host.begin(), host.end(), to); }
+    static void download(const float* from, std::size_t n, float* host) { std::copy_n(from, n, host); }
+    static void copy(const float* from, std::size_t n, float* to) { std::copy_n(from, n, to); }
 
     /// Attention over ragged spans: per span and head, scores = scale Q K^T (one product),
     /// then per row one pass adding the relative-position bias and finding the maximum and
@@ -123,8 +150,6 @@ struct basic_backend {
     }
 };
 
-/// The default CPU backend: oneDNN for the products (the measured winner here).
-using backend = basic_backend<onednn_gemm>;
 
 /// The CPU backend in bf16 compute mode: the base linear layers' weights are converted to
 /// bfloat16 once (prepare) and multiplied with bf16 activations, fp32 accumulation and fp32

@@ -8,6 +8,7 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include "lorahub/backend/cpu/declarations.hpp"
 #include "lorahub/backend/cpu/onednn_common.hpp"
 
 #include "lorahub/backend/cpu/gemm.hpp"
@@ -20,7 +21,7 @@ namespace lorahub::cpu {
 /// `min_flops` (attention per head, decoding steps of tiny models) go to Eigen, where the
 /// primitive's set-up would cost more than the product. Primitives are cached per shape,
 /// per thread.
-template <std::size_t MinFlops = 2 * 64 * 64 * 64>
+template <std::size_t MinFlops>
 struct basic_onednn_gemm {
     static constexpr double min_flops = static_cast<double>(MinFlops);
 
@@ -88,6 +89,6 @@ private:
     }
 };
 
-using onednn_gemm = basic_onednn_gemm<>;
+
 
 }  // namespace lorahub::cpu

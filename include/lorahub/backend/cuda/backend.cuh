@@ -20,11 +20,45 @@
 #include "lorahub/backend/cuda/kernels.cuh"
 #include "lorahub/backend/cuda/runtime.cuh"
 #include "lorahub/core/activation.hpp"
+#include "lorahub/core/lora.hpp"
 #include "lorahub/core/primitives.hpp"
 
 namespace lorahub::cuda {
 
 enum class precision { fp32, tf32, bf16 };
+
+/// A model's LoRA binding with its matrices copied to the device: operator[] gives device
+/// views (what the model multiplies with); host() the host views it was made from, which
+/// refresh() uploads again after they changed.
+class device_lora_binding {
+public:
+    device_lora_binding() = default;
+    explicit device_lora_binding(lorahub::lora_binding host) : host_(std::move(host)), device_(host_.size()) {
+        a_.resize(host_.size());
+        b_.resize(host_.size());
+        refresh();
+    }
+    void refresh() {
+        for (std::size_t i = 0; i < host_.size(); ++i) {
+            const auto& view = host_[i];
+            if (view.rank == 0) continue;
+            const std::size_t a_size = view.rank * view.in_features, b_size = view.out_features * view.rank;
+            a_[i].resize(a_size);
+            b_[i].resize(b_size);
+            upload(std::span<const float>(view.a, a_size), a_[i].data());
+            upload(std::span<const float>(view.b, b_size), b_[i].data());
+            device_[i] = {a_[i].data(), b_[i].data(), view.rank, view.scaling, view.in_features, view.out_features};
+        }
+    }
+    const lora_view& operator[](std::size_t i) const { return device_[i]; }
+    std::size_t size() const noexcept { return device_.size(); }
+    const lorahub::lora_binding& host() const noexcept { return host_; }
+
+private:
+    lorahub::lora_binding host_;
+    std::vector<lora_view> device_;
+    std::vector<device_buffer<float>> a_, b_;
+};
 
 template <precision P>
 struct basic_backend {
@@ -79,14 +113,14 @@ struct basic_backend {
     static void gather_rows(const float* table, std::size_t width, std::span<const int> ids, float* out) {
         auto& device_ids = scratch_ids();
         device_ids.resize(ids.size());
-        upload(ids, device_ids.data());
+        cuda::upload(ids, device_ids.data());
         cuda::gather_rows(table, width, device_ids.data(), ids.size(), out);
     }
     /// p.spans on the host (copied to the device), everything else on the device.
     static void attention(const attention_problem& p) {
         auto& spans = scratch_spans();
         spans.resize(p.spans.size());
-        upload(p.spans, spans.data());
+        cuda::upload(p.spans, spans.data());
         std::size_t queries = 0, keys = 0;
         for (const auto& span : p.spans) {
             queries = std::max(queries, span.query_count);
@@ -94,26 +128,77 @@ struct basic_backend {
         }
         cuda::attention(p, spans.data(), queries, keys);
     }
-    /// One row's loss, waited for: for tests and single rows; a model's loss takes
-    /// cross_entropy_rows over all labeled rows and one download.
+    /// One row's loss or argmax, waited for (the model takes the *_rows forms).
     static double cross_entropy(const float* logits, std::size_t n, std::size_t target) {
-        const int row = 0, label = static_cast<int>(target);
-        auto& ids = scratch_ids();
-        ids.resize(2);
-        upload(std::span<const int>(&row, 1), ids.data());
-        upload(std::span<const int>(&label, 1), ids.data() + 1);
-        device_buffer<double> loss(1);
-        cross_entropy_rows(logits, n, ids.data(), ids.data() + 1, 1, loss.data());
-        return to_host(loss.data(), 1)[0];
+        const labeled_row row{0, target};
+        double loss = 0;
+        cross_entropy_rows(logits, n, std::span<const labeled_row>(&row, 1), std::span<double>(&loss, 1));
+        return loss;
     }
     static std::size_t argmax(const float* values, std::size_t n) {
-        auto& index = scratch_ids();
-        index.resize(1);
-        argmax_rows(values, 1, n, index.data());
-        return static_cast<std::size_t>(to_host(index.data(), 1)[0]);
+        int index = 0;
+        argmax_rows(values, 1, n, std::span<int>(&index, 1));
+        return static_cast<std::size_t>(index);
+    }
+
+    /// out[i] = cross-entropy of logits row rows[i].row at rows[i].target: rows uploaded,
+    /// one kernel over all of them, one download (the only wait of a loss evaluation).
+    static void cross_entropy_rows(const float* logits, std::size_t vocab, std::span<const labeled_row> rows, std::span<double> out) {
+        if (rows.empty()) return;
+        auto& host = host_ids();
+        host.clear();
+        for (const auto& row : rows) host.push_back(static_cast<int>(row.row));
+        for (const auto& row : rows) host.push_back(static_cast<int>(row.target));
+        auto& ids = scratch_ids();
+        ids.resize(host.size());
+        cuda::upload(std::span<const int>(host), ids.data());
+        auto& losses = scratch_losses();
+        losses.resize(rows.size());
+        cuda::cross_entropy_rows(logits, vocab, ids.data(), ids.data() + rows.size(), rows.size(), losses.data());
+        auto& s = session::current();
+        check(cudaMemcpyAsync(out.data(), losses.data(), rows.size() * sizeof(double), cudaMemcpyDeviceToHost, s.stream()), "download");
+        s.synchronize();
+    }
+    static void argmax_rows(const float* values, std::size_t rows, std::size_t n, std::span<int> out) {
+        if (rows == 0) return;
+        auto& indices = scratch_ids();
+        indices.resize(rows);
+        cuda::argmax_rows(values, rows, n, indices.data());
+        auto& s = session::current();
+        check(cudaMemcpyAsync(out.data(), indices.data(), rows * sizeof(int), cudaMemcpyDeviceToHost, s.stream()), "download");
+        s.synchronize();
+    }
+
+    using lora_binding = device_lora_binding;
+    static lora_binding adopt_lora(lorahub::lora_binding host) { return device_lora_binding(std::move(host)); }
+    static void refresh_lora(lora_binding& binding) { binding.refresh(); }
+    static const lorahub::lora_binding& host_lora(const lora_binding& binding) { return binding.host(); }
+
+    /// A parameter other than a linear weight, uploaded once.
+    struct parameter {
+        std::shared_ptr<const device_buffer<float>> values;
+        const float* data() const noexcept { return values->data(); }
+    };
+    static parameter place(std::span<const float> host) { return {std::make_shared<const device_buffer<float>>(to_device(host))}; }
+    static void upload(std::span<const float> host, float* to) { cuda::upload(host, to); }
+    static void download(const float* from, std::size_t n, float* host) {
+        auto& s = session::current();
+        check(cudaMemcpyAsync(host, from, n * sizeof(float), cudaMemcpyDeviceToHost, s.stream()), "download");
+        s.synchronize();
+    }
+    static void copy(const float* from, std::size_t n, float* to) {
+        check(cudaMemcpyAsync(to, from, n * sizeof(float), cudaMemcpyDeviceToDevice, session::current().stream()), "device copy");
     }
 
 private:
+    static std::vector<int>& host_ids() {
+        thread_local std::vector<int> ids;
+        return ids;
+    }
+    static device_buffer<double>& scratch_losses() {
+        thread_local device_buffer<double> buffer;
+        return buffer;
+    }
     static device_matrix<float> as_device(const matrix_ref& m) { return {m.data, m.rows, m.cols, m.stride}; }
     static mutable_device_matrix<float> as_device(const mutable_matrix_ref& m) { return {m.data, m.rows, m.cols, m.stride}; }
     static device_buffer<__nv_bfloat16>& scratch_bf16() {

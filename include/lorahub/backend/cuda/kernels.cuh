@@ -21,6 +21,8 @@
 
 namespace lorahub::cuda {
 
+/// Kernels have internal linkage (static): a header-only library defines them in every
+/// translation unit that includes this header.
 namespace kernels {
 
 constexpr int warp = 32;
@@ -65,7 +67,7 @@ __device__ inline float block_max(float value) {
 
 /// out = sum_i w_i stack[i] over `modules` blocks of `length` floats; four floats per thread
 /// when aligned (one streaming pass: each stack element is read once).
-__global__ void weighted_sum(const float* __restrict__ stack, std::size_t length, int modules, const float* __restrict__ w,
+static __global__ void weighted_sum(const float* __restrict__ stack, std::size_t length, int modules, const float* __restrict__ w,
                              float* __restrict__ out) {
     const std::size_t stride = static_cast<std::size_t>(gridDim.x) * blockDim.x;
     const std::size_t vectors = length / 4;
@@ -89,7 +91,7 @@ __global__ void weighted_sum(const float* __restrict__ stack, std::size_t length
 }
 
 /// weighted_sum for a length that is not a multiple of 4 or storage that is not 16-byte aligned.
-__global__ void weighted_sum_scalar(const float* __restrict__ stack, std::size_t length, int modules, const float* __restrict__ w,
+static __global__ void weighted_sum_scalar(const float* __restrict__ stack, std::size_t length, int modules, const float* __restrict__ w,
                                     float* __restrict__ out) {
     const std::size_t stride = static_cast<std::size_t>(gridDim.x) * blockDim.x;
     for (std::size_t j = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x; j < length; j += stride) {
@@ -100,7 +102,7 @@ __global__ void weighted_sum_scalar(const float* __restrict__ stack, std::size_t
 }
 
 /// One block per row: x * rsqrt(mean(x^2) + eps) * weight, in fp32.
-__global__ void rms_norm(const float* __restrict__ x, std::size_t width, const float* __restrict__ weight, float epsilon,
+static __global__ void rms_norm(const float* __restrict__ x, std::size_t width, const float* __restrict__ weight, float epsilon,
                          float* __restrict__ out) {
     const float* in = x + blockIdx.x * width;
     float* o = out + blockIdx.x * width;
@@ -110,7 +112,7 @@ __global__ void rms_norm(const float* __restrict__ x, std::size_t width, const f
     for (std::size_t i = threadIdx.x; i < width; i += blockDim.x) o[i] = weight[i] * (in[i] * scale);
 }
 
-__global__ void activate(activation kind, float* __restrict__ a, const float* __restrict__ gate, std::size_t n) {
+static __global__ void activate(activation kind, float* __restrict__ a, const float* __restrict__ gate, std::size_t n) {
     const std::size_t stride = static_cast<std::size_t>(gridDim.x) * blockDim.x;
     for (std::size_t i = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x; i < n; i += stride) {
         const float value = fast_activate(kind, a[i]);
@@ -118,19 +120,19 @@ __global__ void activate(activation kind, float* __restrict__ a, const float* __
     }
 }
 
-__global__ void scale(float* __restrict__ x, std::size_t n, float factor) {
+static __global__ void scale(float* __restrict__ x, std::size_t n, float factor) {
     const std::size_t stride = static_cast<std::size_t>(gridDim.x) * blockDim.x;
     for (std::size_t i = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x; i < n; i += stride) x[i] *= factor;
 }
 
 /// One block per id: row ids[i] of table [*, width] into out row i.
-__global__ void gather_rows(const float* __restrict__ table, std::size_t width, const int* __restrict__ ids, float* __restrict__ out) {
+static __global__ void gather_rows(const float* __restrict__ table, std::size_t width, const int* __restrict__ ids, float* __restrict__ out) {
     const float* from = table + static_cast<std::size_t>(ids[blockIdx.x]) * width;
     float* to = out + blockIdx.x * width;
     for (std::size_t i = threadIdx.x; i < width; i += blockDim.x) to[i] = from[i];
 }
 
-__global__ void to_bf16(const float* __restrict__ x, std::size_t rows, std::size_t cols, std::size_t stride, __nv_bfloat16* __restrict__ out) {
+static __global__ void to_bf16(const float* __restrict__ x, std::size_t rows, std::size_t cols, std::size_t stride, __nv_bfloat16* __restrict__ out) {
     const std::size_t n = rows * cols, step = static_cast<std::size_t>(gridDim.x) * blockDim.x;
     for (std::size_t i = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x; i < n; i += step)
         out[i] = __float2bfloat16_rn(x[(i / cols) * stride + i % cols]);
@@ -140,7 +142,7 @@ __global__ void to_bf16(const float* __restrict__ x, std::size_t rows, std::size
 /// memory (scale Q K^T + relative bias, causal mask), softmax with fast_exp as the CPU
 /// kernel, then the context row = P V / sum. Grid: (spans, heads, query tiles); the block
 /// holds `warps` warps, each taking every warps-th query of its tile.
-__global__ void attention(attention_problem p, const attention_span* __restrict__ spans, std::size_t max_keys) {
+static __global__ void attention(attention_problem p, const attention_span* __restrict__ spans, std::size_t max_keys) {
     extern __shared__ float shared[];
     const int warps = static_cast<int>(blockDim.x) / warp, lane = static_cast<int>(threadIdx.x) % warp, id = static_cast<int>(threadIdx.x) / warp;
     const attention_span span = spans[blockIdx.x];
@@ -187,7 +189,7 @@ __global__ void attention(attention_problem p, const attention_span* __restrict_
 
 /// One block per labeled row: -log softmax(logits[row])[target], the sum in double as the
 /// CPU kernel (cpu::cross_entropy) computes it.
-__global__ void cross_entropy_rows(const float* __restrict__ logits, std::size_t vocab, const int* __restrict__ rows,
+static __global__ void cross_entropy_rows(const float* __restrict__ logits, std::size_t vocab, const int* __restrict__ rows,
                                    const int* __restrict__ targets, double* __restrict__ losses) {
     const float* row = logits + static_cast<std::size_t>(rows[blockIdx.x]) * vocab;
     float peak = -FLT_MAX;
@@ -200,7 +202,7 @@ __global__ void cross_entropy_rows(const float* __restrict__ logits, std::size_t
 }
 
 /// One block per row: the first index of the row's largest value (torch.argmax's tie rule).
-__global__ void argmax_rows(const float* __restrict__ values, std::size_t n, int* __restrict__ out) {
+static __global__ void argmax_rows(const float* __restrict__ values, std::size_t n, int* __restrict__ out) {
     __shared__ float best_value[1024];
     __shared__ int best_index[1024];
     const float* row = values + blockIdx.x * n;

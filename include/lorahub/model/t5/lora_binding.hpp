@@ -26,7 +26,7 @@ inline lora_binding bind_lora(const weights& model, std::span<const lora_layer> 
         if (layer.a.size() != layer.rank * layer.in_features || layer.b.size() != layer.out_features * layer.rank)
             throw shape_error(subject, "LoRA module \"" + layer.module + "\" has matrices that do not match its rank");
         if (binding[index].rank != 0) throw shape_error(subject, "LoRA module \"" + layer.module + "\" is given twice");
-        binding[index] = {layer.a.data(), layer.b.data(), layer.rank, layer.scaling};
+        binding[index] = {layer.a.data(), layer.b.data(), layer.rank, layer.scaling, layer.in_features, layer.out_features};
     }
     return binding;
 }

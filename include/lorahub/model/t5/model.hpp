@@ -11,7 +11,11 @@
 #include <utility>
 #include <vector>
 
+#include "lorahub/backend/cpu/declarations.hpp"
+#include "lorahub/backend/cpu/gemm.hpp"
+#if !defined(__CUDACC__)  // nvcc cannot compile oneDNN's header; CUDA code names its backend
 #include "lorahub/backend/cpu/backend.hpp"
+#endif
 #include "lorahub/core/error.hpp"
 #include "lorahub/core/lora.hpp"
 #include "lorahub/core/primitives.hpp"
@@ -44,7 +48,26 @@ struct context {
     buffer<float> cross_keys, cross_values, self_keys, self_values;
     buffer<float> encoder_bias, decoder_bias;  ///< relative-position bias tables, one per sequence
     std::vector<attention_span> spans, cross_spans;
-    std::vector<int> ids;
+    std::vector<int> ids, next_ids;
+    std::vector<float> bias_host;  ///< bias tables built on the host before they are uploaded
+    std::vector<labeled_row> labeled;
+    std::vector<double> row_losses;
+};
+
+/// The parameters other than linear weights, placed once on the backend.
+template <class Backend>
+struct placed_parameters {
+    using parameter = typename Backend::parameter;
+    parameter shared, lm_head, encoder_final_norm, decoder_final_norm;
+    std::vector<std::vector<parameter>> encoder_norms, decoder_norms;  ///< per layer: self (cross) ff
+
+    explicit placed_parameters(const weights& w)
+        : shared(Backend::place(w.shared)), lm_head(Backend::place(w.lm_head)), encoder_final_norm(Backend::place(w.encoder_final_norm)),
+          decoder_final_norm(Backend::place(w.decoder_final_norm)) {
+        for (const auto& layer : w.encoder) encoder_norms.push_back({Backend::place(layer.self_norm), Backend::place(layer.ff_norm)});
+        for (const auto& layer : w.decoder)
+            decoder_norms.push_back({Backend::place(layer.self_norm), Backend::place(layer.cross_norm), Backend::place(layer.ff_norm)});
+    }
 };
 
 /// Hugging Face's T5ForConditionalGeneration in float32, with LoRA applied at run time
@@ -60,7 +83,8 @@ public:
     using backend = Backend;
     using batch = t5::batch;
     using tokenizer = t5::tokenizer;
-    using lora_binding = lorahub::lora_binding;
+    /// LoRA views the backend reads: the host views on the CPU, device copies on a GPU.
+    using lora_binding = typename Backend::lora_binding;
     using context = t5::context<Backend>;
     /// One LoRA binding per candidate of a population (nullptr: none); see losses().
     using candidates = std::span<const lora_binding* const>;
@@ -87,6 +111,7 @@ public:
             if constexpr (!Backend::reads_source_weights) weights_->evict_linear_source(index);  // peak stays near the converted size
         }
         prepared_ = std::move(prepared);
+        placed_ = std::make_shared<const placed_parameters<Backend>>(*weights_);
     }
 
     const config& model_config() const noexcept { return config_; }
@@ -106,8 +131,11 @@ public:
         return targets;
     }
     lora_binding bind(std::span<const lora_layer> layers, const std::string& subject) const {
-        return bind_lora(*weights_, layers, subject);
+        return Backend::adopt_lora(bind_lora(*weights_, layers, subject));
     }
+    /// Makes a binding see new values of the layers it was made from (learn() composes in
+    /// place): nothing on the CPU, an upload on a device backend.
+    void refresh(lora_binding& binding) const { Backend::refresh_lora(binding); }
 
     /// Adds one example as the reference LoraHub tokenizes it: input and output each encoded
     /// with eos appended, truncated at 2048 tokens; the output ids are the labels.
@@ -131,9 +159,10 @@ public:
     std::vector<std::vector<float>> logits(const batch& examples, const lora_binding* lora, context& w) const {
         forward(examples, candidates(&lora, 1), w);
         std::vector<std::vector<float>> result(examples.labels.size());
-        for (std::size_t s = 0; s < result.size(); ++s)
-            result[s].assign(w.logits.begin() + static_cast<std::ptrdiff_t>(w.decoder_offsets[s] * config_.vocab_size),
-                             w.logits.begin() + static_cast<std::ptrdiff_t>(w.decoder_offsets[s + 1] * config_.vocab_size));
+        for (std::size_t s = 0; s < result.size(); ++s) {
+            result[s].resize((w.decoder_offsets[s + 1] - w.decoder_offsets[s]) * config_.vocab_size);
+            Backend::download(w.logits.data() + w.decoder_offsets[s] * config_.vocab_size, result[s].size(), result[s].data());
+        }
         return result;
     }
     std::vector<std::vector<float>> logits(const batch& examples, const lora_binding* lora = nullptr) const {
@@ -145,7 +174,7 @@ public:
     /// CrossEntropyLoss(ignore_index=-100) over the padded batch computes it.
     double loss(const batch& examples, const lora_binding* lora, context& w) const {
         forward(examples, candidates(&lora, 1), w);
-        return mean_cross_entropy(examples, 0, w);
+        return mean_cross_entropies(examples, 1, w).front();
     }
 
     /// loss() of the batch under each candidate's LoRA, computed in one pass: the batch is
@@ -156,9 +185,7 @@ public:
     std::vector<double> losses(const batch& examples, candidates population, context& w) const {
         if (population.empty()) return {};
         forward(examples, population, w);
-        std::vector<double> result(population.size());
-        for (std::size_t p = 0; p < population.size(); ++p) result[p] = mean_cross_entropy(examples, p, w);
-        return result;
+        return mean_cross_entropies(examples, population.size(), w);
     }
     double loss(const batch& examples, const lora_binding* lora = nullptr) const {
         context w;
@@ -186,8 +213,8 @@ public:
             linear(w.encoder_hidden.data(), encoder_tokens, block.k, one, w.cross_keys.data() + l * encoder_tokens * inner, w);
             linear(w.encoder_hidden.data(), encoder_tokens, block.v, one, w.cross_values.data() + l * encoder_tokens * inner, w);
         }
-        w.self_keys.assign(layers * n * capacity * inner, 0.0f);
-        w.self_values.assign(layers * n * capacity * inner, 0.0f);
+        w.self_keys.resize(layers * n * capacity * inner);  // attention reads only the positions written
+        w.self_values.resize(layers * n * capacity * inner);
         std::vector<std::size_t> active(n);
         for (std::size_t s = 0; s < n; ++s) active[s] = s;
         std::vector<int> next(n, config_.decoder_start_token_id);
@@ -196,15 +223,19 @@ public:
             w.hidden.resize(rows * d);
             w.ids.clear();
             for (std::size_t r = 0; r < rows; ++r) w.ids.push_back(next[active[r]]);
-            Backend::gather_rows(weights_->shared.data(), d, w.ids, w.hidden.data());
+            Backend::gather_rows(placed_->shared.data(), d, w.ids, w.hidden.data());
             // one bias table for this step's query position, shared by every sequence and layer
             const attention_span step_span{0, 1, step, 0, step + 1};
-            fill_relative_bias(false, step_span, weights_->decoder_position_bias.data(), w.decoder_bias, 0);
+            w.bias_host.clear();
+            fill_relative_bias(false, step_span, weights_->decoder_position_bias.data(), w.bias_host);
+            w.decoder_bias.resize(w.bias_host.size());
+            Backend::upload(w.bias_host, w.decoder_bias.data());
             for (std::size_t l = 0; l < layers; ++l) {
                 const auto& layer = weights_->decoder[l];
+                const auto& norms = placed_->decoder_norms[l];
                 // self-attention over the cache of this sequence, causal by construction
                 w.normed.resize(rows * d);
-                norm(w.hidden.data(), rows, layer.self_norm, w.normed.data());
+                norm(w.hidden.data(), rows, norms[0], w.normed.data());
                 w.query.resize(rows * inner);
                 w.key.resize(rows * inner);
                 w.value.resize(rows * inner);
@@ -216,15 +247,15 @@ public:
                 w.spans.clear();
                 for (std::size_t r = 0; r < rows; ++r) {
                     const std::size_t base = active[r] * capacity * inner;
-                    std::copy_n(w.key.data() + r * inner, inner, keys + base + step * inner);
-                    std::copy_n(w.value.data() + r * inner, inner, values + base + step * inner);
+                    Backend::copy(w.key.data() + r * inner, inner, keys + base + step * inner);
+                    Backend::copy(w.value.data() + r * inner, inner, values + base + step * inner);
                     w.spans.push_back({r, 1, step, active[r] * capacity, step + 1, w.decoder_bias.data()});
                 }
                 w.attended.resize(rows * inner);
                 attend(w.query.data(), keys, values, w.spans, true, w.attended.data());
                 add_linear(w.attended.data(), rows, layer.self.o, one, w.hidden.data(), w);
                 // cross-attention over the encoder output of this sequence
-                norm(w.hidden.data(), rows, layer.cross_norm, w.normed.data());
+                norm(w.hidden.data(), rows, norms[1], w.normed.data());
                 linear(w.normed.data(), rows, layer.cross.q, one, w.query.data(), w);
                 w.spans.clear();
                 for (std::size_t r = 0; r < rows; ++r) {
@@ -234,13 +265,15 @@ public:
                 attend(w.query.data(), w.cross_keys.data() + l * encoder_tokens * inner,
                        w.cross_values.data() + l * encoder_tokens * inner, w.spans, false, w.attended.data());
                 add_linear(w.attended.data(), rows, layer.cross.o, one, w.hidden.data(), w);
-                feed_forward(layer.ff_norm, layer.ff, rows, one, w);
+                feed_forward(norms[2], layer.ff, rows, one, w);
             }
             head(rows, w);
+            w.next_ids.resize(rows);
+            Backend::argmax_rows(w.logits.data(), rows, config_.vocab_size, w.next_ids);
             std::vector<std::size_t> still;
             for (std::size_t r = 0; r < rows; ++r) {
                 const std::size_t s = active[r];
-                const int id = static_cast<int>(Backend::argmax(w.logits.data() + r * config_.vocab_size, config_.vocab_size));
+                const int id = w.next_ids[r];
                 result[s].push_back(id);
                 next[s] = id;
                 if (id != config_.eos_token_id) still.push_back(s);
@@ -256,15 +289,16 @@ public:
     }
 
     /// W' = W + s B A for every layer the binding gives a LoRA: (tensor name, values) pairs.
-    std::vector<std::pair<std::string, std::vector<float>>> merged_weights(const lora_binding& lora) const {
+    std::vector<std::pair<std::string, std::vector<float>>> merged_weights(const lora_binding& binding) const {
+        const lorahub::lora_binding& lora = Backend::host_lora(binding);
         std::vector<std::pair<std::string, std::vector<float>>> merged;
         for (std::size_t index = 0; index < lora.size(); ++index) {
             const auto& ref = lora[index];
             if (ref.rank == 0) continue;
             const auto& linear = weights_->linears[index];
             std::vector<float> values(linear.weight.begin(), linear.weight.end());
-            Backend::gemm_nn({ref.b, linear.out_features, ref.rank, ref.rank}, {ref.a, ref.rank, linear.in_features, linear.in_features},
-                             {values.data(), linear.out_features, linear.in_features, linear.in_features}, ref.scaling, 1.0f);
+            cpu::eigen_gemm::multiply({ref.b, linear.out_features, ref.rank, ref.rank}, {ref.a, ref.rank, linear.in_features, linear.in_features},
+                                      {values.data(), linear.out_features, linear.in_features, linear.in_features}, ref.scaling, 1.0f);
             merged.emplace_back(linear.module + ".weight", std::move(values));
         }
         return merged;
@@ -293,7 +327,7 @@ private:
         }
     }
 
-    void norm(const float* x, std::size_t rows, std::span<const float> weight, float* out) const {
+    void norm(const float* x, std::size_t rows, const typename Backend::parameter& weight, float* out) const {
         Backend::rms_norm(x, rows, config_.d_model, weight.data(), eps(), out);
     }
 
@@ -322,13 +356,13 @@ private:
         linear(x, rows, index, lora, out, w, 1.0f);
     }
 
-    /// Writes the [heads, width] relative-position bias table of `span` at table[offset...]:
+    /// Appends the [heads, width] relative-position bias table of `span` to `table` (host):
     /// bias of head h for relative position rel = key - query is position_bias[bucket(rel), h].
-    void fill_relative_bias(bool bidirectional, const attention_span& span, const float* position_bias, typename context::template buffer<float>& table,
-                            std::size_t offset) const {
+    void fill_relative_bias(bool bidirectional, const attention_span& span, const float* position_bias, std::vector<float>& table) const {
         const std::size_t heads = config_.num_heads, width = span.bias_width();
         const auto last_query = static_cast<std::int64_t>(span.query_position + span.query_count - 1);
-        table.resize(std::max(table.size(), offset + heads * width));
+        const std::size_t offset = table.size();
+        table.resize(offset + heads * width);
         float* out = table.data() + offset;
         for (std::size_t i = 0; i < width; ++i) {
             const auto bucket = relative_position_bucket(static_cast<std::int64_t>(i) - last_query, bidirectional,
@@ -338,15 +372,16 @@ private:
         }
     }
 
-    /// Bias tables for spans (one per sequence) into `table`, and the spans pointed at them.
+    /// Bias tables for spans (one per sequence), built on the host and uploaded into `table`,
+    /// and the spans pointed at them.
     void attach_relative_bias(bool bidirectional, std::vector<attention_span>& spans, const float* position_bias,
-                              typename context::template buffer<float>& table) const {
-        std::size_t total = 0;
-        for (const auto& span : spans) total += config_.num_heads * span.bias_width();
-        table.resize(total);
+                              typename context::template buffer<float>& table, context& w) const {
+        w.bias_host.clear();
+        for (const auto& span : spans) fill_relative_bias(bidirectional, span, position_bias, w.bias_host);
+        table.resize(w.bias_host.size());
+        Backend::upload(w.bias_host, table.data());
         std::size_t offset = 0;
         for (auto& span : spans) {
-            fill_relative_bias(bidirectional, span, position_bias, table, offset);
             span.relative_bias = table.data() + offset;
             offset += config_.num_heads * span.bias_width();
         }
@@ -359,7 +394,7 @@ private:
         Backend::attention({query, keys, values, out, config_.num_heads, config_.d_kv, inner, inner, 1.0f, causal, spans});
     }
 
-    void feed_forward(std::span<const float> norm_weight, const feed_forward_block& block, std::size_t rows, candidates lora,
+    void feed_forward(const typename Backend::parameter& norm_weight, const feed_forward_block& block, std::size_t rows, candidates lora,
                       context& w) const {
         const std::size_t d = config_.d_model, ff = config_.d_ff;
         w.normed.resize(rows * d);
@@ -383,21 +418,26 @@ private:
             for (const auto& sequence : sequences) offsets.push_back(offsets.back() + sequence.size());
     }
 
-    /// Mean cross-entropy over the kept labels of the batch's `copy`-th stacked copy.
-    double mean_cross_entropy(const batch& examples, std::size_t copy, const context& w) const {
-        double total = 0.0;
-        std::size_t kept = 0;
-        const std::size_t first = copy * examples.labels.size();
-        for (std::size_t s = 0; s < examples.labels.size(); ++s)
-            for (std::size_t i = 0; i < examples.labels[s].size(); ++i) {
-                const int label = examples.labels[s][i];
-                if (label == ignore_index) continue;
-                const float* row = w.logits.data() + (w.decoder_offsets[first + s] + i) * config_.vocab_size;
-                total += Backend::cross_entropy(row, config_.vocab_size, static_cast<std::size_t>(label));
-                ++kept;
-            }
-        if (kept == 0) throw argument_error("loss", "the batch has no label tokens");
-        return total / static_cast<double>(kept);
+    /// Mean cross-entropy over the kept labels of each of the batch's `copies` stacked copies:
+    /// one backend call over every labeled row, then one sum per copy in row order.
+    std::vector<double> mean_cross_entropies(const batch& examples, std::size_t copies, context& w) const {
+        w.labeled.clear();
+        for (std::size_t copy = 0; copy < copies; ++copy)
+            for (std::size_t s = 0; s < examples.labels.size(); ++s)
+                for (std::size_t i = 0; i < examples.labels[s].size(); ++i)
+                    if (const int label = examples.labels[s][i]; label != ignore_index)
+                        w.labeled.push_back({w.decoder_offsets[copy * examples.labels.size() + s] + i, static_cast<std::size_t>(label)});
+        if (w.labeled.empty()) throw argument_error("loss", "the batch has no label tokens");
+        w.row_losses.resize(w.labeled.size());
+        Backend::cross_entropy_rows(w.logits.data(), config_.vocab_size, w.labeled, w.row_losses);
+        const std::size_t kept = w.labeled.size() / copies;
+        std::vector<double> means(copies);
+        for (std::size_t copy = 0; copy < copies; ++copy) {
+            double total = 0.0;
+            for (std::size_t i = 0; i < kept; ++i) total += w.row_losses[copy * kept + i];
+            means[copy] = total / static_cast<double>(kept);
+        }
+        return means;
     }
 
     /// Runs the encoder on `inputs` stacked `copies` times (one copy per candidate of
@@ -410,39 +450,41 @@ private:
         w.ids.clear();
         for (std::size_t copy = 0; copy < copies; ++copy)
             for (const auto& sequence : inputs) w.ids.insert(w.ids.end(), sequence.begin(), sequence.end());
-        Backend::gather_rows(weights_->shared.data(), d, w.ids, w.hidden.data());
+        Backend::gather_rows(placed_->shared.data(), d, w.ids, w.hidden.data());
         w.spans.clear();
         for (std::size_t s = 0; s + 1 < w.encoder_offsets.size(); ++s) {
             const std::size_t length = w.encoder_offsets[s + 1] - w.encoder_offsets[s];
             w.spans.push_back({w.encoder_offsets[s], length, 0, w.encoder_offsets[s], length});
         }
-        attach_relative_bias(true, w.spans, weights_->encoder_position_bias.data(), w.encoder_bias);
+        attach_relative_bias(true, w.spans, weights_->encoder_position_bias.data(), w.encoder_bias, w);
         w.normed.resize(tokens * d);
         w.query.resize(tokens * inner);
         w.key.resize(tokens * inner);
         w.value.resize(tokens * inner);
         w.attended.resize(tokens * inner);
-        for (const auto& layer : weights_->encoder) {
-            norm(w.hidden.data(), tokens, layer.self_norm, w.normed.data());
+        for (std::size_t l = 0; l < weights_->encoder.size(); ++l) {
+            const auto& layer = weights_->encoder[l];
+            const auto& norms = placed_->encoder_norms[l];
+            norm(w.hidden.data(), tokens, norms[0], w.normed.data());
             linear(w.normed.data(), tokens, layer.self.q, lora, w.query.data(), w);
             linear(w.normed.data(), tokens, layer.self.k, lora, w.key.data(), w);
             linear(w.normed.data(), tokens, layer.self.v, lora, w.value.data(), w);
             attend(w.query.data(), w.key.data(), w.value.data(), w.spans, false, w.attended.data());
             add_linear(w.attended.data(), tokens, layer.self.o, lora, w.hidden.data(), w);
-            feed_forward(layer.ff_norm, layer.ff, tokens, lora, w);
+            feed_forward(norms[1], layer.ff, tokens, lora, w);
         }
         w.encoder_hidden.resize(tokens * d);
-        norm(w.hidden.data(), tokens, weights_->encoder_final_norm, w.encoder_hidden.data());
+        norm(w.hidden.data(), tokens, placed_->encoder_final_norm, w.encoder_hidden.data());
     }
 
     /// Final norm, optional d_model^-0.5 scaling (tied head), and logits of w.hidden rows.
     void head(std::size_t rows, context& w) const {
         const std::size_t d = config_.d_model;
         w.normed.resize(rows * d);
-        norm(w.hidden.data(), rows, weights_->decoder_final_norm, w.normed.data());
+        norm(w.hidden.data(), rows, placed_->decoder_final_norm, w.normed.data());
         if (config_.tie_word_embeddings) Backend::scale(w.normed.data(), rows * d, 1.0f / std::sqrt(static_cast<float>(d)));
         w.logits.resize(rows * config_.vocab_size);
-        Backend::gemm_nt({w.normed.data(), rows, d, d}, {weights_->lm_head.data(), config_.vocab_size, d, d},
+        Backend::gemm_nt({w.normed.data(), rows, d, d}, {placed_->lm_head.data(), config_.vocab_size, d, d},
                          {w.logits.data(), rows, config_.vocab_size, config_.vocab_size});
     }
 
@@ -473,7 +515,7 @@ private:
                 for (std::size_t i = 0; i < labels.size(); ++i)
                     w.ids.push_back(i == 0 ? config_.decoder_start_token_id
                                            : (labels[i - 1] == ignore_index ? config_.pad_token_id : labels[i - 1]));
-        Backend::gather_rows(weights_->shared.data(), d, w.ids, w.hidden.data());
+        Backend::gather_rows(placed_->shared.data(), d, w.ids, w.hidden.data());
         w.spans.clear();
         w.cross_spans.clear();
         for (std::size_t s = 0; s + 1 < w.decoder_offsets.size(); ++s) {
@@ -481,26 +523,28 @@ private:
             w.spans.push_back({w.decoder_offsets[s], length, 0, w.decoder_offsets[s], length});
             w.cross_spans.push_back({w.decoder_offsets[s], length, 0, w.encoder_offsets[s], w.encoder_offsets[s + 1] - w.encoder_offsets[s]});
         }
-        attach_relative_bias(false, w.spans, weights_->decoder_position_bias.data(), w.decoder_bias);
+        attach_relative_bias(false, w.spans, weights_->decoder_position_bias.data(), w.decoder_bias, w);
         w.normed.resize(tokens * d);
         w.query.resize(tokens * inner);
         w.key.resize(std::max(tokens, encoder_tokens) * inner);
         w.value.resize(std::max(tokens, encoder_tokens) * inner);
         w.attended.resize(tokens * inner);
-        for (const auto& layer : weights_->decoder) {
-            norm(w.hidden.data(), tokens, layer.self_norm, w.normed.data());
+        for (std::size_t l = 0; l < weights_->decoder.size(); ++l) {
+            const auto& layer = weights_->decoder[l];
+            const auto& norms = placed_->decoder_norms[l];
+            norm(w.hidden.data(), tokens, norms[0], w.normed.data());
             linear(w.normed.data(), tokens, layer.self.q, lora, w.query.data(), w);
             linear(w.normed.data(), tokens, layer.self.k, lora, w.key.data(), w);
             linear(w.normed.data(), tokens, layer.self.v, lora, w.value.data(), w);
             attend(w.query.data(), w.key.data(), w.value.data(), w.spans, true, w.attended.data());
             add_linear(w.attended.data(), tokens, layer.self.o, lora, w.hidden.data(), w);
-            norm(w.hidden.data(), tokens, layer.cross_norm, w.normed.data());
+            norm(w.hidden.data(), tokens, norms[1], w.normed.data());
             linear(w.normed.data(), tokens, layer.cross.q, lora, w.query.data(), w);
             linear(w.encoder_hidden.data(), encoder_tokens, layer.cross.k, lora, w.key.data(), w);
             linear(w.encoder_hidden.data(), encoder_tokens, layer.cross.v, lora, w.value.data(), w);
             attend(w.query.data(), w.key.data(), w.value.data(), w.cross_spans, false, w.attended.data());
             add_linear(w.attended.data(), tokens, layer.cross.o, lora, w.hidden.data(), w);
-            feed_forward(layer.ff_norm, layer.ff, tokens, lora, w);
+            feed_forward(norms[2], layer.ff, tokens, lora, w);
         }
         head(tokens, w);
     }
@@ -509,6 +553,7 @@ private:
     std::shared_ptr<const tokenizer> tokenizer_;
     config config_;
     std::shared_ptr<const std::vector<typename Backend::weight>> prepared_;
+    std::shared_ptr<const placed_parameters<Backend>> placed_;
 };
 
 }  // namespace lorahub::t5
