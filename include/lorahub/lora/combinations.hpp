@@ -1,0 +1,316 @@
+#pragma once
+
+/// PEFT's add_weighted_adapter combination types as composers, with PEFT 0.17.1's exact
+/// semantics (peft/tuners/lora/model.py, peft/utils/merge_utils.py):
+///
+/// - cat: A' = [w_1 s_1 A_1; ...; w_N s_N A_N], B' = [B_1 ... B_N] (rank N r).
+/// - LoRA-space types (linear, ties, dare_linear, dare_ties, magnitude_prune): the reduction
+///   runs on the A stacks and on the B stacks separately with weights sqrt(w_i s_i), rank r.
+/// - SVD types (svd, ties_svd, dare_linear_svd, dare_ties_svd, magnitude_prune_svd): the
+///   reduction runs on the delta weights s_i B_i A_i with weights w_i s_i (so the scaling
+///   counts twice, as in PEFT), then B' A' is its rank-r' truncated SVD (B' = U S, A' = V^T),
+///   optionally clamped to the `svd_clamp` quantile of their entries.
+/// - reductions: sum (task arithmetic); magnitude_prune keeps the int(density n) largest |x|
+///   of each tensor; ties prunes by magnitude, elects a sign per entry (sum of the pruned
+///   tensors, or of their signs) and averages the weighted entries that agree with it;
+///   dare_* keep each entry with probability `density` and, as PEFT 0.17.1 does, do not
+///   rescale the kept ones (its torch.div result is discarded).
+///
+/// The combined adapter has r = lora_alpha = its rank (scaling 1; sqrt(rank) with rsLoRA,
+/// which then scales the combination by sqrt(rank): PEFT's new config says so). DARE masks come from `options.masks` when set (tests inject
+/// PEFT's), else from random_source(options.seed), drawn per target, then A before B
+/// (or the delta), adapter by adapter.
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <numeric>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <Eigen/Dense>
+
+#include "lorahub/core/error.hpp"
+#include "lorahub/core/lora.hpp"
+#include "lorahub/core/random.hpp"
+#include "lorahub/lora/pool.hpp"
+
+namespace lorahub {
+
+enum class majority_sign { total, frequency };
+
+/// Fills `mask` with 0 / 1 (keep with probability `density`) for the tensor `part` ("A",
+/// "B" or "delta") of adapter `adapter` at target `module`.
+using dare_mask_source =
+    std::function<void(std::string_view module, std::string_view part, std::size_t adapter, double density, std::span<float> mask)>;
+
+struct combination_options {
+    double density = 1.0;  ///< fraction of entries kept by the pruning types, in [0, 1]
+    majority_sign sign = majority_sign::total;
+    std::size_t svd_rank = 0;            ///< 0: the modules' rank
+    std::optional<double> svd_clamp;     ///< quantile in (0, 1] of the SVD factors' entries
+    std::uint64_t seed = 42;             ///< DARE's masks when `masks` is empty
+    dare_mask_source masks;
+};
+
+namespace combination {
+
+enum class reduction { sum, magnitude_prune, ties, dare_linear, dare_ties };
+
+/// Keeps the int(density n) entries of largest magnitude (ties broken towards the lower index).
+inline void magnitude_prune(std::span<float> tensor, double density) {
+    if (density >= 1.0) return;
+    const auto keep = static_cast<std::size_t>(density * static_cast<double>(tensor.size()));
+    std::vector<std::size_t> order(tensor.size());
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    auto larger = [&](std::size_t x, std::size_t y) {
+        const float ax = std::abs(tensor[x]), ay = std::abs(tensor[y]);
+        return ax > ay || (ax == ay && x < y);
+    };
+    if (keep < order.size()) std::nth_element(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(keep), order.end(), larger);
+    std::vector<char> kept(tensor.size(), 0);
+    for (std::size_t i = 0; i < keep; ++i) kept[order[i]] = 1;
+    for (std::size_t i = 0; i < tensor.size(); ++i)
+        if (!kept[i]) tensor[i] = 0.0f;
+}
+
+/// out = the reduction R of `tensors` (each out.size() floats) with `weights`. `tensors` is
+/// modified (pruned in place). `mask_for(i, mask)` fills adapter i's DARE mask.
+template <reduction R>
+void reduce(std::vector<std::vector<float>>& tensors, std::span<const double> weights, double density, majority_sign sign,
+            const std::function<void(std::size_t, std::span<float>)>& mask_for, std::span<float> out) {
+    const std::size_t n = tensors.size(), length = out.size();
+    if constexpr (R == reduction::magnitude_prune || R == reduction::ties)
+        for (auto& tensor : tensors) magnitude_prune(tensor, density);
+    if constexpr (R == reduction::dare_linear || R == reduction::dare_ties) {
+        if (density < 1.0) {
+            std::vector<float> mask(length);
+            for (std::size_t i = 0; i < n; ++i) {
+                mask_for(i, mask);
+                for (std::size_t j = 0; j < length; ++j) tensors[i][j] *= mask[j];
+            }
+        }
+    }
+    if constexpr (R == reduction::ties || R == reduction::dare_ties) {
+        for (std::size_t j = 0; j < length; ++j) {
+            float elected = 0.0f;
+            for (std::size_t i = 0; i < n; ++i) {
+                const float x = tensors[i][j];
+                elected += sign == majority_sign::total ? x : static_cast<float>((x > 0.0f) - (x < 0.0f));
+            }
+            const float majority = elected >= 0.0f ? 1.0f : -1.0f;
+            float total = 0.0f, agreeing = 0.0f;
+            for (std::size_t i = 0; i < n; ++i) {
+                const float x = tensors[i][j];
+                if (static_cast<float>((x > 0.0f) - (x < 0.0f)) != majority) continue;
+                total += static_cast<float>(weights[i]) * x;
+                agreeing += 1.0f;
+            }
+            out[j] = total / std::max(agreeing, 1.0f);
+        }
+    } else {
+        for (std::size_t j = 0; j < length; ++j) {
+            float total = 0.0f;
+            for (std::size_t i = 0; i < n; ++i) total += static_cast<float>(weights[i]) * tensors[i][j];
+            out[j] = total;
+        }
+    }
+}
+
+constexpr std::string_view reduction_name(reduction r) {
+    switch (r) {
+        case reduction::sum: return "linear";
+        case reduction::magnitude_prune: return "magnitude_prune";
+        case reduction::ties: return "ties";
+        case reduction::dare_linear: return "dare_linear";
+        case reduction::dare_ties: return "dare_ties";
+    }
+    return "";
+}
+constexpr std::string_view svd_name(reduction r) {
+    switch (r) {
+        case reduction::sum: return "svd";
+        case reduction::magnitude_prune: return "magnitude_prune_svd";
+        case reduction::ties: return "ties_svd";
+        case reduction::dare_linear: return "dare_linear_svd";
+        case reduction::dare_ties: return "dare_ties_svd";
+    }
+    return "";
+}
+constexpr bool uses_density(reduction r) { return r != reduction::sum; }
+
+inline void check_options(std::string_view name, const combination_options& options, bool density_used) {
+    if (density_used && !(options.density >= 0.0 && options.density <= 1.0))
+        throw argument_error(std::string(name), "density must be in [0, 1]");
+    if (options.svd_clamp && !(*options.svd_clamp > 0.0 && *options.svd_clamp <= 1.0))
+        throw argument_error(std::string(name), "svd_clamp must be a quantile in (0, 1]");
+}
+
+/// Scaling of the combined adapter: PEFT writes r = lora_alpha = rank, keeping use_rslora.
+inline float combined_scaling(const lora_pool& pool, std::size_t rank) {
+    return pool.config().use_rslora ? static_cast<float>(std::sqrt(static_cast<double>(rank))) : 1.0f;
+}
+
+/// DARE masks for one target: `options.masks`, or Bernoulli draws from `random`.
+inline std::function<void(std::size_t, std::span<float>)> mask_source(const combination_options& options, random_source& random,
+                                                                      const std::string& module, std::string_view part) {
+    return [&options, &random, &module, part](std::size_t adapter, std::span<float> mask) {
+        if (options.masks) return options.masks(module, part, adapter, options.density, mask);
+        for (auto& value : mask) value = random.uniform() < options.density ? 1.0f : 0.0f;
+    };
+}
+
+}  // namespace combination
+
+/// PEFT's "cat": every module's rank kept side by side (rank N r), weights and scalings in A.
+struct combine_cat {
+    static constexpr std::string_view name = "cat";
+    combination_options options;
+
+    std::vector<lora_layer> allocate(const lora_pool& pool) const {
+        std::vector<lora_layer> out;
+        for (const auto& stack : pool.stacks()) {
+            const std::size_t rank = pool.size() * stack.rank;
+            out.push_back({stack.module, rank, stack.in_features, stack.out_features, combination::combined_scaling(pool, rank),
+                           std::vector<float>(rank * stack.in_features), std::vector<float>(stack.out_features * rank)});
+        }
+        return out;
+    }
+    void compose(const lora_pool& pool, std::span<const double> w, std::vector<lora_layer>& out) const {
+        pool.check_weights(w);
+        const std::size_t n = pool.size();
+        for (std::size_t t = 0; t < pool.stacks().size(); ++t) {
+            const auto& stack = pool.stacks()[t];
+            auto& layer = out[t];
+            for (std::size_t i = 0; i < n; ++i) {
+                const float factor = static_cast<float>(w[i] * static_cast<double>(stack.scaling[i]));
+                const float* a = stack.a.data() + i * stack.a_block();
+                float* a_out = layer.a.data() + i * stack.a_block();
+                for (std::size_t j = 0; j < stack.a_block(); ++j) a_out[j] = a[j] * factor;
+                for (std::size_t o = 0; o < stack.out_features; ++o)
+                    std::copy_n(stack.b.data() + i * stack.b_block() + o * stack.rank, stack.rank, layer.b.data() + o * layer.rank + i * stack.rank);
+            }
+        }
+    }
+};
+
+/// PEFT's LoRA-space combinations: the reduction on the A and B stacks with sqrt(w_i s_i).
+template <combination::reduction R>
+struct combine_lora_space {
+    static constexpr std::string_view name = combination::reduction_name(R);
+    combination_options options;
+
+    std::vector<lora_layer> allocate(const lora_pool& pool) const {
+        combination::check_options(name, options, combination::uses_density(R));
+        std::vector<lora_layer> out;
+        for (const auto& stack : pool.stacks())
+            out.push_back({stack.module, stack.rank, stack.in_features, stack.out_features, combination::combined_scaling(pool, stack.rank),
+                           std::vector<float>(stack.a_block()), std::vector<float>(stack.b_block())});
+        return out;
+    }
+    void compose(const lora_pool& pool, std::span<const double> w, std::vector<lora_layer>& out) const {
+        pool.check_weights(w);
+        random_source random(options.seed);
+        const std::size_t n = pool.size();
+        for (std::size_t t = 0; t < pool.stacks().size(); ++t) {
+            const auto& stack = pool.stacks()[t];
+            std::vector<double> roots(n);
+            for (std::size_t i = 0; i < n; ++i) {
+                const double product = w[i] * static_cast<double>(stack.scaling[i]);
+                if (product < 0.0)
+                    throw argument_error(std::string(name), "takes sqrt(weight x scaling) as PEFT does; module " + std::to_string(i + 1) +
+                                                                "'s is negative (PEFT would give NaN): use cat, svd or weighted-ab for negative weights");
+                roots[i] = std::sqrt(product);
+            }
+            auto split = [n](const std::vector<float>& source, std::size_t block) {
+                std::vector<std::vector<float>> tensors(n);
+                for (std::size_t i = 0; i < n; ++i)
+                    tensors[i].assign(source.begin() + static_cast<std::ptrdiff_t>(i * block), source.begin() + static_cast<std::ptrdiff_t>((i + 1) * block));
+                return tensors;
+            };
+            auto a = split(stack.a, stack.a_block());
+            combination::reduce<R>(a, roots, options.density, options.sign, combination::mask_source(options, random, stack.module, "A"), out[t].a);
+            auto b = split(stack.b, stack.b_block());
+            combination::reduce<R>(b, roots, options.density, options.sign, combination::mask_source(options, random, stack.module, "B"), out[t].b);
+        }
+    }
+};
+
+/// PEFT's SVD combinations: the reduction on the delta weights s_i B_i A_i with w_i s_i,
+/// then a rank-r' truncated SVD. One SVD per target per composition: for combining a pool
+/// once, not for the inner loop of a search.
+template <combination::reduction R>
+struct combine_svd {
+    static constexpr std::string_view name = combination::svd_name(R);
+    combination_options options;
+
+    std::vector<lora_layer> allocate(const lora_pool& pool) const {
+        combination::check_options(name, options, combination::uses_density(R));
+        std::vector<lora_layer> out;
+        for (const auto& stack : pool.stacks()) {
+            const std::size_t rank = options.svd_rank == 0 ? stack.rank : options.svd_rank;
+            if (rank > std::min(stack.in_features, stack.out_features))
+                throw argument_error(std::string(name), "svd rank " + std::to_string(rank) + " exceeds the smaller side of " + stack.module);
+            out.push_back({stack.module, rank, stack.in_features, stack.out_features, combination::combined_scaling(pool, rank),
+                           std::vector<float>(rank * stack.in_features), std::vector<float>(stack.out_features * rank)});
+        }
+        return out;
+    }
+    void compose(const lora_pool& pool, std::span<const double> w, std::vector<lora_layer>& out) const {
+        pool.check_weights(w);
+        using matrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+        random_source random(options.seed);
+        const std::size_t n = pool.size();
+        for (std::size_t t = 0; t < pool.stacks().size(); ++t) {
+            const auto& stack = pool.stacks()[t];
+            const auto rows = static_cast<Eigen::Index>(stack.out_features), cols = static_cast<Eigen::Index>(stack.in_features),
+                       r = static_cast<Eigen::Index>(stack.rank);
+            std::vector<std::vector<float>> deltas(n, std::vector<float>(stack.out_features * stack.in_features));
+            std::vector<double> weights(n);
+            for (std::size_t i = 0; i < n; ++i) {
+                const Eigen::Map<const matrix> a(stack.a.data() + i * stack.a_block(), r, cols), b(stack.b.data() + i * stack.b_block(), rows, r);
+                Eigen::Map<matrix>(deltas[i].data(), rows, cols).noalias() = stack.scaling[i] * (b * a);
+                weights[i] = w[i] * static_cast<double>(stack.scaling[i]);
+            }
+            matrix delta(rows, cols);
+            combination::reduce<R>(deltas, weights, options.density, options.sign, combination::mask_source(options, random, stack.module, "delta"),
+                                   std::span<float>(delta.data(), static_cast<std::size_t>(delta.size())));
+            const Eigen::BDCSVD<matrix> svd(delta, Eigen::ComputeThinU | Eigen::ComputeThinV);
+            auto& layer = out[t];
+            const auto k = static_cast<Eigen::Index>(layer.rank);
+            matrix u = svd.matrixU().leftCols(k) * svd.singularValues().head(k).asDiagonal();
+            matrix vt = svd.matrixV().leftCols(k).transpose();
+            if (options.svd_clamp) {
+                std::vector<float> entries(u.data(), u.data() + u.size());
+                entries.insert(entries.end(), vt.data(), vt.data() + vt.size());
+                std::sort(entries.begin(), entries.end());
+                const double position = *options.svd_clamp * static_cast<double>(entries.size() - 1);  // torch.quantile, linear
+                const auto low = static_cast<std::size_t>(std::floor(position));
+                const auto high = std::min(low + 1, entries.size() - 1);
+                const float bound = static_cast<float>(entries[low] + (position - static_cast<double>(low)) * (entries[high] - entries[low]));
+                u = u.cwiseMax(-bound).cwiseMin(bound);
+                vt = vt.cwiseMax(-bound).cwiseMin(bound);
+            }
+            Eigen::Map<matrix>(layer.b.data(), rows, k) = u;
+            Eigen::Map<matrix>(layer.a.data(), k, cols) = vt;
+        }
+    }
+};
+
+using combine_linear = combine_lora_space<combination::reduction::sum>;
+using combine_ties = combine_lora_space<combination::reduction::ties>;
+using combine_dare_linear = combine_lora_space<combination::reduction::dare_linear>;
+using combine_dare_ties = combine_lora_space<combination::reduction::dare_ties>;
+using combine_magnitude_prune = combine_lora_space<combination::reduction::magnitude_prune>;
+using combine_svd_sum = combine_svd<combination::reduction::sum>;
+using combine_ties_svd = combine_svd<combination::reduction::ties>;
+using combine_dare_linear_svd = combine_svd<combination::reduction::dare_linear>;
+using combine_dare_ties_svd = combine_svd<combination::reduction::dare_ties>;
+using combine_magnitude_prune_svd = combine_svd<combination::reduction::magnitude_prune>;
+
+}  // namespace lorahub

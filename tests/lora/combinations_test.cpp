@@ -1,0 +1,141 @@
+// PEFT's add_weighted_adapter combination types against PEFT 0.17.1 itself
+// (tests/fixtures/make_merge_fixtures.py): the combined adapter's delta weight s' B' A' of
+// every target, for the three score-pool modules with weights 0.7, 0.4, 1.3, density 0.5 and
+// svd rank 3; DARE with the masks PEFT drew, injected.
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include <lorahub/io/json.hpp>
+#include <lorahub/io/safetensors.hpp>
+#include <lorahub/lora/combinations.hpp>
+#include <lorahub/lora/pool.hpp>
+
+#include "../support/files.hpp"
+
+using namespace lorahub;
+
+namespace {
+
+const io::safetensors_file& reference() {
+    static const io::safetensors_file file(test::fixtures() / "merge/expected.safetensors");
+    return file;
+}
+
+const lora_pool& score_pool() {
+    static const auto pool = lora_pool::load(std::vector{test::fixtures() / "t5/pool-0", test::fixtures() / "t5/pool-1",
+                                                         test::fixtures() / "t5/pool-2"});
+    return pool;
+}
+
+const std::vector<double> weights{0.7, 0.4, 1.3};
+
+combination_options fixture_options(const std::string& type) {
+    combination_options options;
+    options.density = 0.5;
+    options.svd_rank = 3;
+    options.masks = [type](std::string_view module, std::string_view part, std::size_t adapter, double, std::span<float> mask) {
+        const auto key = type + ".mask." + std::string(module) + "." + std::string(part) + "." + std::to_string(adapter);
+        const auto values = reference().read_f32(reference().at(key));
+        REQUIRE(values.size() == mask.size());
+        std::copy(values.begin(), values.end(), mask.begin());
+    };
+    return options;
+}
+
+/// max over targets of max |ours - PEFT's| / max |PEFT's| of the delta weight s' B' A'.
+template <class C>
+double worst_relative_error(const C& composer, const std::string& type) {
+    const auto& pool = score_pool();
+    auto layers = composer.allocate(pool);
+    composer.compose(pool, weights, layers);
+    double worst = 0;
+    for (const auto& layer : layers) {
+        const auto theirs = reference().read_f32(reference().at(type + "." + layer.module));
+        REQUIRE(theirs.size() == layer.out_features * layer.in_features);
+        double largest = 0, error = 0;
+        for (std::size_t o = 0; o < layer.out_features; ++o)
+            for (std::size_t i = 0; i < layer.in_features; ++i) {
+                double ours = 0;
+                for (std::size_t k = 0; k < layer.rank; ++k)
+                    ours += static_cast<double>(layer.b[o * layer.rank + k]) * layer.a[k * layer.in_features + i];
+                ours *= layer.scaling;
+                const double want = theirs[o * layer.in_features + i];
+                largest = std::max(largest, std::abs(want));
+                error = std::max(error, std::abs(ours - want));
+            }
+        worst = std::max(worst, error / std::max(largest, 1e-30));
+    }
+    return worst;
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("each LoRA-space and cat combination gives PEFT's delta weights", "[lora][combination]", combine_cat, combine_linear,
+                   combine_ties, combine_dare_linear, combine_dare_ties, combine_magnitude_prune) {
+    const std::string type(TestType::name);
+    TestType composer{fixture_options(type)};
+    CHECK(worst_relative_error(composer, type) <= 1e-5);
+}
+
+TEMPLATE_TEST_CASE("each SVD combination gives PEFT's delta weights", "[lora][combination]", combine_svd_sum, combine_ties_svd,
+                   combine_dare_linear_svd, combine_dare_ties_svd, combine_magnitude_prune_svd) {
+    const std::string type(TestType::name);
+    TestType composer{fixture_options(type)};
+    CHECK(worst_relative_error(composer, type) <= 1e-4);  // float SVDs of 36 x 40 deltas (BDCSVD here, LAPACK there)
+}
+
+TEST_CASE("combination inputs PEFT would turn into NaN or nonsense are clear errors", "[lora][combination]") {
+    const auto& pool = score_pool();
+    combine_linear linear;
+    auto layers = linear.allocate(pool);
+    CHECK_THROWS_WITH(linear.compose(pool, std::vector<double>{0.5, -0.5, 1.0}, layers),
+                      Catch::Matchers::Contains("module 2's is negative (PEFT would give NaN)"));
+    combine_ties ties;
+    ties.options.density = 1.5;
+    CHECK_THROWS_WITH(ties.allocate(pool), Catch::Matchers::Contains("ties: density must be in [0, 1]"));
+    combine_svd_sum svd;
+    svd.options.svd_rank = 1000;
+    CHECK_THROWS_WITH(svd.allocate(pool), Catch::Matchers::Contains("svd rank 1000 exceeds"));
+    CHECK_THROWS(combine_cat{}.compose(pool, std::vector<double>{0.5, std::nan(""), 1.0}, layers));
+}
+
+TEST_CASE("svd_clamp bounds both factors by the quantile of their entries", "[lora][combination]") {
+    const auto& pool = score_pool();
+    combine_svd_sum unclamped, clamped;
+    clamped.options.svd_clamp = 0.9;
+    auto free_layers = unclamped.allocate(pool), bounded = clamped.allocate(pool);
+    unclamped.compose(pool, weights, free_layers);
+    clamped.compose(pool, weights, bounded);
+    for (std::size_t t = 0; t < bounded.size(); ++t) {
+        std::vector<float> entries(free_layers[t].b);
+        entries.insert(entries.end(), free_layers[t].a.begin(), free_layers[t].a.end());
+        std::sort(entries.begin(), entries.end());
+        const double position = 0.9 * static_cast<double>(entries.size() - 1);  // torch.quantile's linear interpolation
+        const auto low = static_cast<std::size_t>(position);
+        const double bound = entries[low] + (position - static_cast<double>(low)) * (entries[low + 1] - entries[low]);
+        std::size_t clipped = 0;
+        for (const auto* factors : {&bounded[t].a, &bounded[t].b})
+            for (float value : *factors) {
+                CHECK(std::abs(value) <= bound + 1e-7);
+                clipped += std::abs(std::abs(value) - bound) <= 1e-7;
+            }
+        CHECK(clipped > 0);  // the largest tenth of the entries sits at the bound
+    }
+}
+
+TEST_CASE("DARE without injected masks is seeded: same seed, same result; another seed, another", "[lora][combination]") {
+    const auto& pool = score_pool();
+    combine_dare_ties first, again, other;
+    first.options.density = again.options.density = other.options.density = 0.5;
+    other.options.seed = 7;
+    auto a = first.allocate(pool), b = again.allocate(pool), c = other.allocate(pool);
+    first.compose(pool, weights, a);
+    again.compose(pool, weights, b);
+    other.compose(pool, weights, c);
+    CHECK(a[0].a == b[0].a);
+    CHECK(a[0].a != c[0].a);
+}
