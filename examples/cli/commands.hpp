@@ -19,6 +19,7 @@
 #include <lorahub/hub/score.hpp>
 #include <lorahub/io/peft_adapter.hpp>
 #include <lorahub/io/torch_checkpoint.hpp>
+#include <lorahub/lora/combinations.hpp>
 #include <lorahub/lora/delta_sum.hpp>
 #include <lorahub/lora/weighted_ab.hpp>
 #include <lorahub/optim/cma_es.hpp>
@@ -95,19 +96,55 @@ inline void require_at_least(std::int64_t value, std::int64_t minimum, const cha
     if (value < minimum) throw argument_error(flag, std::to_string(value) + " is less than " + std::to_string(minimum));
 }
 
-/// Calls f.template operator()<Composer>() for the composer named on the command line.
-template <class F>
-decltype(auto) with_composer(const std::string& composer, F&& f) {
-    if (composer == "weighted-ab") return f.template operator()<weighted_ab>();
-    if (composer == "delta-sum") return f.template operator()<delta_sum>();
-    throw argument_error("--composer", "\"" + composer + "\" is not weighted-ab or delta-sum");
+/// A composer named on the command line with its options (--density, --svd-rank, ...).
+struct composer_choice {
+    std::string name = "weighted-ab";
+    double density = 1.0;
+    std::int64_t svd_rank = 0;
+    double svd_clamp = 0.0;  ///< 0: none
+    std::string majority_sign = "total";
+    std::int64_t seed = 42;
+};
+
+/// The composers the CLI offers: LoraHub's, the exact rank concatenation, and PEFT's
+/// add_weighted_adapter combination types under PEFT's names.
+inline const std::vector<std::string>& composer_names() {
+    static const std::vector<std::string> names{"weighted-ab", "delta-sum", "cat", "linear", "svd", "ties", "ties_svd", "dare_linear",
+                                                "dare_ties", "dare_linear_svd", "dare_ties_svd", "magnitude_prune", "magnitude_prune_svd"};
+    return names;
 }
 
-/// Calls f.template operator()<Optimizer, Composer>() for the policies named on the command line.
+/// Calls f(composer) with the composer object named on the command line.
 template <class F>
-decltype(auto) with_policies(const std::string& optimizer, const std::string& composer, F&& f) {
+decltype(auto) with_composer(const composer_choice& choice, F&& f) {
+    combination_options options;
+    options.density = choice.density;
+    options.svd_rank = static_cast<std::size_t>(choice.svd_rank);
+    if (choice.svd_clamp > 0.0) options.svd_clamp = choice.svd_clamp;
+    options.sign = choice.majority_sign == "frequency" ? majority_sign::frequency : majority_sign::total;
+    options.seed = static_cast<std::uint64_t>(choice.seed);
+    const auto& name = choice.name;
+    if (name == "weighted-ab") return f(weighted_ab{});
+    if (name == "delta-sum") return f(delta_sum{});
+    if (name == "cat") return f(combine_cat{options});
+    if (name == "linear") return f(combine_linear{options});
+    if (name == "svd") return f(combine_svd_sum{options});
+    if (name == "ties") return f(combine_ties{options});
+    if (name == "ties_svd") return f(combine_ties_svd{options});
+    if (name == "dare_linear") return f(combine_dare_linear{options});
+    if (name == "dare_ties") return f(combine_dare_ties{options});
+    if (name == "dare_linear_svd") return f(combine_dare_linear_svd{options});
+    if (name == "dare_ties_svd") return f(combine_dare_ties_svd{options});
+    if (name == "magnitude_prune") return f(combine_magnitude_prune{options});
+    if (name == "magnitude_prune_svd") return f(combine_magnitude_prune_svd{options});
+    throw argument_error("--composer", "\"" + name + "\" is not a composer lorahub knows");
+}
+
+/// Calls f.template operator()<Optimizer>(composer) for the policies named on the command line.
+template <class F>
+decltype(auto) with_policies(const std::string& optimizer, const composer_choice& composer, F&& f) {
     auto for_optimizer = [&]<class O>() -> decltype(auto) {
-        return with_composer(composer, [&]<class C>() -> decltype(auto) { return f.template operator()<O, C>(); });
+        return with_composer(composer, [&](const auto& c) -> decltype(auto) { return f.template operator()<O>(c); });
     };
     if (optimizer == "cobyla") return for_optimizer.template operator()<optim::cobyla>();
     if (optimizer == "cma-es") return for_optimizer.template operator()<optim::cma_es>();
@@ -120,7 +157,7 @@ struct learn_request {
     sources in;
     std::int64_t budget = 40;
     std::string optimizer = "cobyla";
-    std::string composer = "weighted-ab";
+    composer_choice composer;
     std::int64_t seed = 42;
     std::int64_t batch_size = 0;
     std::int64_t population = 0;
@@ -147,6 +184,7 @@ inline io::json learn_report(const learn_request& request, const lora_pool& pool
             {"loss", result.loss},
             {"optimizer", result.optimizer},
             {"composer", result.composer},
+            {"density", request.composer.density},
             {"seed", request.seed},
             {"precision", request.in.precision},
             {"budget", request.budget},
@@ -164,6 +202,8 @@ inline int run_learn(learn_request request) {
     require_at_least(request.seed, 0, "--seed");
     require_at_least(request.batch_size, 0, "--batch-size");
     require_at_least(request.population, 0, "--population");
+    require_at_least(request.composer.svd_rank, 0, "--svd-rank");
+    request.composer.seed = request.seed;  // DARE's masks follow --seed
     complete_from_demo_hub(request.in, true, false);
     return with_model_type(request.in, [&]<class Model>() { return learn_with<Model>(request); });
 }
@@ -192,9 +232,14 @@ int learn_with(const learn_request& request) {
         };
     if (!request.quiet)
         std::cerr << formatted("lorahub learn: %zu modules, %zu examples, %s + %s, budget %zu\n", pool.size(), examples.size(),
-                               request.optimizer.c_str(), request.composer.c_str(), options.budget);
-    const auto result = with_policies(request.optimizer, request.composer, [&]<class O, class C>() {
-        return learn<O, C>(model, pool, batches, options);
+                               request.optimizer.c_str(), request.composer.name.c_str(), options.budget);
+    const auto result = with_policies(request.optimizer, request.composer, [&]<class O>(const auto& composer) {
+        auto bounded = options;
+        if constexpr (requires { std::remove_cvref_t<decltype(composer)>::nonnegative_weights; }) {
+            bounded.lower = 0.0;  // the sqrt-weighted PEFT types are defined for w >= 0 only
+            if (!request.quiet) std::cerr << "lorahub learn: " << request.composer.name << " takes sqrt(w x scaling): weights searched in [0, 1.5]\n";
+        }
+        return learn<O>(model, pool, batches, bounded, composer);
     });
     if (live && !request.quiet) std::fprintf(stderr, "\n");
 
@@ -217,7 +262,7 @@ struct infer_request {
     sources in;
     std::string adapter;
     std::string weights;
-    std::string composer = "weighted-ab";
+    composer_choice composer;
     std::int64_t max_new_tokens = 256;
     std::int64_t batch_size = 16;
     bool as_json = false;
@@ -263,11 +308,39 @@ inference_result infer_with(const infer_request& request) {
         const auto weights = parse_weights(request.weights);
         check_weight_count(weights, request.in.modules.size());
         const auto pool = lora_pool::load(request.in.modules);
-        result = with_composer(request.composer, [&]<class C>() { return infer<C>(model, examples, pool, weights, options); });
+        result = with_composer(request.composer, [&](const auto& composer) { return infer(model, examples, pool, weights, options, composer); });
     } else {
         result = infer(model, examples, options);
     }
     return result;
+}
+
+struct combine_request {
+    std::vector<std::string> modules;
+    std::string weights;
+    composer_choice combination;
+    std::string out;
+};
+
+/// PEFT's add_weighted_adapter without Python: the modules combined by one composer, written
+/// as a PEFT adapter folder (whole or not at all).
+inline int run_combine(const combine_request& request) {
+    if (request.modules.empty()) throw argument_error("--lora", "give the modules to combine (repeat --lora)");
+    if (request.weights.empty()) throw argument_error("--weights", "is required (one weight per --lora)");
+    require_at_least(request.combination.svd_rank, 0, "--svd-rank");
+    require_at_least(request.combination.seed, 0, "--seed");
+    const auto weights = parse_weights(request.weights);
+    check_weight_count(weights, request.modules.size());
+    const auto pool = lora_pool::load(request.modules);
+    const auto layers = with_composer(request.combination, [&](const auto& composer) {
+        auto combined = composer.allocate(pool);
+        composer.compose(pool, weights, combined);
+        return combined;
+    });
+    io::save_peft_adapter(request.out, io::config_for_layers(pool.config(), layers), layers);
+    std::cout << formatted("combined %zu modules with %s into %s (rank %zu)\n", pool.size(), request.combination.name.c_str(),
+                           printable(request.out).c_str(), layers.front().rank);
+    return 0;
 }
 
 struct score_request {

@@ -47,6 +47,20 @@ void add_sources(CLI::App* command, lorahub::cli::sources& in, bool modules) {
     command->add_option("--device", in.device, "cpu (default) or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
 }
 
+/// --composer (or --combination) and the options of PEFT's combination types.
+void add_composer_options(CLI::App* command, lorahub::cli::composer_choice& choice, const char* flag, bool with_seed) {
+    std::string names;
+    for (const auto& name : lorahub::cli::composer_names()) names += (names.empty() ? "" : ", ") + name;
+    command->add_option(flag, choice.name, "Composer: " + names + " (default " + choice.name + ")")
+        ->check(CLI::IsMember(lorahub::cli::composer_names()));
+    command->add_option("--density", choice.density, "Fraction of entries kept by ties, dare_* and magnitude_prune* (default 1)");
+    command->add_option("--svd-rank", choice.svd_rank, "Rank of the *svd combinations (default: the modules' rank)");
+    command->add_option("--svd-clamp", choice.svd_clamp, "Clamp the *svd factors to this quantile of their entries (default: none)");
+    command->add_option("--majority-sign", choice.majority_sign, "Sign election of ties and dare_ties: total (default) or frequency")
+        ->check(CLI::IsMember({"total", "frequency"}));
+    if (with_seed) command->add_option("--seed", choice.seed, "Seed of DARE's masks (default 42)");
+}
+
 /// Parses the command line; a usage error prints one `error:` line and gives exit code 1.
 std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv) {
     try {
@@ -96,8 +110,7 @@ int main(int argc, char** argv) {
     learn->add_option("--budget", learning.budget, "Objective evaluations (default 40)");
     learn->add_option("--optimizer", learning.optimizer, "cobyla (default, as upstream), cma-es, nelder-mead or random")
         ->check(CLI::IsMember({"cobyla", "cma-es", "nelder-mead", "random"}));
-    learn->add_option("--composer", learning.composer, "weighted-ab (default, the LoraHub rule) or delta-sum")
-        ->check(CLI::IsMember({"weighted-ab", "delta-sum"}));
+    add_composer_options(learn, learning.composer, "--composer", false);
     learn->add_option("--seed", learning.seed, "Random seed (default 42)");
     learn->add_option("--batch-size", learning.batch_size, "Examples per loss batch (default: all in one batch)");
     learn->add_option("--population", learning.population,
@@ -112,12 +125,19 @@ int main(int argc, char** argv) {
     add_sources(infer, inference.in, true);
     infer->add_option("--adapter", inference.adapter, "A PEFT adapter folder (e.g. from learn --out)");
     infer->add_option("--weights", inference.weights, "Weights for the --lora modules, comma-separated");
-    infer->add_option("--composer", inference.composer, "weighted-ab or delta-sum (with --weights)")
-        ->check(CLI::IsMember({"weighted-ab", "delta-sum"}));
+    add_composer_options(infer, inference.composer, "--composer", true);
     infer->add_option("--max-new-tokens", inference.max_new_tokens, "Greedy decoding length limit (default 256)");
     infer->add_option("--batch-size", inference.batch_size, "Examples generated together (default 16)");
     infer->add_flag("--json", inference.as_json, "Print {\"predictions\": [...], \"accuracy\": x or null}");
     infer->add_flag("--summary", inference.summary, "Print only the accuracy line, not the predictions");
+
+    auto* combine = app.add_subcommand("combine", "Combine modules as PEFT's add_weighted_adapter does and write the PEFT adapter");
+    lorahub::cli::combine_request combining;
+    combine->add_option("--lora", combining.modules, "PEFT LoRA module directory (repeat per module)")->required();
+    combine->add_option("--weights", combining.weights, "One weight per --lora, comma-separated")->required();
+    combine->add_option("--out", combining.out, "Output adapter folder")->required();
+    combining.combination.name = "linear";
+    add_composer_options(combine, combining.combination, "--combination", true);
 
     auto* merge = app.add_subcommand("merge", "Write a full model directory with an adapter merged into its weights");
     std::string merge_model, merge_adapter, merge_out;
@@ -136,6 +156,7 @@ int main(int argc, char** argv) {
         if (*score) return run_score(scoring);
         if (*learn) return run_learn(learning);
         if (*infer) return run_infer(inference);
+        if (*combine) return run_combine(combining);
         if (*merge) return run_merge(merge_model, merge_adapter, merge_out);
         if (*convert) return run_convert(convert_in, convert_out);
     } catch (const lorahub::error& failure) {

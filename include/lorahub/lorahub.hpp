@@ -10,6 +10,7 @@
 #include "lorahub/core/lora.hpp"
 #include "lorahub/core/primitives.hpp"
 #include "lorahub/core/printable.hpp"
+#include "lorahub/core/random.hpp"
 
 #include "lorahub/io/atomic_output.hpp"
 #include "lorahub/io/examples.hpp"
@@ -34,6 +35,7 @@
 #include "lorahub/model/t5/tokenizer.hpp"
 #include "lorahub/model/t5/weights.hpp"
 
+#include "lorahub/lora/combinations.hpp"
 #include "lorahub/lora/delta_sum.hpp"
 #include "lorahub/lora/kernels.hpp"
 #include "lorahub/lora/pool.hpp"

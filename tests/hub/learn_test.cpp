@@ -9,6 +9,7 @@
 #include <lorahub/hub/learn.hpp>
 #include <lorahub/hub/merge.hpp>
 #include <lorahub/hub/score.hpp>
+#include <lorahub/lora/combinations.hpp>
 #include <lorahub/lora/delta_sum.hpp>
 #include <lorahub/optim/cma_es.hpp>
 #include <lorahub/optim/cobyla.hpp>
@@ -177,6 +178,28 @@ TEMPLATE_TEST_CASE("a population scored in one pass gives the trace of one-at-a-
         const auto& w = together.trace[i].weights;
         CHECK(std::abs(together.trace[i].objective - objective_at(model, pool, task.few_shot, w)) <= 1e-6 * together.trace[i].objective);
     }
+}
+
+TEST_CASE("learn with a PEFT combination type: sqrt-weighted types search w >= 0, others anywhere", "[hub][learn][combination]") {
+    test::temp_dir dir;
+    const auto hub = test::make_random_hub(dir.path(), 3, 14);
+    const auto model = t5::model<>::load(hub.model);
+    const auto pool = lora_pool::load(hub.modules);
+    const auto task = plant(model, pool, {0.5, 0.2, 0.8});
+    learn_options<t5::model<>> options;
+    options.budget = 12;
+    CHECK_THROWS_WITH(learn<optim::cobyla>(model, pool, task.few_shot, options, combine_ties{}),
+                      Catch::Matchers::Contains("ties: takes the square root of each weight x scaling: search with lower >= 0"));
+    options.lower = 0.0;
+    const auto ties = learn<optim::cobyla>(model, pool, task.few_shot, options, combine_ties{{.density = 0.5}});
+    CHECK(ties.composer == "ties");
+    for (const auto& step : ties.trace)
+        for (double w : step.weights) CHECK(w >= 0.0);
+    // the learned composition scores as score() scores those weights with the same composer
+    const auto again = score(model, pool, task.few_shot, ties.weights, options, combine_ties{{.density = 0.5}});
+    CHECK(again.objective == Approx(ties.objective).epsilon(1e-9));
+    options.lower = -1.5;
+    CHECK(learn<optim::cobyla>(model, pool, task.few_shot, options, combine_cat{}).composer == "cat");
 }
 
 TEST_CASE("a NaN loss scores +infinity and is never the result", "[hub][learn]") {

@@ -126,6 +126,9 @@ learn_result learn(const M& model, const P& pool, const examples_for<M>& example
                    const C& composer = {}) {
     using clock = std::chrono::steady_clock;
     const auto started = clock::now();
+    if constexpr (requires { C::nonnegative_weights; })
+        if (C::nonnegative_weights && options.lower < 0.0)
+            throw argument_error(std::string(C::name), "takes the square root of each weight x scaling: search with lower >= 0");
     optim::settings settings{.dimension = pool.size(), .lower = options.lower, .upper = options.upper, .budget = options.budget,
                              .seed = options.seed, .initial_step = options.initial_step, .start = {},
                              .population = options.population};

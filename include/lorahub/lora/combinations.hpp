@@ -203,6 +203,8 @@ struct combine_cat {
 template <combination::reduction R>
 struct combine_lora_space {
     static constexpr std::string_view name = combination::reduction_name(R);
+    /// sqrt(w_i s_i) is taken: a search over weights must stay at w >= 0.
+    static constexpr bool nonnegative_weights = true;
     combination_options options;
 
     std::vector<lora_layer> allocate(const lora_pool& pool) const {
