@@ -161,6 +161,9 @@ struct learn_request {
     std::int64_t seed = 42;
     std::int64_t batch_size = 0;
     std::int64_t population = 0;
+    std::string start = "zero";
+    std::int64_t starts = 1;
+    std::int64_t select = 0;
     std::string out, report, plot;
     bool quiet = false;
 };
@@ -189,6 +192,11 @@ inline io::json learn_report(const learn_request& request, const lora_pool& pool
             {"precision", request.in.precision},
             {"budget", request.budget},
             {"population", request.population},
+            {"start", request.start},
+            {"starts", request.starts},
+            {"select", request.select},
+            {"searched", result.searched},
+            {"single_losses", result.single_losses},
             {"evaluations", result.trace.size()},
             {"trace", trace},
             {"timings", {{"load_seconds", load_seconds}, {"search_seconds", result.seconds}}}};
@@ -203,6 +211,9 @@ inline int run_learn(learn_request request) {
     require_at_least(request.batch_size, 0, "--batch-size");
     require_at_least(request.population, 0, "--population");
     require_at_least(request.composer.svd_rank, 0, "--svd-rank");
+    require_at_least(request.starts, 1, "--starts");
+    require_at_least(request.select, 0, "--select");
+    if (request.starts > request.budget) throw argument_error("--starts", "is more than --budget: every start needs an evaluation");
     request.composer.seed = request.seed;  // DARE's masks follow --seed
     complete_from_demo_hub(request.in, true, false);
     return with_model_type(request.in, [&]<class Model>() { return learn_with<Model>(request); });
@@ -222,6 +233,9 @@ int learn_with(const learn_request& request) {
     options.budget = static_cast<std::size_t>(request.budget);
     options.seed = static_cast<std::uint64_t>(request.seed);
     options.population = static_cast<std::size_t>(request.population);
+    options.start = request.start == "uniform" ? start_point::uniform : request.start == "best-single" ? start_point::best_single : start_point::zero;
+    options.starts = static_cast<std::size_t>(request.starts);
+    options.select = static_cast<std::size_t>(request.select);
     if (!request.quiet)
         options.on_evaluation = [&](std::size_t index, const evaluation& step, const evaluation& best) {
             char line[160];

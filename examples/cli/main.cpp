@@ -115,6 +115,10 @@ int main(int argc, char** argv) {
     learn->add_option("--batch-size", learning.batch_size, "Examples per loss batch (default: all in one batch)");
     learn->add_option("--population", learning.population,
                       "Candidates per CMA-ES generation / random-search batch, scored together in one pass (default: CMA-ES 4 + 3 ln n, random 16)");
+    learn->add_option("--start", learning.start, "Where the search starts: zero (default, as upstream), uniform (1/N each) or best-single")
+        ->check(CLI::IsMember({"zero", "uniform", "best-single"}));
+    learn->add_option("--starts", learning.starts, "Searches sharing the budget, the later ones from random points of the box (default 1)");
+    learn->add_option("--select", learning.select, "Search only the K modules with the lowest single-module loss (N evaluations first; default: all)");
     learn->add_option("--out", learning.out, "Write the composed adapter here as a PEFT folder");
     learn->add_option("--report", learning.report, "Write a JSON report (weights, objective, trace, timings)");
     learn->add_option("--plot", learning.plot, "Write an SVG of the objective per evaluation and the module weights");

@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <limits>
 
 #include <catch2/catch.hpp>
 
@@ -200,6 +201,74 @@ TEST_CASE("learn with a PEFT combination type: sqrt-weighted types search w >= 0
     CHECK(again.objective == Approx(ties.objective).epsilon(1e-9));
     options.lower = -1.5;
     CHECK(learn<optim::cobyla>(model, pool, task.few_shot, options, combine_cat{}).composer == "cat");
+}
+
+TEST_CASE("start points: uniform average, best single module, and several starts sharing the budget", "[hub][learn][start]") {
+    test::temp_dir dir;
+    const auto hub = test::make_random_hub(dir.path(), 4, 15);
+    const auto model = t5::model<>::load(hub.model);
+    const auto pool = lora_pool::load(hub.modules);
+    const auto task = plant(model, pool, {0.6, -0.2, 0.0, 0.9});
+    learn_options<t5::model<>> options;
+    options.budget = 20;
+    options.start = start_point::uniform;
+    const auto uniform = learn<optim::cobyla>(model, pool, task.few_shot, options);
+    CHECK(uniform.trace.front().weights == std::vector<double>(4, 0.25));  // COBYLA evaluates its start first
+    CHECK(uniform.single_losses.empty());
+
+    options.start = start_point::best_single;
+    const auto single = learn<optim::cobyla>(model, pool, task.few_shot, options);
+    REQUIRE(single.single_losses.size() == 4);
+    const auto best = static_cast<std::size_t>(std::min_element(single.single_losses.begin(), single.single_losses.end()) - single.single_losses.begin());
+    std::vector<double> unit(4, 0.0);
+    unit[best] = 1.0;
+    CHECK(single.trace.front().weights == unit);
+    // each single loss is the loss of that module alone, as score() gives it
+    for (std::size_t i = 0; i < 4; ++i) {
+        std::vector<double> alone(4, 0.0);
+        alone[i] = 1.0;
+        CHECK(single.single_losses[i] == Approx(score(model, pool, task.few_shot, alone).loss).epsilon(1e-6));  // scored in one pass of 4
+    }
+
+    options.start = start_point::zero;
+    options.starts = 3;
+    const auto three = learn<optim::cobyla>(model, pool, task.few_shot, options);
+    REQUIRE(three.trace.size() == 20);
+    CHECK(three.trace[0].weights == std::vector<double>(4, 0.0));
+    CHECK(three.trace[7].weights != std::vector<double>(4, 0.0));  // the second search starts at a random point (shares 7, 7, 6)
+    for (double w : three.trace[7].weights) CHECK((w >= -1.5 && w <= 1.5));
+    double lowest = std::numeric_limits<double>::infinity();
+    for (const auto& step : three.trace) lowest = std::min(lowest, step.objective);
+    CHECK(three.objective == lowest);
+    options.starts = 21;
+    CHECK_THROWS_WITH(learn<optim::cobyla>(model, pool, task.few_shot, options), Catch::Matchers::Contains("every start at least one evaluation"));
+}
+
+TEST_CASE("module selection searches the k modules with the lowest single-module loss", "[hub][learn][select]") {
+    test::temp_dir dir;
+    const auto hub = planted_hub(dir.path(), 6, 16);
+    const auto model = t5::model<>::load(hub.model);
+    const auto pool = lora_pool::load(hub.modules);
+    const auto task = plant(model, pool, {0.0, 0.9, 0.0, -0.7, 0.0, 0.0});
+    learn_options<t5::model<>> options;
+    options.budget = 60;
+    options.select = 2;
+    options.start = start_point::best_single;
+    const auto result = learn<optim::cma_es>(model, pool, task.few_shot, options);
+    REQUIRE(result.single_losses.size() == 6);
+    REQUIRE(result.searched.size() == 2);
+    std::vector<std::size_t> order{0, 1, 2, 3, 4, 5};
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return result.single_losses[a] < result.single_losses[b]; });
+    CHECK(result.searched == std::vector<std::size_t>{order[0], order[1]});
+    REQUIRE(result.weights.size() == 6);
+    for (std::size_t i = 0; i < 6; ++i)
+        if (i != order[0] && i != order[1]) CHECK(result.weights[i] == 0.0);
+    for (const auto& step : result.trace) CHECK(step.weights.size() == 6);
+    std::vector<double> unit(6, 0.0);
+    unit[order[0]] = 1.0;
+    CHECK(result.trace.front().weights.size() == 6);
+    // the composed adapter of the sub-pool is the full pool's composition at the expanded weights
+    CHECK(result.objective == Approx(objective_at(model, pool, task.few_shot, result.weights)).epsilon(1e-6));
 }
 
 TEST_CASE("a NaN loss scores +infinity and is never the result", "[hub][learn]") {

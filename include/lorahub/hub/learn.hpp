@@ -8,11 +8,13 @@
 #include <functional>
 #include <limits>
 #include <memory>
+#include <numeric>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "lorahub/concepts.hpp"
+#include "lorahub/core/random.hpp"
 #include "lorahub/hub/objective.hpp"
 #include "lorahub/lora/pool.hpp"
 #include "lorahub/lora/weighted_ab.hpp"
@@ -28,9 +30,23 @@ struct evaluation {
     double seconds = 0;    ///< wall time of this evaluation (compose + loss); a share of its population's pass when scored together
 };
 
+/// Where the search starts: w = 0 (upstream), the uniform average w = 1/N, or the module
+/// whose single-module loss is lowest (w = its unit vector; N evaluations first).
+enum class start_point { zero, uniform, best_single };
+
 template <Model M>
 struct learn_options {
     std::size_t budget = 40;
+    start_point start = start_point::zero;
+    std::vector<double> start_weights;  ///< when not empty: the first start (one weight per module), instead of `start`
+    /// Searches in turn: the first from `start`, the others from uniform random points of the
+    /// box (seeded), each with an equal share of the budget; the best of all is the result.
+    /// Helps the local optimizers (COBYLA, Nelder-Mead) out of the L1 kink at 0.
+    std::size_t starts = 1;
+    /// 0: search all modules. k: first score each module alone (one evaluation each, on top
+    /// of the budget) and search only the k with the lowest loss; the others get weight 0
+    /// (and the regularizer still sees all N weights, so objectives compare across k).
+    std::size_t select = 0;
     std::uint64_t seed = 42;
     double lower = -1.5;
     double upper = 1.5;
@@ -71,6 +87,8 @@ struct learn_result {
     std::vector<lora_layer> composed;  ///< the pool composed with `weights`
     std::string optimizer;
     std::string composer;
+    std::vector<double> single_losses;  ///< each module's loss alone, when start or select needed them (else empty)
+    std::vector<std::size_t> searched;  ///< the modules the search weighted (all, unless select)
     double seconds = 0;
 };
 
@@ -109,6 +127,46 @@ private:
     std::vector<const typename M::lora_binding*> pointers_;
 };
 
+namespace detail {
+
+/// Scores `points` as learn() does: composed into slots, together in passes of
+/// options.population_pass when the model and the loss allow it, else one at a time.
+/// Calls record(point, loss, seconds) for each, in order.
+template <class C, Model M, LoraPool P, class Record>
+void score_points(const M& model, const examples_for<M>& examples, const learn_options<M>& options, composition_slots<C, M, P>& slots,
+                  typename M::context& context, std::span<const std::vector<double>> points, Record&& record) {
+    using clock = std::chrono::steady_clock;
+    const bool together = PopulationModel<M> && !options.loss && options.population_pass > 1;
+    const std::size_t pass = together ? options.population_pass : 1;
+    for (std::size_t first = 0; first < points.size(); first += pass) {
+        const auto chunk = points.subspan(first, std::min(pass, points.size() - first));
+        const auto begun = clock::now();
+        slots.compose(chunk);
+        std::vector<double> losses;
+        if constexpr (PopulationModel<M>) {
+            if (together) losses = reference_losses(model, examples, slots.bindings(chunk.size()), context);
+        }
+        if (losses.empty()) losses.push_back(score_bound(model, examples, slots.binding(0), chunk[0], options, context).loss);
+        const double seconds = std::chrono::duration<double>(clock::now() - begun).count() / static_cast<double>(chunk.size());
+        for (std::size_t p = 0; p < chunk.size(); ++p) record(chunk[p], losses[p], seconds);
+    }
+}
+
+/// Each module's loss alone (w = its unit vector), N evaluations scored as learn() scores.
+template <class C, Model M, LoraPool P>
+std::vector<double> single_module_losses(const M& model, const examples_for<M>& examples, const learn_options<M>& options,
+                                         composition_slots<C, M, P>& slots, typename M::context& context, std::size_t n) {
+    std::vector<std::vector<double>> units(n, std::vector<double>(n, 0.0));
+    for (std::size_t i = 0; i < n; ++i) units[i][i] = 1.0;
+    std::vector<double> losses;
+    score_points(model, examples, options, slots, context, units, [&](const std::vector<double>&, double loss, double) {
+        losses.push_back(std::isfinite(loss) ? loss : std::numeric_limits<double>::infinity());
+    });
+    return losses;
+}
+
+}  // namespace detail
+
 /// LoraHub: searches module weights w in the box with optimizer policy O, scoring each w by
 /// loss(compose(pool, w)) + regularizer(w). Compositions are written into storage allocated
 /// once and bound to the model once, and the model's context is made once, so composing and
@@ -119,7 +177,8 @@ private:
 /// PopulationModel and options.loss is the default; otherwise one at a time. Either way the
 /// trace and the result are those of one-at-a-time scoring, up to float rounding. A
 /// non-finite loss scores +infinity and is never the result. An optimizer that is not done()
-/// but asks no point is an error, not an endless loop.
+/// but asks no point is an error, not an endless loop. options.start, options.starts and
+/// options.select choose where and over which modules the search runs (see learn_options).
 template <Optimizer O, class C = weighted_ab, Model M, LoraPool P>
     requires Composer<C, P>
 learn_result learn(const M& model, const P& pool, const examples_for<M>& examples, const learn_options<M>& options = {},
@@ -129,42 +188,99 @@ learn_result learn(const M& model, const P& pool, const examples_for<M>& example
     if constexpr (requires { C::nonnegative_weights; })
         if (C::nonnegative_weights && options.lower < 0.0)
             throw argument_error(std::string(C::name), "takes the square root of each weight x scaling: search with lower >= 0");
-    optim::settings settings{.dimension = pool.size(), .lower = options.lower, .upper = options.upper, .budget = options.budget,
-                             .seed = options.seed, .initial_step = options.initial_step, .start = {},
-                             .population = options.population};
-    O optimizer(settings);
-    composition_slots<C, M, P> slots(model, pool, composer);
+    if (options.starts == 0) throw argument_error("learn", "starts must be at least 1");
+    if (options.budget < options.starts) throw argument_error("learn", "the budget must give every start at least one evaluation");
+    const std::size_t n = pool.size();
     auto context = model.make_context();
-    const bool together = PopulationModel<M> && !options.loss && options.population_pass > 1;
     learn_result result;
     result.optimizer = std::string(O::name);
     result.composer = std::string(C::name);
+    if (options.select > 0 || options.start == start_point::best_single) {
+        composition_slots<C, M, P> slots(model, pool, composer);
+        result.single_losses = detail::single_module_losses(model, examples, options, slots, context, n);
+    }
+    if (options.select > 0 && options.select < n) {
+        if constexpr (requires { pool.subset(std::span<const std::size_t>()); }) {
+            std::vector<std::size_t> order(n);
+            std::iota(order.begin(), order.end(), std::size_t{0});
+            std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return result.single_losses[a] < result.single_losses[b]; });
+            order.resize(options.select);
+            const auto sub_pool = pool.subset(order);
+            auto sub_options = options;
+            sub_options.select = 0;
+            // the penalty stays the one of the full weight vector (zeros for the modules left out)
+            sub_options.regularizer = [regularizer = options.regularizer, order, n](std::span<const double> w) {
+                std::vector<double> full(n, 0.0);
+                for (std::size_t i = 0; i < order.size(); ++i) full[order[i]] = w[i];
+                return regularizer(full);
+            };
+            if (options.start == start_point::best_single) {  // the best module is the sub-pool's first
+                sub_options.start = start_point::zero;
+                sub_options.start_weights.assign(order.size(), 0.0);
+                sub_options.start_weights[0] = 1.0;
+            } else if (!options.start_weights.empty()) {
+                sub_options.start_weights.clear();
+                for (std::size_t index : order) sub_options.start_weights.push_back(options.start_weights.at(index));
+            }
+            auto sub = learn<O, C>(model, sub_pool, examples, sub_options, composer);
+            std::vector<double> expanded(n, 0.0);
+            for (std::size_t i = 0; i < order.size(); ++i) expanded[order[i]] = sub.weights[i];
+            for (auto& step : sub.trace) {
+                std::vector<double> full(n, 0.0);
+                for (std::size_t i = 0; i < order.size(); ++i) full[order[i]] = step.weights[i];
+                step.weights = std::move(full);
+            }
+            sub.weights = std::move(expanded);
+            sub.single_losses = std::move(result.single_losses);
+            sub.searched = std::move(order);
+            sub.seconds = std::chrono::duration<double>(clock::now() - started).count();
+            return sub;
+        } else {
+            throw argument_error("learn", "module selection needs a pool with subset()");
+        }
+    }
+    result.searched.resize(n);
+    std::iota(result.searched.begin(), result.searched.end(), std::size_t{0});
+
+    std::vector<double> first_start(n, 0.0);
+    if (options.start == start_point::uniform) first_start.assign(n, std::clamp(1.0 / static_cast<double>(n), options.lower, options.upper));
+    if (options.start == start_point::best_single) {
+        const auto best = static_cast<std::size_t>(std::min_element(result.single_losses.begin(), result.single_losses.end()) - result.single_losses.begin());
+        first_start[best] = std::clamp(1.0, options.lower, options.upper);
+    }
+    if (!options.start_weights.empty()) {
+        if (options.start_weights.size() != n)
+            throw argument_error("learn", std::to_string(options.start_weights.size()) + " start weights for " + std::to_string(n) + " modules");
+        first_start = options.start_weights;
+    }
+    for (auto& value : first_start) value = std::clamp(value, options.lower, options.upper);
+
+    composition_slots<C, M, P> slots(model, pool, composer);
     result.trace.reserve(options.budget);
     evaluation best{{}, std::numeric_limits<double>::infinity(), std::numeric_limits<double>::infinity(), 0};
-    auto record = [&](const std::vector<double>& w, double loss, double seconds) {
-        const double objective = std::isfinite(loss) ? loss + options.regularizer(w) : std::numeric_limits<double>::infinity();
-        result.trace.push_back({w, loss, objective, seconds});
-        if (objective < best.objective) best = result.trace.back();
-        if (options.on_evaluation) options.on_evaluation(result.trace.size(), result.trace.back(), best);
-        optimizer.tell(w, objective);
-    };
-    while (!optimizer.done() && result.trace.size() < options.budget) {
-        const auto population = optimizer.ask_population();
-        if (population.empty())
-            throw argument_error(std::string(O::name), "ask_population() returned no point although done() is false");
-        const std::size_t usable = std::min(population.size(), options.budget - result.trace.size());  // may overshoot the budget
-        const std::size_t pass = together ? options.population_pass : 1;
-        for (std::size_t first = 0; first < usable; first += pass) {
-            const std::span<const std::vector<double>> points(population.data() + first, std::min(pass, usable - first));
-            const auto begun = clock::now();
-            slots.compose(points);
-            std::vector<double> losses;
-            if constexpr (PopulationModel<M>) {
-                if (together) losses = reference_losses(model, examples, slots.bindings(points.size()), context);
-            }
-            if (losses.empty()) losses.push_back(score_bound(model, examples, slots.binding(0), points[0], options, context).loss);
-            const double seconds = std::chrono::duration<double>(clock::now() - begun).count() / static_cast<double>(points.size());
-            for (std::size_t p = 0; p < points.size(); ++p) record(points[p], losses[p], seconds);
+    random_source start_points(options.seed ^ 0x9e3779b97f4a7c15ull);
+    for (std::size_t run = 0; run < options.starts; ++run) {
+        const std::size_t share = options.budget / options.starts + (run < options.budget % options.starts ? 1 : 0);
+        const std::size_t limit = result.trace.size() + share;
+        optim::settings settings{.dimension = n, .lower = options.lower, .upper = options.upper, .budget = share,
+                                 .seed = options.seed + run, .initial_step = options.initial_step, .start = first_start,
+                                 .population = options.population};
+        if (run > 0)
+            for (auto& value : settings.start) value = start_points.uniform(options.lower, options.upper);
+        O optimizer(settings);
+        auto record = [&](const std::vector<double>& w, double loss, double seconds) {
+            const double objective = std::isfinite(loss) ? loss + options.regularizer(w) : std::numeric_limits<double>::infinity();
+            result.trace.push_back({w, loss, objective, seconds});
+            if (objective < best.objective) best = result.trace.back();
+            if (options.on_evaluation) options.on_evaluation(result.trace.size(), result.trace.back(), best);
+            optimizer.tell(w, objective);
+        };
+        while (!optimizer.done() && result.trace.size() < limit) {
+            const auto population = optimizer.ask_population();
+            if (population.empty())
+                throw argument_error(std::string(O::name), "ask_population() returned no point although done() is false");
+            const std::size_t usable = std::min(population.size(), limit - result.trace.size());  // may overshoot the budget
+            detail::score_points(model, examples, options, slots, context, std::span(population.data(), usable), record);
         }
     }
     if (!std::isfinite(best.objective))

@@ -121,6 +121,28 @@ public:
     const std::vector<std::filesystem::path>& directories() const noexcept { return directories_; }
     const std::vector<lora_stack>& stacks() const noexcept { return stacks_; }
     std::vector<lora_stack>& stacks() noexcept { return stacks_; }
+    /// The pool of the modules at `indices` (in that order): module selection's sub-pool.
+    lora_pool subset(std::span<const std::size_t> indices) const {
+        for (std::size_t index : indices)
+            if (index >= size()) throw argument_error("LoRA pool", "module index " + std::to_string(index) + " is outside a pool of " + std::to_string(size()));
+        std::vector<std::string> names;
+        std::vector<std::filesystem::path> directories;
+        for (std::size_t index : indices) names.push_back(names_[index]), directories.push_back(directories_[index]);
+        std::vector<lora_stack> stacks;
+        for (const auto& stack : stacks_) {
+            lora_stack picked{stack.module, stack.rank, stack.in_features, stack.out_features, {}, {}, {}};
+            for (std::size_t index : indices) {
+                picked.a.insert(picked.a.end(), stack.a.begin() + static_cast<std::ptrdiff_t>(index * stack.a_block()),
+                                stack.a.begin() + static_cast<std::ptrdiff_t>((index + 1) * stack.a_block()));
+                picked.b.insert(picked.b.end(), stack.b.begin() + static_cast<std::ptrdiff_t>(index * stack.b_block()),
+                                stack.b.begin() + static_cast<std::ptrdiff_t>((index + 1) * stack.b_block()));
+                picked.scaling.push_back(stack.scaling[index]);
+            }
+            stacks.push_back(std::move(picked));
+        }
+        return lora_pool(config_, std::move(names), std::move(stacks), std::move(directories));
+    }
+
     /// The first module's adapter config: what a composed adapter is saved with.
     const io::peft_config& config() const noexcept { return config_; }
 
