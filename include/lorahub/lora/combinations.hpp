@@ -38,6 +38,7 @@
 #include "lorahub/core/error.hpp"
 #include "lorahub/core/lora.hpp"
 #include "lorahub/core/random.hpp"
+#include "lorahub/lora/kernels.hpp"
 #include "lorahub/lora/pool.hpp"
 
 namespace lorahub {
@@ -228,6 +229,11 @@ struct combine_lora_space {
                     throw argument_error(std::string(name), "takes sqrt(weight x scaling) as PEFT does; module " + std::to_string(i + 1) +
                                                                 "'s is negative (PEFT would give NaN): use cat, svd or weighted-ab for negative weights");
                 roots[i] = std::sqrt(product);
+            }
+            if constexpr (R == combination::reduction::sum) {  // plain weighted sums: the streaming kernel
+                lora::weighted_sum(stack.a, roots, out[t].a);
+                lora::weighted_sum(stack.b, roots, out[t].b);
+                continue;
             }
             auto split = [n](const std::vector<float>& source, std::size_t block) {
                 std::vector<std::vector<float>> tensors(n);

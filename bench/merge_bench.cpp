@@ -1,0 +1,125 @@
+// Compose and merge kernels at Flan-T5-large shape: a pool of 20 random modules of rank 16 on
+// q and v (48 targets of 1024 x 1024), composed by each composer, and the merge of a composed
+// LoRA into the 48 base weights (W += s B A). Memory-bound kernels are reported in GB/s and
+// as a fraction of this machine's STREAM triad bandwidth (a = b + s c on both cores),
+// measured in the same run (BM_triad). The SVD types are compute-bound (one SVD per target);
+// their time is reported as is.
+#include <omp.h>
+
+#include <random>
+#include <vector>
+
+#include <benchmark/benchmark.h>
+
+#include <lorahub/backend/cpu/gemm.hpp>
+#include <lorahub/lora/combinations.hpp>
+#include <lorahub/lora/delta_sum.hpp>
+#include <lorahub/lora/pool.hpp>
+#include <lorahub/lora/weighted_ab.hpp>
+
+namespace {
+
+using namespace lorahub;
+
+constexpr std::size_t modules = 20, rank = 16, width = 1024, targets = 48;
+
+const lora_pool& pool() {
+    static const lora_pool instance = [] {
+        std::vector<lora_target> shapes;
+        for (std::size_t t = 0; t < targets; ++t) shapes.push_back({"layer." + std::to_string(t), width, width});
+        auto p = lora_pool::with_shapes(modules, shapes, rank, 2.0f);
+        std::mt19937 random(3);
+        std::normal_distribution<float> normal(0.0f, 0.02f);
+        for (auto& stack : p.stacks()) {
+            for (auto& v : stack.a) v = normal(random);
+            for (auto& v : stack.b) v = normal(random);
+        }
+        return p;
+    }();
+    return instance;
+}
+
+double stack_bytes() {
+    double floats = 0;
+    for (const auto& stack : pool().stacks()) floats += static_cast<double>(stack.a.size() + stack.b.size());
+    return 4.0 * floats;
+}
+
+/// STREAM triad on arrays as large as the pool's stacks together, both cores.
+double triad_gbs() {
+    static const double rate = [] {
+        const std::size_t n = static_cast<std::size_t>(stack_bytes() / 4.0 / 3.0);
+        std::vector<float> a(n), b(n, 1.0f), c(n, 2.0f);
+        double best = 0;
+        for (int repeat = 0; repeat < 5; ++repeat) {
+            const double start = omp_get_wtime();
+#pragma omp parallel for schedule(static)
+            for (std::size_t i = 0; i < n; ++i) a[i] = b[i] + 0.5f * c[i];
+            const double seconds = omp_get_wtime() - start;
+            benchmark::DoNotOptimize(a.data());
+            best = std::max(best, 12.0 * static_cast<double>(n) / seconds / 1e9);
+        }
+        return best;
+    }();
+    return rate;
+}
+
+void BM_triad(benchmark::State& state) {
+    for (auto _ : state) benchmark::DoNotOptimize(triad_gbs());
+    state.counters["GB/s"] = triad_gbs();
+}
+
+/// Bytes a composition must move: every module's A and B read once, the result written once.
+template <class C>
+void BM_compose(benchmark::State& state, const C& composer) {
+    auto out = composer.allocate(pool());
+    std::vector<double> w(modules);
+    for (std::size_t i = 0; i < modules; ++i) w[i] = 0.05 + 0.01 * static_cast<double>(i);
+    composer.compose(pool(), w, out);
+    for (auto _ : state) {
+        composer.compose(pool(), w, out);
+        benchmark::DoNotOptimize(out.front().a.data());
+    }
+    double written = 0;
+    for (const auto& layer : out) written += 4.0 * static_cast<double>(layer.a.size() + layer.b.size());
+    const double bytes = stack_bytes() + written;
+    state.counters["GB/s"] = benchmark::Counter(bytes, benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
+    state.counters["triad_GB/s"] = triad_gbs();
+}
+
+/// W += s B A for the 48 targets: each W read and written once (the rank-16 product is small).
+void BM_merge(benchmark::State& state) {
+    auto composed = weighted_ab{}.allocate(pool());
+    weighted_ab{}.compose(pool(), std::vector<double>(modules, 0.05), composed);
+    std::vector<std::vector<float>> weights(targets, std::vector<float>(width * width, 0.01f));
+    for (auto _ : state)
+        for (std::size_t t = 0; t < targets; ++t) {
+            const auto& layer = composed[t];
+            cpu::eigen_gemm::multiply({layer.b.data(), width, rank, rank}, {layer.a.data(), rank, width, width},
+                                      {weights[t].data(), width, width, width}, layer.scaling, 1.0f);
+        }
+    const double bytes = 2.0 * 4.0 * static_cast<double>(targets * width * width);
+    state.counters["GB/s"] = benchmark::Counter(bytes, benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
+    state.counters["triad_GB/s"] = triad_gbs();
+}
+
+combination_options pruning() {
+    combination_options options;
+    options.density = 0.5;
+    return options;
+}
+
+}  // namespace
+
+BENCHMARK(BM_triad)->Iterations(1);
+BENCHMARK_CAPTURE(BM_compose, weighted_ab, weighted_ab{})->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_compose, linear, combine_linear{})->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_compose, cat, combine_cat{})->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_compose, delta_sum, delta_sum{})->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_compose, ties, combine_ties{pruning()})->Unit(benchmark::kMillisecond)->Iterations(2);
+BENCHMARK_CAPTURE(BM_compose, dare_linear, combine_dare_linear{pruning()})->Unit(benchmark::kMillisecond)->Iterations(2);
+BENCHMARK_CAPTURE(BM_compose, magnitude_prune, combine_magnitude_prune{pruning()})->Unit(benchmark::kMillisecond)->Iterations(2);
+BENCHMARK_CAPTURE(BM_compose, svd, combine_svd_sum{})->Unit(benchmark::kMillisecond)->Iterations(1);
+BENCHMARK(BM_merge)->Unit(benchmark::kMillisecond);
+
+BENCHMARK_MAIN();
