@@ -16,6 +16,7 @@
 #include <lorahub/lora/weighted_ab.hpp>
 #include <lorahub/model/t5/model.hpp>
 
+#include "support/population_pass.hpp"
 #include "support/step_fixture.hpp"
 
 namespace {
@@ -74,39 +75,6 @@ void BM_merge(benchmark::State& state) {
     state.counters["GB/s"] = benchmark::Counter(bytes, benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
 }
 
-/// Evaluations per second of the step on Backend: P candidates scored one after another
-/// (range(1) = 0) or together in one pass (1); each candidate composed on the host and
-/// uploaded (refresh), as learn() does with this backend today.
-template <class Backend>
-void BM_cuda_population(benchmark::State& state) {
-    const auto& f = bench::fixture();
-    const auto candidates = static_cast<std::size_t>(state.range(0));
-    const bool together = state.range(1) == 1;
-    const auto model = t5::model<Backend>::load(f.directory);
-    const weighted_ab composer;
-    std::vector<std::vector<lora_layer>> composed;
-    std::vector<std::unique_ptr<typename Backend::lora_binding>> bindings;
-    std::vector<const typename Backend::lora_binding*> pointers;
-    for (std::size_t p = 0; p < candidates; ++p) {
-        composed.push_back(composer.allocate(f.pool));
-        composer.compose(f.pool, std::vector<double>(modules, 0.01 * static_cast<double>(p + 1)), composed.back());
-        bindings.push_back(std::make_unique<typename Backend::lora_binding>(model.bind(composed.back(), "bench")));
-        pointers.push_back(bindings.back().get());
-    }
-    auto context = model.make_context();
-    const auto pass = [&] {
-        for (std::size_t p = 0; p < candidates; ++p) model.refresh(*bindings[p]);
-        if (together) {
-            benchmark::DoNotOptimize(reference_losses(model, f.examples, std::span(pointers), context));
-        } else {
-            for (std::size_t p = 0; p < candidates; ++p) benchmark::DoNotOptimize(reference_loss(model, f.examples, pointers[p], context));
-        }
-    };
-    pass();  // sizes the context
-    for (auto _ : state) pass();
-    state.counters["evaluations/s"] = benchmark::Counter(static_cast<double>(candidates), benchmark::Counter::kIsIterationInvariantRate);
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -118,9 +86,9 @@ int main(int argc, char** argv) {
     benchmark::RegisterBenchmark("BM_device_copy", BM_device_copy)->UseManualTime()->Unit(benchmark::kMicrosecond);
     benchmark::RegisterBenchmark("BM_compose", BM_compose)->UseManualTime()->Unit(benchmark::kMicrosecond);
     benchmark::RegisterBenchmark("BM_merge", BM_merge)->UseManualTime()->Unit(benchmark::kMicrosecond);
-    for (const auto& [name, run] : {std::pair{"BM_cuda_population<fp32>", &BM_cuda_population<cuda::backend>},
-                                    std::pair{"BM_cuda_population<tf32>", &BM_cuda_population<cuda::tf32_backend>},
-                                    std::pair{"BM_cuda_population<bf16>", &BM_cuda_population<cuda::bf16_backend>}})
+    for (const auto& [name, run] : {std::pair{"BM_cuda_population<fp32>", &bench::population_pass<cuda::backend>},
+                                    std::pair{"BM_cuda_population<tf32>", &bench::population_pass<cuda::tf32_backend>},
+                                    std::pair{"BM_cuda_population<bf16>", &bench::population_pass<cuda::bf16_backend>}})
         benchmark::RegisterBenchmark(name, run)
             ->ArgNames({"P", "together"})
             ->Args({1, 0})

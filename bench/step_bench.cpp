@@ -26,6 +26,7 @@
 
 #include "support/matmul_ceiling.hpp"
 #include "support/random_t5.hpp"
+#include "support/population_pass.hpp"
 #include "support/step_fixture.hpp"
 
 namespace {
@@ -153,41 +154,9 @@ BENCHMARK_TEMPLATE(BM_step, cpu::bf16_backend)->Unit(benchmark::kMillisecond)->I
 BENCHMARK_TEMPLATE(BM_step_breakdown, cpu::backend)->Unit(benchmark::kMillisecond)->Iterations(2);
 BENCHMARK_TEMPLATE(BM_step_breakdown, cpu::bf16_backend)->Unit(benchmark::kMillisecond)->Iterations(2);
 
-/// P candidates (weights around 0.05, each its own composition) scored as learn() scores a
-/// population: together in one pass (range(1) = 1) or one evaluation after another.
-/// Reports evaluations per second; the ratio of the two rows is the batching gain.
 template <class Backend>
 void BM_population(benchmark::State& state) {
-    const auto& f = fixture();
-    const auto candidates = static_cast<std::size_t>(state.range(0));
-    const bool together = state.range(1) == 1;
-    const auto model = t5::model<Backend>::load(f.directory);
-    const weighted_ab composer;
-    std::vector<std::vector<lora_layer>> composed;
-    std::vector<std::unique_ptr<lora_binding>> bindings;
-    std::vector<const lora_binding*> pointers;
-    std::vector<std::vector<double>> points;
-    std::mt19937 random(11);
-    std::uniform_real_distribution<double> around(0.0, 0.1);
-    for (std::size_t p = 0; p < candidates; ++p) {
-        composed.push_back(composer.allocate(f.pool));
-        bindings.push_back(std::make_unique<lora_binding>(model.bind(composed.back(), "bench")));
-        pointers.push_back(bindings.back().get());
-        points.emplace_back(modules);
-        for (auto& w : points.back()) w = around(random);
-    }
-    auto context = model.make_context();
-    const auto pass = [&] {
-        for (std::size_t p = 0; p < candidates; ++p) composer.compose(f.pool, points[p], composed[p]);
-        if (together) {
-            benchmark::DoNotOptimize(reference_losses(model, f.examples, std::span(pointers), context));
-        } else {
-            for (std::size_t p = 0; p < candidates; ++p) benchmark::DoNotOptimize(reference_loss(model, f.examples, pointers[p], context));
-        }
-    };
-    pass();  // sizes the context
-    for (auto _ : state) pass();
-    state.counters["evaluations/s"] = benchmark::Counter(static_cast<double>(candidates), benchmark::Counter::kIsIterationInvariantRate);
+    bench::population_pass<Backend>(state);
 }
 BENCHMARK_TEMPLATE(BM_population, cpu::backend)
     ->ArgNames({"P", "together"})

@@ -17,6 +17,7 @@
 #include <lorahub/optim/cma_es.hpp>
 
 #include "../support/files.hpp"
+#include "../support/t5_fixtures.hpp"
 #include "../support/random_hub.hpp"
 
 using namespace lorahub;
@@ -24,19 +25,8 @@ using model_type = t5::model<cpu::eigen_backend>;
 
 namespace {
 
-const io::json& expected() {
-    static const auto document = io::parse_json_strict(test::read_file(test::fixtures() / "t5/expected.json"), "expected.json");
-    return document;
-}
-
-t5::batch fixture_batch() {
-    t5::batch examples;
-    for (const auto& example : expected()["examples"]) {
-        examples.inputs.push_back(example["input_ids"].get<std::vector<int>>());
-        examples.labels.push_back(example["label_ids"].get<std::vector<int>>());
-    }
-    return examples;
-}
+const io::json& expected() { return test::t5_expected(); }
+t5::batch fixture_batch() { return test::t5_fixture_batch(); }
 
 bool close(double ours, double theirs) { return std::abs(ours - theirs) <= 1e-5 * std::abs(theirs); }
 

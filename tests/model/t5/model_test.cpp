@@ -12,6 +12,7 @@
 #include <lorahub/model/t5/model.hpp>
 
 #include "../../support/files.hpp"
+#include "../../support/t5_fixtures.hpp"
 
 using namespace lorahub;
 
@@ -20,19 +21,8 @@ static_assert(Model<t5::model<cpu::backend>> && Model<t5::model<cpu::eigen_backe
 
 namespace {
 
-const io::json& expected() {
-    static const auto document = io::parse_json_strict(test::read_file(test::fixtures() / "t5/expected.json"), "expected.json");
-    return document;
-}
-
-t5::batch fixture_batch() {
-    t5::batch examples;
-    for (const auto& example : expected()["examples"]) {
-        examples.inputs.push_back(example["input_ids"].get<std::vector<int>>());
-        examples.labels.push_back(example["label_ids"].get<std::vector<int>>());
-    }
-    return examples;
-}
+const io::json& expected() { return test::t5_expected(); }
+t5::batch fixture_batch() { return test::t5_fixture_batch(); }
 
 double max_abs_error(const std::vector<float>& ours, const io::safetensors_file& reference, const std::string& name) {
     const auto theirs = reference.read_f32(reference.at(name));
