@@ -39,7 +39,7 @@ struct infer_options {
     std::size_t max_new_tokens = 256;
     std::size_t batch_size = 16;  ///< examples generated together
     /// Names the LoRA in errors (an adapter directory, ...); empty: named after its origin.
-    std::string lora_name;
+    std::string lora_name{};
 };
 
 /// Greedy predictions for every example with the LoRA `layers` applied at run time (none:

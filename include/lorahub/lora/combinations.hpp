@@ -54,9 +54,9 @@ struct combination_options {
     double density = 1.0;  ///< fraction of entries kept by the pruning types, in [0, 1]
     majority_sign sign = majority_sign::total;
     std::size_t svd_rank = 0;            ///< 0: the modules' rank
-    std::optional<double> svd_clamp;     ///< quantile in (0, 1] of the SVD factors' entries
+    std::optional<double> svd_clamp{};   ///< quantile in (0, 1] of the SVD factors' entries
     std::uint64_t seed = 42;             ///< DARE's masks when `masks` is empty
-    dare_mask_source masks;
+    dare_mask_source masks{};
 };
 
 namespace combination {

@@ -27,7 +27,7 @@ struct settings {
     std::size_t budget = 40;
     std::uint64_t seed = 42;
     double initial_step = 0.5;
-    point start;  ///< empty: all zeros
+    point start{};  ///< empty: all zeros
     std::size_t population = 0;  ///< points a population-based policy asks at once; 0: its default
 
     point start_point() const { return start.empty() ? point(dimension, 0.0) : start; }
