@@ -170,9 +170,9 @@ std::vector<double> single_module_losses(const M& model, const examples_for<M>& 
 /// LoraHub: searches module weights w in the box with optimizer policy O, scoring each w by
 /// loss(compose(pool, w)) + regularizer(w). Compositions are written into storage allocated
 /// once and bound to the model once, and the model's context is made once, so composing and
-/// scoring allocate nothing after the first evaluation of a size; the trace entry and the
-/// points the optimizer returns from ask_population() are the per-evaluation allocations
-/// left. The points of ask_population() (a CMA-ES generation, a batch of random search) are
+/// scoring allocate nothing after the first evaluation of a size; the trace entry, the
+/// points the optimizer returns from ask_population() and the small vector of losses of a
+/// pass are the per-evaluation allocations left. The points of ask_population() (a CMA-ES generation, a batch of random search) are
 /// scored together, up to options.population_pass at a time, when the model is a
 /// PopulationModel and options.loss is the default; otherwise one at a time. Either way the
 /// trace and the result are those of one-at-a-time scoring, up to float rounding. A

@@ -41,18 +41,11 @@ TEMPLATE_TEST_CASE("the T5 model on CUDA matches HF's logits, loss and greedy id
         const auto lora = model.bind(adapter.layers, variant);
         const auto* bound = variant == "base" ? nullptr : &lora;
         const auto examples = fixture_batch();
-        const io::safetensors_file reference(test::fixtures() / ("t5/" + model_name + ".expected.safetensors"));
         const auto logits = model.logits(examples, bound);
         for (std::size_t s = 0; s < logits.size(); ++s) {
-            const auto theirs = reference.read_f32(reference.at(variant + ".logits." + std::to_string(s)));
-            REQUIRE(theirs.size() == logits[s].size());
-            double worst = 0, largest = 0;
-            for (std::size_t i = 0; i < theirs.size(); ++i) {
-                worst = std::max(worst, std::abs(static_cast<double>(logits[s][i]) - theirs[i]));
-                largest = std::max(largest, std::abs(static_cast<double>(theirs[i])));
-            }
-            INFO("example " << s << ": worst logit error " << worst << " of " << largest);
-            CHECK(worst <= (exact ? 1e-4 : 2e-2 * largest));
+            const auto error = test::logit_error_against_hf(logits[s], model_name, variant, s);
+            INFO("example " << s << ": worst logit error " << error.worst << " of " << error.largest);
+            CHECK(error.worst <= (exact ? 1e-4 : 2e-2 * error.largest));
         }
         const double want = expected()[model_name][variant]["loss"].get<double>();
         CHECK(std::abs(model.loss(examples, bound) - want) / want <= (exact ? 1e-5 : 1e-2));

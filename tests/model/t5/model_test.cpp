@@ -107,17 +107,11 @@ TEST_CASE("bf16 compute mode stays within bf16 tolerance of HF's float32 results
         const auto lora = model.bind(adapter.layers, variant);
         const auto* bound = variant == "base" ? nullptr : &lora;
         const auto examples = fixture_batch();
-        const io::safetensors_file reference(test::fixtures() / ("t5/" + model_name + ".expected.safetensors"));
         const auto logits = model.logits(examples, bound);
         for (std::size_t s = 0; s < logits.size(); ++s) {
-            const auto theirs = reference.read_f32(reference.at(variant + ".logits." + std::to_string(s)));
-            double worst = 0, largest = 0;
-            for (std::size_t i = 0; i < theirs.size(); ++i) {
-                worst = std::max(worst, std::abs(static_cast<double>(logits[s][i]) - theirs[i]));
-                largest = std::max(largest, std::abs(static_cast<double>(theirs[i])));
-            }
-            INFO("example " << s << ": largest |logit| " << largest << ", worst error " << worst);
-            CHECK(worst <= 2e-2 * largest);
+            const auto error = test::logit_error_against_hf(logits[s], model_name, variant, s);
+            INFO("example " << s << ": largest |logit| " << error.largest << ", worst error " << error.worst);
+            CHECK(error.worst <= 2e-2 * error.largest);
         }
         const double reference_loss = expected()[model_name][variant]["loss"].get<double>();
         CHECK(std::abs(model.loss(examples, bound) - reference_loss) / reference_loss <= 1e-2);
