@@ -195,10 +195,9 @@ learn_result learn(const M& model, const P& pool, const examples_for<M>& example
     learn_result result;
     result.optimizer = std::string(O::name);
     result.composer = std::string(C::name);
-    if (options.select > 0 || options.start == start_point::best_single) {
-        composition_slots<C, M, P> slots(model, pool, composer);
+    composition_slots<C, M, P> slots(model, pool, composer);
+    if (options.select > 0 || options.start == start_point::best_single)
         result.single_losses = detail::single_module_losses(model, examples, options, slots, context, n);
-    }
     if (options.select > 0 && options.select < n) {
         if constexpr (requires { pool.subset(std::span<const std::size_t>()); }) {
             std::vector<std::size_t> order(n);
@@ -255,7 +254,6 @@ learn_result learn(const M& model, const P& pool, const examples_for<M>& example
     }
     for (auto& value : first_start) value = std::clamp(value, options.lower, options.upper);
 
-    composition_slots<C, M, P> slots(model, pool, composer);
     result.trace.reserve(options.budget);
     evaluation best{{}, std::numeric_limits<double>::infinity(), std::numeric_limits<double>::infinity(), 0};
     random_source start_points(options.seed ^ 0x9e3779b97f4a7c15ull);

@@ -27,11 +27,8 @@ namespace kernels {
 
 constexpr int warp = 32;
 
-__device__ inline float warp_sum(float value) {
-    for (int offset = warp / 2; offset > 0; offset /= 2) value += __shfl_xor_sync(0xffffffffu, value, offset);
-    return value;
-}
-__device__ inline double warp_sum(double value) {
+template <class T>
+__device__ T warp_sum(T value) {
     for (int offset = warp / 2; offset > 0; offset /= 2) value += __shfl_xor_sync(0xffffffffu, value, offset);
     return value;
 }

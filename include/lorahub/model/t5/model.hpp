@@ -51,7 +51,7 @@ struct context {
     std::vector<int> ids, next_ids;
     std::vector<float> bias_host;  ///< bias tables built on the host before they are uploaded
     std::vector<labeled_row> labeled;
-    std::vector<double> row_losses;
+    std::vector<double> row_losses, copy_losses;  ///< per labeled row; per stacked copy (candidate)
 };
 
 /// The parameters other than linear weights, placed once on the backend.
@@ -174,7 +174,8 @@ public:
     /// CrossEntropyLoss(ignore_index=-100) over the padded batch computes it.
     double loss(const batch& examples, const lora_binding* lora, context& w) const {
         forward(examples, candidates(&lora, 1), w);
-        return mean_cross_entropies(examples, 1, w).front();
+        mean_cross_entropies(examples, 1, w);
+        return w.copy_losses.front();
     }
 
     /// loss() of the batch under each candidate's LoRA, computed in one pass: the batch is
@@ -185,7 +186,8 @@ public:
     std::vector<double> losses(const batch& examples, candidates population, context& w) const {
         if (population.empty()) return {};
         forward(examples, population, w);
-        return mean_cross_entropies(examples, population.size(), w);
+        mean_cross_entropies(examples, population.size(), w);
+        return w.copy_losses;
     }
     double loss(const batch& examples, const lora_binding* lora = nullptr) const {
         context w;
@@ -419,8 +421,9 @@ private:
     }
 
     /// Mean cross-entropy over the kept labels of each of the batch's `copies` stacked copies:
-    /// one backend call over every labeled row, then one sum per copy in row order.
-    std::vector<double> mean_cross_entropies(const batch& examples, std::size_t copies, context& w) const {
+    /// one backend call over every labeled row, then one sum per copy in row order, into
+    /// w.copy_losses (no allocation once the context is sized).
+    void mean_cross_entropies(const batch& examples, std::size_t copies, context& w) const {
         w.labeled.clear();
         for (std::size_t copy = 0; copy < copies; ++copy)
             for (std::size_t s = 0; s < examples.labels.size(); ++s)
@@ -431,13 +434,12 @@ private:
         w.row_losses.resize(w.labeled.size());
         Backend::cross_entropy_rows(w.logits.data(), config_.vocab_size, w.labeled, w.row_losses);
         const std::size_t kept = w.labeled.size() / copies;
-        std::vector<double> means(copies);
+        w.copy_losses.resize(copies);
         for (std::size_t copy = 0; copy < copies; ++copy) {
             double total = 0.0;
             for (std::size_t i = 0; i < kept; ++i) total += w.row_losses[copy * kept + i];
-            means[copy] = total / static_cast<double>(kept);
+            w.copy_losses[copy] = total / static_cast<double>(kept);
         }
-        return means;
     }
 
     /// Runs the encoder on `inputs` stacked `copies` times (one copy per candidate of
