@@ -23,6 +23,7 @@
 #include <lorahub/lora/delta_sum.hpp>
 #include <lorahub/lora/weighted_ab.hpp>
 #include <lorahub/optim/cma_es.hpp>
+#include <lorahub/optim/cma_es_restarts.hpp>
 #include <lorahub/optim/cobyla.hpp>
 #include <lorahub/optim/nelder_mead.hpp>
 #include <lorahub/optim/random_search.hpp>
@@ -148,9 +149,11 @@ decltype(auto) with_policies(const std::string& optimizer, const composer_choice
     };
     if (optimizer == "cobyla") return for_optimizer.template operator()<optim::cobyla>();
     if (optimizer == "cma-es") return for_optimizer.template operator()<optim::cma_es>();
+    if (optimizer == "cma-es-ipop") return for_optimizer.template operator()<optim::cma_es_ipop>();
+    if (optimizer == "cma-es-bipop") return for_optimizer.template operator()<optim::cma_es_bipop>();
     if (optimizer == "nelder-mead") return for_optimizer.template operator()<optim::nelder_mead>();
     if (optimizer == "random") return for_optimizer.template operator()<optim::random_search>();
-    throw argument_error("--optimizer", "\"" + optimizer + "\" is not cobyla, cma-es, nelder-mead or random");
+    throw argument_error("--optimizer", "\"" + optimizer + "\" is not cobyla, cma-es, cma-es-ipop, cma-es-bipop, nelder-mead or random");
 }
 
 struct learn_request {
@@ -164,6 +167,8 @@ struct learn_request {
     std::string start = "zero";
     std::int64_t starts = 1;
     std::int64_t select = 0;
+    std::int64_t max_restarts = 9;
+    std::int64_t stall_generations = 0;
     std::string out, report, plot;
     bool quiet = false;
 };
@@ -195,6 +200,8 @@ inline io::json learn_report(const learn_request& request, const lora_pool& pool
             {"start", request.start},
             {"starts", request.starts},
             {"select", request.select},
+            {"max_restarts", request.max_restarts},
+            {"stall_generations", request.stall_generations},
             {"searched", result.searched},
             {"single_losses", result.single_losses},
             {"evaluations", result.trace.size()},
@@ -213,6 +220,8 @@ inline int run_learn(learn_request request) {
     require_at_least(request.composer.svd_rank, 0, "--svd-rank");
     require_at_least(request.starts, 1, "--starts");
     require_at_least(request.select, 0, "--select");
+    require_at_least(request.max_restarts, 0, "--max-restarts");
+    require_at_least(request.stall_generations, 0, "--stall-generations");
     if (request.starts > request.budget) throw argument_error("--starts", "is more than --budget: every start needs an evaluation");
     request.composer.seed = request.seed;  // DARE's masks follow --seed
     complete_from_demo_hub(request.in, true, false);
@@ -236,6 +245,8 @@ int learn_with(const learn_request& request) {
     options.start = request.start == "uniform" ? start_point::uniform : request.start == "best-single" ? start_point::best_single : start_point::zero;
     options.starts = static_cast<std::size_t>(request.starts);
     options.select = static_cast<std::size_t>(request.select);
+    options.restarts = {.max_restarts = static_cast<std::size_t>(request.max_restarts),
+                        .stall_generations = static_cast<std::size_t>(request.stall_generations)};
     if (!request.quiet)
         options.on_evaluation = [&](std::size_t index, const evaluation& step, const evaluation& best) {
             char line[160];

@@ -108,8 +108,12 @@ int main(int argc, char** argv) {
     learn_request learning;
     add_sources(learn, learning.in, true);
     learn->add_option("--budget", learning.budget, "Objective evaluations (default 40)");
-    learn->add_option("--optimizer", learning.optimizer, "cobyla (default, as upstream), cma-es, nelder-mead or random")
-        ->check(CLI::IsMember({"cobyla", "cma-es", "nelder-mead", "random"}));
+    learn->add_option("--optimizer", learning.optimizer,
+                      "cobyla (default, as upstream), cma-es, cma-es-ipop, cma-es-bipop (with restarts), nelder-mead or random")
+        ->check(CLI::IsMember({"cobyla", "cma-es", "cma-es-ipop", "cma-es-bipop", "nelder-mead", "random"}));
+    learn->add_option("--max-restarts", learning.max_restarts, "cma-es-ipop / -bipop: large-population restarts at most (default 9)");
+    learn->add_option("--stall-generations", learning.stall_generations,
+                      "cma-es-ipop / -bipop: also restart when a run's best has not improved for G generations (default 0: off, as pycma)");
     add_composer_options(learn, learning.composer, "--composer", false);
     learn->add_option("--seed", learning.seed, "Random seed (default 42)");
     learn->add_option("--batch-size", learning.batch_size, "Examples per loss batch (default: all in one batch)");

@@ -34,6 +34,8 @@ expect(learn_cma 0 "evaluations=25" learn ${pool} --optimizer cma-es --composer 
 if(NOT last_error STREQUAL "")
   message(SEND_ERROR "learn --quiet printed on stderr: ${last_error}")
 endif()
+expect(learn_bipop 0 "evaluations=60" learn ${pool} --optimizer cma-es-bipop --stall-generations 2 --max-restarts 3 --budget 60 --seed 3 --quiet)
+expect(learn_bad_stall 1 "^error: --stall-generations: -1 is less than 0\n$" learn ${pool} --optimizer cma-es-ipop --stall-generations -1)
 expect(learn_module_names 0 "\n  [-+][0-9.]+  pool-0\n  [-+][0-9.]+  pool-1\n" learn ${pool} --budget 3 --quiet)
 
 # usage errors: exit 1 with one `error:` line that names the flag

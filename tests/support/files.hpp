@@ -8,6 +8,7 @@
 #include <fstream>
 #include <random>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -45,6 +46,7 @@ inline void write_file(const std::filesystem::path& path, std::string_view bytes
 
 inline std::string read_file(const std::filesystem::path& path) {
     std::ifstream in(path, std::ios::binary);
+    if (!in) throw std::runtime_error(path.string() + ": cannot open the file");
     return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 

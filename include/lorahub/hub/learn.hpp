@@ -52,6 +52,9 @@ struct learn_options {
     double upper = 1.5;
     double initial_step = 0.5;
     std::size_t population = 0;  ///< points per generation of CMA-ES / per batch of random search; 0: the policy's default
+    /// CMA-ES with IPOP / BIPOP restarts (optim::cma_es_ipop, cma_es_bipop): how many, and the
+    /// stall trigger that lets them happen within LoraHub's budgets.
+    optim::restart_settings restarts{};
     /// The loss of a composed LoRA on the examples. Empty (the default): upstream LoraHub's
     /// reduction (reference_loss), with the candidates of a population scored together in one
     /// pass when the model can (PopulationModel). A loss given here scores one at a time.
@@ -262,7 +265,7 @@ learn_result learn(const M& model, const P& pool, const examples_for<M>& example
         const std::size_t limit = result.trace.size() + share;
         optim::settings settings{.dimension = n, .lower = options.lower, .upper = options.upper, .budget = share,
                                  .seed = options.seed + run, .initial_step = options.initial_step, .start = first_start,
-                                 .population = options.population};
+                                 .population = options.population, .restarts = options.restarts};
         if (run > 0)
             for (auto& value : settings.start) value = start_points.uniform(options.lower, options.upper);
         O optimizer(settings);

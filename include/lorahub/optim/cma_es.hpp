@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <deque>
+#include <limits>
 #include <numeric>
 #include <span>
 #include <string_view>
@@ -14,6 +16,23 @@
 
 namespace lorahub::optim {
 
+/// When one CMA-ES run has ended: pycma 4.0's termination criteria and defaults (options
+/// tolfun, tolfunhist, tolx, tolfacupx, tolupsigma, tolconditioncov, tolflatfitness,
+/// tolstagnation, maxiter, noeffectaxis, noeffectcoord), plus `stall_generations` (0: off):
+/// the run's best value has not improved by more than `tolfun` for that many generations.
+struct cma_termination {
+    double tolfun = 1e-11;
+    double tolfunhist = 1e-12;
+    double tolx = 1e-11;
+    double tolfacupx = 1e3;
+    double tolupsigma = 1e20;
+    double tolconditioncov = 1e14;
+    std::size_t tolflatfitness = 1;
+    std::size_t tolstagnation = 0;  ///< 0: pycma's 100 + 100 n^1.5 / lambda
+    double maxiter = 0;             ///< 0: pycma's 100 + floor(150 (n + 3)^2 / sqrt(lambda))
+    std::size_t stall_generations = 0;
+};
+
 /// CMA-ES with full covariance and cumulative step-size adaptation, with the default
 /// parameters of Hansen, "The CMA Evolution Strategy: A Tutorial" (2016, Table 1):
 /// population 4 + floor(3 ln n), log-linear weights, positive for the best half (mean and
@@ -21,12 +40,15 @@ namespace lorahub::optim {
 /// Bounds: a sample outside the box is drawn again (up to `resamples` times) and then
 /// clipped, so no point outside the box is ever asked; the update uses the point asked.
 /// `initial_step` is sigma0. Points must be told in the order they were asked.
+/// `done()` is the budget (or a collapsed step size) only; `stop_reason()` names the first
+/// `cma_termination` criterion met after the last complete generation, for restart policies.
 class cma_es {
 public:
     static constexpr std::string_view name = "cma-es";
     static constexpr int resamples = 20;
 
-    explicit cma_es(const settings& options, std::size_t population = 0) : options_(options), random_(options.seed) {
+    explicit cma_es(const settings& options, std::size_t population = 0, const cma_termination& termination = {})
+        : options_(options), termination_(termination), random_(options.seed) {
         options_.validate();
         const auto n = options_.dimension;
         const double dn = static_cast<double>(n);
@@ -60,10 +82,19 @@ public:
         p_sigma_ = p_c_ = Eigen::VectorXd::Zero(static_cast<Eigen::Index>(n));
         covariance_ = basis_ = Eigen::MatrixXd::Identity(static_cast<Eigen::Index>(n), static_cast<Eigen::Index>(n));
         scales_ = Eigen::VectorXd::Ones(static_cast<Eigen::Index>(n));
+        if (termination_.tolstagnation == 0)
+            termination_.tolstagnation = static_cast<std::size_t>(100.0 + 100.0 * std::pow(dn, 1.5) / static_cast<double>(lambda_));
+        if (termination_.maxiter == 0)
+            termination_.maxiter = 100.0 + std::floor(150.0 * (dn + 3.0) * (dn + 3.0) / std::sqrt(static_cast<double>(lambda_)));
     }
 
     std::size_t population_size() const { return lambda_; }
     double step_size() const { return sigma_; }
+    std::size_t generations() const { return generation_; }
+    /// True when every point asked has been told (no generation half evaluated).
+    bool between_generations() const { return told_ == population_.size(); }
+    /// The first termination criterion met after the last complete generation; empty if none.
+    std::string_view stop_reason() const { return stop_; }
 
     /// The next point of the current generation (sampling a new generation when needed).
     point ask() {
@@ -83,7 +114,9 @@ public:
         if (told_ >= next_ || !std::equal(x.begin(), x.end(), population_[told_].begin(), population_[told_].end()))
             throw argument_error("cma-es", "points must be told in the order they were asked");
         values_[told_++] = comparable(value);
+        const double previous_best = best_.value;
         best_.record(x, value);
+        if (best_.value < previous_best) best_evaluation_ = best_.evaluations;
         if (told_ == population_.size()) update();
     }
 
@@ -144,12 +177,78 @@ private:
         const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> solver(covariance_);
         basis_ = solver.eigenvectors();
         scales_ = solver.eigenvalues().cwiseMax(1e-300).cwiseSqrt();
+        std::vector<double> sorted = values_;
+        std::sort(sorted.begin(), sorted.end());
+        stop_ = termination_reason(sorted);
+    }
+
+    static double median(std::span<const double> values) {
+        std::vector<double> sorted(values.begin(), values.end());
+        std::sort(sorted.begin(), sorted.end());
+        const std::size_t i = sorted.size() / 2;
+        return sorted.size() % 2 ? sorted[i] : (sorted[i - 1] + sorted[i]) / 2.0;
+    }
+
+    // pycma's _CMAStopDict._update with its fitness histories (most recent first)
+    std::string_view termination_reason(const std::vector<double>& sorted) {
+        const double dn = static_cast<double>(options_.dimension), dl = static_cast<double>(lambda_);
+        const double generation_median = median(sorted);
+        recent_best_.push_front(sorted.front());
+        if (static_cast<double>(recent_best_.size()) > 10.0 + 30.0 * dn / dl) recent_best_.pop_back();
+        if (generation_ % 5 == 0) {  // pycma samples these every 5th iteration
+            sampled_best_.push_front(sorted.front());
+            sampled_median_.push_front(generation_median);
+            if (sampled_best_.size() > 20000) sampled_best_.pop_back(), sampled_median_.pop_back();
+        }
+        if (sorted.front() < run_best_ - termination_.tolfun) run_best_ = sorted.front(), improved_at_ = generation_;
+        flat_generations_ = sorted.front() < sorted[static_cast<std::size_t>(0.75 * dl)] ? 0 : flat_generations_ + 1;
+
+        const Eigen::VectorXd coordinate_steps = sigma_ * covariance_.diagonal().cwiseMax(0.0).cwiseSqrt();
+        const auto [history_low, history_high] = std::minmax_element(recent_best_.begin(), recent_best_.end());
+        const double current_range = sorted.back() - sorted.front(), history_range = *history_high - *history_low;
+        if (static_cast<double>(generation_) >= termination_.maxiter) return "maxiter";
+        if ((coordinate_steps.array() > options_.initial_step * termination_.tolfacupx).any()) return "tolfacupx";
+        if ((coordinate_steps.array() < termination_.tolx).all() && ((sigma_ * p_c_.array().abs()) < termination_.tolx).all())
+            return "tolx";
+        if (current_range < termination_.tolfun && history_range < termination_.tolfun) return "tolfun";
+        if (recent_best_.size() > 9 && history_range < termination_.tolfunhist) return "tolfunhist";
+        if (stagnated()) return "tolstagnation";
+        if (sigma_ / scales_.maxCoeff() > options_.initial_step * termination_.tolupsigma) return "tolupsigma";
+        if (((mean_ + 0.2 * coordinate_steps).array() == mean_.array()).any()) return "noeffectcoord";
+        const auto axis = static_cast<Eigen::Index>(generation_ % options_.dimension);
+        if (((mean_ + 0.1 * sigma_ * scales_[axis] * basis_.col(axis)).array() == mean_.array()).all()) return "noeffectaxis";
+        if (scales_.maxCoeff() > std::sqrt(termination_.tolconditioncov) * scales_.minCoeff()) return "tolconditioncov";
+        if (flat_generations_ > termination_.tolflatfitness) return "tolflatfitness";
+        if (termination_.stall_generations > 0 && generation_ - improved_at_ >= termination_.stall_generations) return "stall";
+        return {};
+    }
+
+    bool stagnated() const {
+        const double dn = static_cast<double>(options_.dimension), dl = static_cast<double>(lambda_);
+        const double limit = static_cast<double>(termination_.tolstagnation);
+        const double window = std::max(limit / 5.0 / 2.0, static_cast<double>(sampled_best_.size()) / 10.0);
+        if (window > static_cast<double>(generation_)) return false;
+        const auto l = static_cast<std::size_t>(window);
+        if (!(static_cast<double>(generation_) > dn * (5.0 + 100.0 / dl) &&
+              static_cast<double>(best_.evaluations - best_evaluation_) / dl > limit / 2.0 && sampled_best_.size() > 100 &&
+              2 * l < sampled_best_.size()))
+            return false;
+        const auto part = [l](const std::deque<double>& history, std::size_t from) {
+            return median(std::vector<double>(history.begin() + static_cast<std::ptrdiff_t>(from),
+                                              history.begin() + static_cast<std::ptrdiff_t>(from + l)));
+        };
+        return part(sampled_median_, 0) >= part(sampled_median_, l) && part(sampled_best_, 0) >= part(sampled_best_, l);
     }
 
     settings options_;
+    cma_termination termination_;
     random_source random_;
     best_so_far best_;
     std::size_t lambda_ = 0, mu_ = 0, generation_ = 0, next_ = 0, told_ = 0;
+    std::size_t best_evaluation_ = 0, improved_at_ = 0, flat_generations_ = 0;
+    double run_best_ = std::numeric_limits<double>::infinity();
+    std::deque<double> recent_best_, sampled_best_, sampled_median_;
+    std::string_view stop_;
     std::vector<double> weights_;
     double weight_sum_ = 0, mu_eff_ = 0, c_sigma_ = 0, d_sigma_ = 0, c_c_ = 0, c_1_ = 0, c_mu_ = 0, expected_norm_ = 0, sigma_ = 0;
     Eigen::VectorXd mean_, p_sigma_, p_c_, scales_;

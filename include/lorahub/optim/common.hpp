@@ -18,6 +18,15 @@ namespace lorahub::optim {
 
 using point = std::vector<double>;
 
+/// How a restarting optimizer (CMA-ES with IPOP or BIPOP) restarts. A run ends on pycma's
+/// termination criteria; those need hundreds of evaluations, so for small budgets
+/// `stall_generations` also ends a run whose best value has not improved for that many
+/// generations (0: off, as pycma).
+struct restart_settings {
+    std::size_t max_restarts = 9;  ///< pycma's `restarts=9`; BIPOP's small runs do not count
+    std::size_t stall_generations = 0;
+};
+
 /// What every optimizer is given: a box, a start, a first step, a budget and a seed.
 /// LoraHub's defaults: weights start at 0 in [-1.5, 1.5], first step 0.5, 40 evaluations.
 struct settings {
@@ -29,6 +38,7 @@ struct settings {
     double initial_step = 0.5;
     point start{};  ///< empty: all zeros
     std::size_t population = 0;  ///< points a population-based policy asks at once; 0: its default
+    restart_settings restarts{};  ///< read by the restarting policies only
 
     point start_point() const { return start.empty() ? point(dimension, 0.0) : start; }
 

@@ -1,0 +1,119 @@
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <optional>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "lorahub/optim/cma_es.hpp"
+#include "lorahub/optim/common.hpp"
+
+namespace lorahub::optim {
+
+enum class restart_regime {
+    ipop,   ///< Auger & Hansen (2005): every restart doubles the population
+    bipop,  ///< Hansen (2009): large-population restarts interleaved with small local ones
+};
+
+/// One CMA-ES run of a restarted search, as it went.
+struct cma_run {
+    std::size_t population = 0;
+    double initial_step = 0;
+    std::size_t evaluations = 0;
+    std::string_view stop;  ///< the termination criterion that ended it; empty while running or at the budget
+    bool small = false;     ///< a BIPOP small-population run
+};
+
+/// CMA-ES restarted as pycma's `fmin(..., restarts=9, incpopsize=2, bipop=...)` restarts it.
+/// A run ends on `cma_termination` (pycma's defaults; `settings.restarts.stall_generations`
+/// adds a trigger for small budgets). The first run starts at `settings.start`, later runs at
+/// uniform random points of the box (pycma with a callable x0), with seeds seed + 1, seed + 2, ...
+/// IPOP: run k has population lambda0 * 2^k and sigma0. BIPOP: the next run is small when the
+/// small runs (the first one included) have used fewer evaluations than the large runs, else
+/// the next large run (lambda0 * 2^k, sigma0); a small run has sigma0 * 0.01^U1, population
+/// floor(lambda0 * 2^(k U2^2)) with k large runs so far, and at most half the large runs'
+/// evaluations, as pycma. Unlike pycma, whose bookkeeping subtracts each run's count from the
+/// next one's, the regime is chosen on the evaluations each run actually used (Hansen 2009).
+template <restart_regime Regime>
+class restarted_cma_es {
+public:
+    static constexpr std::string_view name = Regime == restart_regime::ipop ? "cma-es-ipop" : "cma-es-bipop";
+
+    explicit restarted_cma_es(const settings& options) : options_(options), start_points_(options.seed ^ 0x2545f4914f6cdd1dull) {
+        options_.validate();
+        start_run(options_.start_point(), options_.initial_step, options_.population, {});
+        default_population_ = run_->population_size();
+        default_maxiter_ = 100.0 + std::floor(150.0 * std::pow(static_cast<double>(options_.dimension) + 3.0, 2.0) /
+                                              std::sqrt(static_cast<double>(default_population_)));
+    }
+
+    point ask() { return run_->ask(); }
+    std::vector<point> ask_population() { return run_->ask_population(); }
+
+    void tell(std::span<const double> x, double value) {
+        run_->tell(x, value);
+        best_.record(x, value);
+        ++runs_.back().evaluations;
+        if (run_->between_generations() && (!run_->stop_reason().empty() || run_->done())) {
+            runs_.back().stop = run_->stop_reason().empty() ? std::string_view("tolx") : run_->stop_reason();
+            restart();
+        }
+    }
+
+    bool done() const { return finished_ || best_.evaluations >= options_.budget; }
+    const best_so_far& best() const { return best_; }
+    /// Every run so far, the current one last.
+    const std::vector<cma_run>& runs() const { return runs_; }
+
+private:
+    void start_run(point start, double step, std::size_t population, cma_termination termination, bool small = false) {
+        settings run_settings = options_;
+        run_settings.start = std::move(start);
+        run_settings.initial_step = step;
+        run_settings.seed = options_.seed + runs_.size();
+        termination.stall_generations = options_.restarts.stall_generations;
+        run_.emplace(run_settings, population, termination);
+        runs_.push_back({run_->population_size(), step, 0, {}, small});
+    }
+
+    void restart() {
+        std::size_t small_evaluations = 0, large_evaluations = 0;
+        for (std::size_t i = 0; i < runs_.size(); ++i) (i == 0 || runs_[i].small ? small_evaluations : large_evaluations) += runs_[i].evaluations;
+        const bool small = Regime == restart_regime::bipop && small_evaluations < large_evaluations;
+        if (!small && large_runs_ >= options_.restarts.max_restarts) {
+            finished_ = true;
+            return;
+        }
+        point start(options_.dimension);
+        for (auto& value : start) value = start_points_.uniform(options_.lower, options_.upper);
+        if (!small) {
+            ++large_runs_;
+            start_run(std::move(start), options_.initial_step, default_population_ << large_runs_, {});
+            return;
+        }
+        const double u1 = start_points_.uniform(), u2 = start_points_.uniform();
+        const auto population = static_cast<std::size_t>(
+            std::floor(static_cast<double>(default_population_) * std::pow(2.0, static_cast<double>(large_runs_) * u2 * u2)));
+        cma_termination termination;
+        termination.maxiter =
+            std::max(1.0, std::min(default_maxiter_, 0.5 * static_cast<double>(large_evaluations) / static_cast<double>(population)));
+        start_run(std::move(start), options_.initial_step * std::pow(0.01, u1), population, termination, true);
+    }
+
+    settings options_;
+    random_source start_points_;
+    std::optional<cma_es> run_;
+    std::vector<cma_run> runs_;
+    best_so_far best_;
+    std::size_t default_population_ = 0, large_runs_ = 0;
+    double default_maxiter_ = 0;
+    bool finished_ = false;
+};
+
+using cma_es_ipop = restarted_cma_es<restart_regime::ipop>;
+using cma_es_bipop = restarted_cma_es<restart_regime::bipop>;
+
+}  // namespace lorahub::optim
