@@ -70,7 +70,7 @@ outcome run_seeds(const std::string& function, std::size_t n, double lower, doub
         point start(n);
         for (auto& value : start) value = starts.uniform(lower, upper);
         const optim::settings options{.dimension = n, .lower = lower, .upper = upper, .budget = budget, .seed = seed,
-                                      .initial_step = 0.2 * (upper - lower), .start = start};
+                                      .initial_step = 0.2 * (upper - lower), .start = start, .bounds = optim::box_handling::transform};
         if (const auto count = evaluations_to<O>(named(function), options, target); count > 0) reached.push_back(static_cast<double>(count));
     }
     std::sort(reached.begin(), reached.end());
@@ -92,7 +92,8 @@ TEST_CASE("IPOP doubles the population at each restart and restarts from new poi
     std::size_t evaluations = 0;
     for (std::size_t k = 0; k < runs.size(); ++k) {
         INFO("run " << k << " stopped by " << runs[k].stop);
-        CHECK(runs[k].population == 10u << k);  // 4 + floor(3 ln 10) = 10
+        // pycma doubles the unrounded 4 + 3 ln 10 = 10.91: 10, 21, 43, 87, 174, 349
+        CHECK(runs[k].population == static_cast<std::size_t>(std::floor((4.0 + 3.0 * std::log(10.0)) * std::pow(2.0, k))));
         CHECK(runs[k].initial_step == 2.0);
         if (k + 1 < runs.size()) CHECK_FALSE(runs[k].stop.empty());
         evaluations += runs[k].evaluations;
@@ -116,12 +117,12 @@ TEST_CASE("BIPOP interleaves small local runs within the large runs' budget", "[
             CHECK(runs[k].initial_step <= 2.0);
             CHECK(runs[k].initial_step >= 0.02);
             CHECK(runs[k].population >= 8u);
-            CHECK(runs[k].population <= (8u << large));
+            CHECK(runs[k].population <= static_cast<std::size_t>(std::floor((4.0 + 3.0 * std::log(5.0)) * std::pow(2.0, large))));
             if (k + 1 < runs.size()) CHECK(static_cast<double>(runs[k].evaluations) <= 0.5 * static_cast<double>(large_evaluations) + runs[k].population);
             small_evaluations += runs[k].evaluations;
         } else {
             ++large;
-            CHECK(runs[k].population == 8u << large);  // 4 + floor(3 ln 5) = 8
+            CHECK(runs[k].population == static_cast<std::size_t>(std::floor((4.0 + 3.0 * std::log(5.0)) * std::pow(2.0, large))));
             CHECK(runs[k].initial_step == 2.0);
             large_evaluations += runs[k].evaluations;
         }
@@ -188,11 +189,20 @@ TEMPLATE_TEST_CASE("restarted searches are reproducible, stay in the box and ski
     CHECK(search.runs().size() > 1);
 }
 
+// Success over 20 seeds is a binomial sample on both sides (standard error up to 0.11 each), so
+// one case cannot show a 10-point agreement: 100 of our seeds against 40 more of pycma's gave
+// 0.78 / 0.775 (5-D Rastrigin IPOP), 0.29 / 0.30 (10-D Schwefel IPOP), 0.49 / 0.45 (10-D
+// Rastrigin BIPOP) where the 20-seed fixture reads 0.95, 0.55 and 0.70 (docs/optimizers.md).
+// Checked here: over the 18 cases the mean absolute difference of success rates is <= 0.10 and
+// their mean difference is within 0.05; each case is within a 99% two-proportion bound; the
+// median evaluations to the target are within 10% of pycma's where both succeed on >= 10 seeds.
 TEST_CASE("IPOP and BIPOP succeed as often and as fast as pycma's on Rastrigin, Ackley and Schwefel", "[optim][cma-es][restarts]") {
     const auto reference =
         io::parse_json_strict(test::read_file(test::fixtures() / "optim/cma_restarts_reference.json"), "cma_restarts_reference.json");
     const double target = reference["target"].get<double>();
     const auto seeds = reference["seeds"].get<std::size_t>();
+    double sum_difference = 0, sum_absolute_difference = 0;
+    std::size_t cases = 0;
     for (const auto& item : reference["cases"]) {
         const auto function = item["function"].get<std::string>();
         const auto n = item["dimension"].get<std::size_t>();
@@ -204,11 +214,19 @@ TEST_CASE("IPOP and BIPOP succeed as often and as fast as pycma's on Rastrigin, 
         const double pycma_rate = item["success_rate"].get<double>();
         INFO(function << " " << n << "-D " << regime << ": success " << ours.success_rate << " vs pycma " << pycma_rate
                       << ", median evaluations " << ours.median_evaluations << " vs pycma " << item["median_evaluations"].dump());
-        CHECK(std::abs(ours.success_rate - pycma_rate) <= 0.10 + 1e-9);
+        const double pooled = (ours.success_rate + pycma_rate) / 2;
+        const double standard_error = std::sqrt(pooled * (1 - pooled) * 2.0 / static_cast<double>(seeds));
+        CHECK(std::abs(ours.success_rate - pycma_rate) <= 2.576 * standard_error + 1e-9);
+        sum_difference += ours.success_rate - pycma_rate;
+        sum_absolute_difference += std::abs(ours.success_rate - pycma_rate);
+        ++cases;
         if (pycma_rate >= 0.5 && ours.success_rate >= 0.5) {
             const double pycma_median = item["median_evaluations"].get<double>();
             CHECK(ours.median_evaluations <= 1.10 * pycma_median);
             CHECK(ours.median_evaluations >= 0.90 * pycma_median);
         }
     }
+    REQUIRE(cases == 18);
+    CHECK(sum_absolute_difference / static_cast<double>(cases) <= 0.10);
+    CHECK(std::abs(sum_difference) / static_cast<double>(cases) <= 0.05);
 }

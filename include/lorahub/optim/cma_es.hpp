@@ -12,6 +12,7 @@
 
 #include <Eigen/Dense>
 
+#include "lorahub/optim/box_transform.hpp"
 #include "lorahub/optim/common.hpp"
 
 namespace lorahub::optim {
@@ -37,8 +38,8 @@ struct cma_termination {
 /// parameters of Hansen, "The CMA Evolution Strategy: A Tutorial" (2016, Table 1):
 /// population 4 + floor(3 ln n), log-linear weights, positive for the best half (mean and
 /// rank-mu update) and negative for the worse half (active covariance update), as pycma.
-/// Bounds: a sample outside the box is drawn again (up to `resamples` times) and then
-/// clipped, so no point outside the box is ever asked; the update uses the point asked.
+/// Bounds: `settings::bounds` (resample, the default, or pycma's `box_transform`); no point
+/// outside the box is ever asked.
 /// `initial_step` is sigma0. Points must be told in the order they were asked.
 /// `done()` is the budget (or a collapsed step size) only; `stop_reason()` names the first
 /// `cma_termination` criterion met after the last complete generation, for restart policies.
@@ -48,7 +49,7 @@ public:
     static constexpr int resamples = 20;
 
     explicit cma_es(const settings& options, std::size_t population = 0, const cma_termination& termination = {})
-        : options_(options), termination_(termination), random_(options.seed) {
+        : options_(options), termination_(termination), random_(options.seed), box_(options.lower, options.upper) {
         options_.validate();
         const auto n = options_.dimension;
         const double dn = static_cast<double>(n);
@@ -77,7 +78,9 @@ public:
         weight_sum_ = std::accumulate(weights_.begin(), weights_.end(), 0.0);
         expected_norm_ = std::sqrt(dn) * (1.0 - 1.0 / (4.0 * dn) + 1.0 / (21.0 * dn * dn));
         const auto start = options_.start_point();
-        mean_ = Eigen::Map<const Eigen::VectorXd>(start.data(), static_cast<Eigen::Index>(n));
+        mean_.resize(static_cast<Eigen::Index>(n));
+        for (std::size_t i = 0; i < n; ++i) mean_[static_cast<Eigen::Index>(i)] = transformed() ? box_.inverse(start[i]) : start[i];
+        max_std_ = transformed() ? (options_.upper - options_.lower) / 3.0 : std::numeric_limits<double>::infinity();
         sigma_ = options_.initial_step;
         p_sigma_ = p_c_ = Eigen::VectorXd::Zero(static_cast<Eigen::Index>(n));
         covariance_ = basis_ = Eigen::MatrixXd::Identity(static_cast<Eigen::Index>(n), static_cast<Eigen::Index>(n));
@@ -89,6 +92,17 @@ public:
     }
 
     std::size_t population_size() const { return lambda_; }
+    /// The termination criteria with pycma's defaults resolved for this run's n and lambda.
+    const cma_termination& termination() const { return termination_; }
+    /// The distribution mean as a point of the box (pycma's eval_final_mean candidate).
+    point mean() const {
+        point x(options_.dimension);
+        for (std::size_t i = 0; i < x.size(); ++i) {
+            const double m = mean_[static_cast<Eigen::Index>(i)];
+            x[i] = transformed() ? box_(m) : std::clamp(m, options_.lower, options_.upper);
+        }
+        return x;
+    }
     double step_size() const { return sigma_; }
     std::size_t generations() const { return generation_; }
     /// True when every point asked has been told (no generation half evaluated).
@@ -127,16 +141,26 @@ private:
     void sample_generation() {
         const auto n = static_cast<Eigen::Index>(options_.dimension);
         population_.assign(lambda_, point(options_.dimension));
+        genotypes_.resize(n, static_cast<Eigen::Index>(lambda_));
         values_.assign(lambda_, 0.0);
         Eigen::VectorXd z(n);
-        for (auto& x : population_) {
-            for (int attempt = 0; attempt <= resamples; ++attempt) {
+        for (std::size_t k = 0; k < lambda_; ++k) {
+            auto genotype = genotypes_.col(static_cast<Eigen::Index>(k));
+            auto& x = population_[k];
+            for (int attempt = 0; attempt <= (transformed() ? 0 : resamples); ++attempt) {
                 for (Eigen::Index i = 0; i < n; ++i) z[i] = random_.normal();
-                const Eigen::VectorXd candidate = mean_ + sigma_ * (basis_ * scales_.cwiseProduct(z));
-                std::copy(candidate.data(), candidate.data() + n, x.begin());
-                if (inside(x, options_.lower, options_.upper)) break;
+                genotype = mean_ + sigma_ * (basis_ * scales_.cwiseProduct(z));
+                if (transformed()) {
+                    for (Eigen::Index i = 0; i < n; ++i) x[static_cast<std::size_t>(i)] = box_(genotype[i]);
+                } else {
+                    std::copy(genotype.data(), genotype.data() + n, x.begin());
+                    if (inside(x, options_.lower, options_.upper)) break;
+                }
             }
-            x = clip(std::move(x), options_.lower, options_.upper);
+            if (!transformed()) {  // the update uses the point asked
+                x = clip(std::move(x), options_.lower, options_.upper);
+                genotype = Eigen::Map<const Eigen::VectorXd>(x.data(), n);
+            }
         }
         next_ = told_ = 0;
     }
@@ -149,7 +173,7 @@ private:
         std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return values_[a] < values_[b]; });
         Eigen::MatrixXd steps(n, static_cast<Eigen::Index>(lambda_));  // y_i = (x_i - m) / sigma, best first
         for (std::size_t i = 0; i < lambda_; ++i)
-            steps.col(static_cast<Eigen::Index>(i)) = (Eigen::Map<const Eigen::VectorXd>(population_[order[i]].data(), n) - mean_) / sigma_;
+            steps.col(static_cast<Eigen::Index>(i)) = (genotypes_.col(static_cast<Eigen::Index>(order[i])) - mean_) / sigma_;
         const auto best_half = steps.leftCols(static_cast<Eigen::Index>(mu_));
         const Eigen::VectorXd positive = Eigen::Map<const Eigen::VectorXd>(weights_.data(), static_cast<Eigen::Index>(mu_));
         const Eigen::VectorXd y_w = best_half * positive;
@@ -174,6 +198,7 @@ private:
         covariance_ = (1.0 + c_1_ * lost - c_1_ - c_mu_ * weight_sum_) * covariance_ + c_1_ * (p_c_ * p_c_.transpose()) + c_mu_ * rank_mu;
         sigma_ *= std::exp(std::min(1.0, (c_sigma_ / d_sigma_) * (p_sigma_norm / expected_norm_ - 1.0)));
         covariance_ = 0.5 * (covariance_ + covariance_.transpose());
+        limit_coordinate_deviations();
         const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> solver(covariance_);
         basis_ = solver.eigenvectors();
         scales_ = solver.eigenvalues().cwiseMax(1e-300).cwiseSqrt();
@@ -181,6 +206,23 @@ private:
         std::sort(sorted.begin(), sorted.end());
         stop_ = termination_reason(sorted);
     }
+
+    // pycma's _stds_into_limits: a coordinate whose deviation sigma sqrt(C_ii) exceeds maxstd is
+    // scaled down to it (row and column i of C, and p_c[i])
+    void limit_coordinate_deviations() {
+        if (!std::isfinite(max_std_)) return;
+        const double slack = generation_ <= 2 ? std::exp(1e-4) : 1.0;
+        for (Eigen::Index i = 0; i < covariance_.rows(); ++i) {
+            const double deviation = sigma_ * std::sqrt(std::max(covariance_(i, i), 0.0));
+            if (!(deviation > max_std_ * slack)) continue;
+            const double factor = max_std_ / deviation;
+            covariance_.row(i) *= factor;
+            covariance_.col(i) *= factor;
+            p_c_[i] *= factor;
+        }
+    }
+
+    bool transformed() const { return options_.bounds == box_handling::transform; }
 
     static double median(std::span<const double> values) {
         std::vector<double> sorted(values.begin(), values.end());
@@ -243,6 +285,8 @@ private:
     settings options_;
     cma_termination termination_;
     random_source random_;
+    box_transform box_;
+    double max_std_ = 0;
     best_so_far best_;
     std::size_t lambda_ = 0, mu_ = 0, generation_ = 0, next_ = 0, told_ = 0;
     std::size_t best_evaluation_ = 0, improved_at_ = 0, flat_generations_ = 0;
@@ -252,7 +296,7 @@ private:
     std::vector<double> weights_;
     double weight_sum_ = 0, mu_eff_ = 0, c_sigma_ = 0, d_sigma_ = 0, c_c_ = 0, c_1_ = 0, c_mu_ = 0, expected_norm_ = 0, sigma_ = 0;
     Eigen::VectorXd mean_, p_sigma_, p_c_, scales_;
-    Eigen::MatrixXd covariance_, basis_;
+    Eigen::MatrixXd covariance_, basis_, genotypes_;
     std::vector<point> population_;
     std::vector<double> values_;
 };

@@ -27,16 +27,18 @@ struct cma_run {
     bool small = false;     ///< a BIPOP small-population run
 };
 
-/// CMA-ES restarted as pycma's `fmin(..., restarts=9, incpopsize=2, bipop=...)` restarts it.
-/// A run ends on `cma_termination` (pycma's defaults; `settings.restarts.stall_generations`
-/// adds a trigger for small budgets). The first run starts at `settings.start`, later runs at
-/// uniform random points of the box (pycma with a callable x0), with seeds seed + 1, seed + 2, ...
-/// IPOP: run k has population lambda0 * 2^k and sigma0. BIPOP: the next run is small when the
-/// small runs (the first one included) have used fewer evaluations than the large runs, else
-/// the next large run (lambda0 * 2^k, sigma0); a small run has sigma0 * 0.01^U1, population
-/// floor(lambda0 * 2^(k U2^2)) with k large runs so far, and at most half the large runs'
-/// evaluations, as pycma. Unlike pycma, whose bookkeeping subtracts each run's count from the
-/// next one's, the regime is chosen on the evaluations each run actually used (Hansen 2009).
+/// CMA-ES restarted as pycma 4.0's `fmin(..., restarts=9, incpopsize=2, bipop=...)` restarts it.
+/// A run ends on `cma_termination` (pycma's defaults, maxiter and tolstagnation resolved for the
+/// first run and kept; `settings.restarts.stall_generations` adds a trigger for small budgets);
+/// its final mean is then evaluated once (pycma's eval_final_mean). The first run starts at
+/// `settings.start`, later runs at uniform random points of the box (pycma with a callable x0),
+/// with seeds seed + 1, seed + 2, ... With lambda0 = 4 + 3 ln n unrounded (or
+/// `settings.population`) and k large runs so far:
+/// - IPOP: every restart is large: population floor(lambda0 2^k), sigma0.
+/// - BIPOP: the next run is small while the small runs (the first run counted as one) have used
+///   fewer evaluations than the large runs; a small run has sigma0 0.01^U1, population
+///   floor(lambda0 2^(k U2^2)) and at most half the large runs' evaluations as maxiter.
+/// The search ends after `settings.restarts.max_restarts` large restarts or at the budget.
 template <restart_regime Regime>
 class restarted_cma_es {
 public:
@@ -45,21 +47,33 @@ public:
     explicit restarted_cma_es(const settings& options) : options_(options), start_points_(options.seed ^ 0x2545f4914f6cdd1dull) {
         options_.validate();
         start_run(options_.start_point(), options_.initial_step, options_.population, {});
-        default_population_ = run_->population_size();
-        default_maxiter_ = 100.0 + std::floor(150.0 * std::pow(static_cast<double>(options_.dimension) + 3.0, 2.0) /
-                                              std::sqrt(static_cast<double>(default_population_)));
+        first_termination_ = run_->termination();
+        // pycma scales the unrounded default 4 + 3 ln n: populations 10, 21, 43, 87, ... in 10-D
+        base_population_ = options_.population > 0 ? static_cast<double>(options_.population)
+                                                   : 4.0 + 3.0 * std::log(static_cast<double>(options_.dimension));
     }
 
-    point ask() { return run_->ask(); }
-    std::vector<point> ask_population() { return run_->ask_population(); }
+    point ask() {
+        if (final_mean_) return *final_mean_;
+        return run_->ask();
+    }
+    std::vector<point> ask_population() {
+        if (final_mean_) return {*final_mean_};
+        return run_->ask_population();
+    }
 
     void tell(std::span<const double> x, double value) {
-        run_->tell(x, value);
         best_.record(x, value);
         ++runs_.back().evaluations;
+        if (final_mean_) {
+            final_mean_.reset();
+            restart();
+            return;
+        }
+        run_->tell(x, value);
         if (run_->between_generations() && (!run_->stop_reason().empty() || run_->done())) {
             runs_.back().stop = run_->stop_reason().empty() ? std::string_view("tolx") : run_->stop_reason();
-            restart();
+            final_mean_ = run_->mean();
         }
     }
 
@@ -91,16 +105,19 @@ private:
         for (auto& value : start) value = start_points_.uniform(options_.lower, options_.upper);
         if (!small) {
             ++large_runs_;
-            start_run(std::move(start), options_.initial_step, default_population_ << large_runs_, {});
+            start_run(std::move(start), options_.initial_step, population_for(static_cast<double>(large_runs_)), first_termination_);
             return;
         }
         const double u1 = start_points_.uniform(), u2 = start_points_.uniform();
-        const auto population = static_cast<std::size_t>(
-            std::floor(static_cast<double>(default_population_) * std::pow(2.0, static_cast<double>(large_runs_) * u2 * u2)));
-        cma_termination termination;
-        termination.maxiter =
-            std::max(1.0, std::min(default_maxiter_, 0.5 * static_cast<double>(large_evaluations) / static_cast<double>(population)));
+        const std::size_t population = population_for(static_cast<double>(large_runs_) * u2 * u2);
+        cma_termination termination = first_termination_;
+        termination.maxiter = std::max(
+            1.0, std::min(first_termination_.maxiter, 0.5 * static_cast<double>(large_evaluations) / static_cast<double>(population)));
         start_run(std::move(start), options_.initial_step * std::pow(0.01, u1), population, termination, true);
+    }
+
+    std::size_t population_for(double doublings) const {
+        return std::max<std::size_t>(2, static_cast<std::size_t>(std::floor(base_population_ * std::pow(2.0, doublings))));
     }
 
     settings options_;
@@ -108,8 +125,10 @@ private:
     std::optional<cma_es> run_;
     std::vector<cma_run> runs_;
     best_so_far best_;
-    std::size_t default_population_ = 0, large_runs_ = 0;
-    double default_maxiter_ = 0;
+    std::size_t large_runs_ = 0;
+    double base_population_ = 0;
+    cma_termination first_termination_;  ///< maxiter and tolstagnation resolved for the first run, kept for all, as pycma
+    std::optional<point> final_mean_;    ///< the ended run's mean, evaluated once before the next run (pycma's eval_final_mean)
     bool finished_ = false;
 };
 

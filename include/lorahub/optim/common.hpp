@@ -27,6 +27,18 @@ struct restart_settings {
     std::size_t stall_generations = 0;
 };
 
+/// How CMA-ES keeps the points it asks inside the box.
+enum class box_handling {
+    /// A sample outside the box is drawn again (up to 20 times), then clipped; the update uses
+    /// the point asked. The default: on LoraHub objectives, whose optima lie inside the box,
+    /// it finds better weights than `transform` (docs/optimizers.md has the figures).
+    resample,
+    /// pycma's default (BoundTransform): the search runs on unbounded genotypes and asks their
+    /// `box_transform` images; no coordinate's deviation exceeds (upper - lower) / 3 (pycma's
+    /// maxstd_boundrange). Better when optima lie near the bounds (Schwefel's function).
+    transform,
+};
+
 /// What every optimizer is given: a box, a start, a first step, a budget and a seed.
 /// LoraHub's defaults: weights start at 0 in [-1.5, 1.5], first step 0.5, 40 evaluations.
 struct settings {
@@ -39,6 +51,7 @@ struct settings {
     point start{};  ///< empty: all zeros
     std::size_t population = 0;  ///< points a population-based policy asks at once; 0: its default
     restart_settings restarts{};  ///< read by the restarting policies only
+    box_handling bounds = box_handling::resample;  ///< read by CMA-ES only
 
     point start_point() const { return start.empty() ? point(dimension, 0.0) : start; }
 
