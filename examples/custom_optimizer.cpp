@@ -2,7 +2,7 @@
 // with the one-fifth success rule. Run it on the embedded demo hub:
 //
 //     cd examples/demo-hub
-//     ../../build/release/examples/custom_optimizer model tasks/add_three/few_shot.jsonl modules/*
+//     ../../build/release/examples/custom_optimizer model tasks/sum/few_shot.jsonl modules/*
 #include <cmath>
 #include <cstdio>
 #include <iostream>

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <iostream>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,8 @@
 
 #include "demo_hub.hpp"
 #include "device.hpp"
+#include "evaluate.hpp"
+#include "evaluate_report.hpp"
 #include "plot.hpp"
 #include "score.hpp"
 
@@ -141,19 +144,29 @@ decltype(auto) with_composer(const composer_choice& choice, F&& f) {
     throw argument_error("--composer", "\"" + name + "\" is not a composer lorahub knows");
 }
 
+inline const std::vector<std::string>& optimizer_names() {
+    static const std::vector<std::string> names{"cobyla", "cma-es", "cma-es-ipop", "cma-es-bipop", "nelder-mead", "random"};
+    return names;
+}
+
+/// Calls f.template operator()<Optimizer>() for the optimizer named on the command line.
+template <class F>
+decltype(auto) with_optimizer(const std::string& optimizer, F&& f) {
+    if (optimizer == "cobyla") return f.template operator()<optim::cobyla>();
+    if (optimizer == "cma-es") return f.template operator()<optim::cma_es>();
+    if (optimizer == "cma-es-ipop") return f.template operator()<optim::cma_es_ipop>();
+    if (optimizer == "cma-es-bipop") return f.template operator()<optim::cma_es_bipop>();
+    if (optimizer == "nelder-mead") return f.template operator()<optim::nelder_mead>();
+    if (optimizer == "random") return f.template operator()<optim::random_search>();
+    throw argument_error("--optimizer", "\"" + optimizer + "\" is not cobyla, cma-es, cma-es-ipop, cma-es-bipop, nelder-mead or random");
+}
+
 /// Calls f.template operator()<Optimizer>(composer) for the policies named on the command line.
 template <class F>
 decltype(auto) with_policies(const std::string& optimizer, const composer_choice& composer, F&& f) {
-    auto for_optimizer = [&]<class O>() -> decltype(auto) {
+    return with_optimizer(optimizer, [&]<class O>() -> decltype(auto) {
         return with_composer(composer, [&](const auto& c) -> decltype(auto) { return f.template operator()<O>(c); });
-    };
-    if (optimizer == "cobyla") return for_optimizer.template operator()<optim::cobyla>();
-    if (optimizer == "cma-es") return for_optimizer.template operator()<optim::cma_es>();
-    if (optimizer == "cma-es-ipop") return for_optimizer.template operator()<optim::cma_es_ipop>();
-    if (optimizer == "cma-es-bipop") return for_optimizer.template operator()<optim::cma_es_bipop>();
-    if (optimizer == "nelder-mead") return for_optimizer.template operator()<optim::nelder_mead>();
-    if (optimizer == "random") return for_optimizer.template operator()<optim::random_search>();
-    throw argument_error("--optimizer", "\"" + optimizer + "\" is not cobyla, cma-es, cma-es-ipop, cma-es-bipop, nelder-mead or random");
+    });
 }
 
 struct learn_request {
@@ -412,6 +425,117 @@ inline int run_merge(const std::string& model_dir, const std::string& adapter_di
     save_merged_model(model, lora, out);
     std::cout << "merged model: " << printable(out) << "\n";
     return 0;
+}
+
+struct eval_request {
+    std::string hub;  ///< empty: the demo hub
+    sources in;       ///< model and modules: default the hub's
+    std::vector<std::string> tasks;  ///< hub tasks to run; empty: all
+    std::string few_shot, test, name = "task";  ///< a task of your own instead of the hub's
+    std::vector<std::string> optimizers{"cobyla"};
+    std::vector<std::int64_t> budgets{40};
+    std::vector<std::int64_t> selects{0};
+    std::int64_t seeds = 5, subset = 20, icl = 0, max_new_tokens = 32;
+    std::string json, svg, markdown;
+    std::string command_line;  ///< for the markdown document's "produced by" line
+    bool quiet = false;
+};
+
+template <class Model>
+std::vector<task_outcome> evaluate_with(const eval_request& request, const std::vector<std::filesystem::path>& modules,
+                                        const std::vector<evaluation_task>& tasks, const evaluation_plan& plan);
+
+/// A markdown document: what each method is, the tables, the plan and the command that made it.
+inline std::string evaluation_document(const eval_request& request, const std::vector<task_outcome>& outcomes, const evaluation_plan& plan,
+                                       std::size_t modules, double seconds) {
+    std::ostringstream out;
+    out << "# LoraHub evaluation\n\n"
+        << "Exact-match accuracy in percent (upstream's: strip, lowercase, drop \".\") on each task's test examples, "
+        << modules << " modules. Produced by:\n\n    " << request.command_line << "\n\n"
+        << "- *zero-shot*: the base model alone.\n"
+        << "- *ICL*: the base model with few-shot examples prepended to each test input (\"input\\noutput\" blocks).\n"
+        << "- *uniform*: every module at weight 1/N (A and B averaged, LoraHub's composition rule).\n"
+        << "- *best single module (oracle)*: the module with the highest test accuracy alone (w = e_i); it looks at the test set.\n"
+        << "- *LoraHub optimizer/budget*: weights learned from the few-shot examples only (objective: upstream's loss + 0.05 mean|w|), "
+        << "mean over seeds 1.." << plan.seeds << " with the range in brackets; each seed composes "
+        << (modules <= plan.subset ? std::string("all the modules") : std::to_string(plan.subset) + " modules drawn at random")
+        << " (upstream's reproduce_bbh.py draws 20 of 196 per seed). *select k*: every module is first scored alone on the few-shot "
+        << "examples (N evaluations on top of the budget) and only the k with the lowest loss are searched.\n"
+        << "- *task LoRA (upper bound)*: a LoRA trained on the task's own training data, when the hub has one.\n"
+        << "- Upstream LoraHub (the pip package, NGOpt choosing COBYLA) on the demo hub, side by side: `docs/benchmarks.md` "
+        << "(`bench/peers/run_upstream.sh`).\n\n"
+        << evaluation_markdown(outcomes) << "\n"
+        << formatted("All of the above took %.0f s on this machine (CPU backend, %s).\n", seconds, request.in.precision.c_str());
+    return out.str();
+}
+
+inline int run_eval(eval_request request) {
+    require_at_least(request.seeds, 1, "--seeds");
+    require_at_least(request.subset, 1, "--modules-per-seed");
+    require_at_least(request.icl, 0, "--icl");
+    require_at_least(request.max_new_tokens, 1, "--max-new-tokens");
+    for (const auto budget : request.budgets) require_at_least(budget, 1, "--budgets");
+    for (const auto select : request.selects) require_at_least(select, 0, "--select");
+    for (const auto& optimizer : request.optimizers)
+        if (std::find(optimizer_names().begin(), optimizer_names().end(), optimizer) == optimizer_names().end())
+            throw argument_error("--optimizers", "\"" + optimizer + "\" is not cobyla, cma-es, cma-es-ipop, cma-es-bipop, nelder-mead or random");
+    if (request.few_shot.empty() != request.test.empty()) throw argument_error("--few-shot", "give --few-shot and --test together");
+
+    std::optional<io::hub_manifest> hub;
+    if (!request.hub.empty()) hub = io::load_hub_manifest(request.hub);
+    else if (request.in.model.empty() || request.in.modules.empty() || request.few_shot.empty()) hub = find_demo_hub();
+    if (!hub && (request.in.model.empty() || request.in.modules.empty() || request.few_shot.empty()))
+        throw argument_error("eval", "give --hub, or --model, --lora and --few-shot/--test (no demo hub found)");
+    if (request.in.model.empty()) request.in.model = hub->model.string();
+    std::vector<std::filesystem::path> modules(request.in.modules.begin(), request.in.modules.end());
+    if (modules.empty()) modules = hub->modules;
+    std::vector<evaluation_task> tasks;
+    if (!request.few_shot.empty()) {
+        tasks.push_back({request.name, request.few_shot, request.test, {}});
+    } else {
+        for (const auto& task : hub->tasks)
+            if (request.tasks.empty() || std::find(request.tasks.begin(), request.tasks.end(), task.name) != request.tasks.end())
+                tasks.push_back({task.name, task.few_shot, task.test, task.trained_lora});
+        for (const auto& name : request.tasks) hub->task_named(name);  // an unknown name is an error naming hub.json
+    }
+    evaluation_plan plan;
+    plan.optimizers = request.optimizers;
+    plan.budgets.assign(request.budgets.begin(), request.budgets.end());
+    plan.selects.assign(request.selects.begin(), request.selects.end());
+    plan.seeds = static_cast<std::size_t>(request.seeds);
+    plan.subset = static_cast<std::size_t>(request.subset);
+    plan.icl_examples = static_cast<std::size_t>(request.icl);
+    plan.max_new_tokens = static_cast<std::size_t>(request.max_new_tokens);
+
+    const auto started = std::chrono::steady_clock::now();
+    const auto outcomes = with_model_type(request.in, [&]<class Model>() { return evaluate_with<Model>(request, modules, tasks, plan); });
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+
+    const io::json sources{{"model", request.in.model}, {"modules", request.in.modules.empty() ? std::vector<std::string>() : request.in.modules},
+                           {"hub", hub ? hub->root.string() : std::string()}, {"precision", request.in.precision}};
+    if (!request.json.empty()) write_text_file(request.json, json_text(evaluation_json(outcomes, plan, sources), 2) + "\n");
+    if (!request.svg.empty()) write_text_file(request.svg, evaluation_svg(outcomes));
+    if (!request.markdown.empty()) write_text_file(request.markdown, evaluation_document(request, outcomes, plan, modules.size(), seconds));
+    std::cout << evaluation_markdown(outcomes);
+    return 0;
+}
+
+template <class Model>
+std::vector<task_outcome> evaluate_with(const eval_request& request, const std::vector<std::filesystem::path>& modules,
+                                        const std::vector<evaluation_task>& tasks, const evaluation_plan& plan) {
+    const auto model = Model::load(request.in.model);
+    auto learn_one = [](const Model& m, const lora_pool& pool, const examples_for<Model>& batches, const std::string& optimizer,
+                        std::size_t budget, std::size_t select, std::uint64_t seed) {
+        learn_options<Model> options;
+        options.budget = budget;
+        options.seed = seed;
+        options.select = select;
+        return with_optimizer(optimizer, [&]<class O>() { return learn<O>(m, pool, batches, options); });
+    };
+    auto progress = [&](const std::string& line) {
+        if (!request.quiet) std::cerr << "lorahub eval: " << printable(line) << "\n";
+    };
+    return evaluate(model, modules, tasks, plan, learn_one, progress);
 }
 
 }  // namespace lorahub::cli

@@ -158,7 +158,31 @@ int main(int argc, char** argv) {
     convert->add_option("input", convert_in, "A torch .bin checkpoint (adapter_model.bin, pytorch_model.bin)")->required();
     convert->add_option("output", convert_out, "The .safetensors file to write")->required();
 
+    auto* eval = app.add_subcommand("eval", "Compare zero-shot, ICL, uniform, the best single module and LoraHub on a hub's tasks or your own");
+    eval_request evaluating;
+    eval->add_option("--hub", evaluating.hub, "Hub directory with a hub.json (default: the demo hub)");
+    eval->add_option("--model", evaluating.in.model, "Base model directory (default: the hub's)");
+    eval->add_option("--lora", evaluating.in.modules, "PEFT LoRA module directory (repeat per module; default: the hub's pool)");
+    eval->add_option("--task", evaluating.tasks, "Hub task to evaluate (repeat; default: all)");
+    eval->add_option("--few-shot", evaluating.few_shot, "Your task's few-shot examples (JSONL), instead of the hub's tasks");
+    eval->add_option("--test", evaluating.test, "Your task's test examples (JSONL, with outputs)");
+    eval->add_option("--name", evaluating.name, "Your task's name in the table (default: task)");
+    eval->add_option("--optimizers", evaluating.optimizers, "LoraHub optimizers, comma-separated (default cobyla)")->delimiter(',');
+    eval->add_option("--budgets", evaluating.budgets, "LoraHub budgets, comma-separated (default 40)")->delimiter(',');
+    eval->add_option("--select", evaluating.selects, "Module selection sizes, comma-separated; 0: all (default 0)")->delimiter(',');
+    eval->add_option("--seeds", evaluating.seeds, "LoraHub runs per method, seeds 1..N (default 5)");
+    eval->add_option("--modules-per-seed", evaluating.subset, "Modules drawn at random per seed, as upstream's 20 of 196 (default 20; a smaller pool is used whole)");
+    eval->add_option("--icl", evaluating.icl, "Examples prepended for ICL (default: all the few-shot examples)");
+    eval->add_option("--max-new-tokens", evaluating.max_new_tokens, "Greedy decoding length limit (default 32)");
+    eval->add_option("--precision", evaluating.in.precision, "fp32 (default) or bf16")->check(CLI::IsMember({"fp32", "bf16"}));
+    eval->add_option("--device", evaluating.in.device, "cpu (default) or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
+    eval->add_option("--json", evaluating.json, "Write every number (per seed) as JSON");
+    eval->add_option("--svg", evaluating.svg, "Write a bar chart of accuracy per task and method");
+    eval->add_option("--markdown", evaluating.markdown, "Write a markdown document: methods, tables, the command that made it");
+    eval->add_flag("--quiet", evaluating.quiet, "No progress on stderr");
+
     if (const auto usage = parse_command_line(app, argc, argv)) return *usage;
+    for (int i = 0; i < argc; ++i) evaluating.command_line += (i ? " " : "") + std::string(i ? argv[i] : "lorahub");
     try {
         if (*inspect) return run_inspect(inspect_paths, inspect_json);
         if (*score) return run_score(scoring);
@@ -167,6 +191,7 @@ int main(int argc, char** argv) {
         if (*combine) return run_combine(combining);
         if (*merge) return run_merge(merge_model, merge_adapter, merge_out);
         if (*convert) return run_convert(convert_in, convert_out);
+        if (*eval) return run_eval(evaluating);
     } catch (const lorahub::error& failure) {
         std::cerr << "error: " << failure.what() << "\n";
         return 1;

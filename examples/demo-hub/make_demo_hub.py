@@ -1,16 +1,21 @@
 #!/usr/bin/env python3
 """Builds the embedded demo hub in examples/demo-hub/ (deterministic, seeded, CPU only).
 
-1. Synthetic text-to-text tasks over a small vocabulary. Twelve *upstream* tasks (string
-   edits, counting, arithmetic in words, lookups) and four *held-out* tasks that rephrase or
-   combine upstream skills (last letter of the last word, sorting words, adding three
-   numbers, reversing word order), each with 105 distinct examples.
-2. A SentencePiece model trained on the upstream task texts only, with T5's special ids (pad 0, eos 1,
-   unk 2) and HF tokenizer files so that AutoTokenizer loads it offline.
-3. A tiny Flan-style T5 (gated-gelu, untied head) trained from scratch with PyTorch on a
-   mixture of the upstream tasks only (never the held-out ones).
-4. One PEFT LoRA module per upstream task (r 8, alpha 16, q and v), fine-tuned from the base.
-5. For every held-out task: 5 few-shot examples and 100 test examples, as JSONL.
+The hub is designed so that LoraHub's mechanism is visible: the base model cannot do the
+held-out tasks, some module or mixture of modules can, and 5 examples are enough to find it.
+
+1. Synthetic text-to-text tasks over a vocabulary of real and made-up words and number words.
+   *Base* tasks (copying, picking and counting words) teach the base model the vocabulary and
+   to follow instructions. Twelve *module* skills (letter edits, letter counts, arithmetic in
+   words, lookups), each phrased with three instruction templates, are what the LoRA modules
+   teach; the base model never sees them. Four *held-out* tasks ask for module skills under an
+   instruction template no module saw, one of them for two skills at once.
+2. A SentencePiece model trained on the base and module texts only, with T5's special ids (pad 0,
+   eos 1, unk 2) and HF tokenizer files so that AutoTokenizer loads it offline.
+3. A tiny Flan-style T5 (gated-gelu, untied head) trained from scratch on the base tasks.
+4. One PEFT LoRA module per skill (r 8, alpha 16, q and v), fine-tuned from the base model.
+5. For every held-out task: 5 few-shot and 100 test examples, and, as the upper bound, a LoRA
+   trained on the task itself (every other example of its domain, never the test examples).
 
     python examples/demo-hub/make_demo_hub.py      (environment: tests/fixtures/requirements.txt)
 
@@ -33,13 +38,29 @@ HERE = pathlib.Path(__file__).resolve().parent
 SEED = 1234
 NUMBERS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
            "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty"]
-WORDS = ["cat", "dog", "sun", "map", "pen", "cup", "box", "hat", "bed", "egg", "fox", "owl", "bee", "ant", "cow", "pig",
-         "jam", "key", "bus", "car", "tea", "ice", "oak", "elm", "fig", "yam", "net", "web", "rug", "mud", "fan", "lid",
-         "bird", "fish", "lamp", "desk", "door", "tree", "rock", "sand", "milk", "rice", "corn", "frog", "duck", "goat",
-         "ship", "boat", "ring", "bell", "drum", "star", "moon", "leaf", "seed", "rose", "lily", "wolf", "bear", "deer",
-         "apple", "lemon", "grape", "melon", "peach", "chair", "table", "plant", "stone", "cloud", "river", "horse",
-         "mouse", "tiger", "zebra", "piano", "bread", "honey", "candle", "garden", "window", "button", "rabbit",
-         "turtle", "monkey", "pepper", "carrot", "banana", "orange", "cherry", "pencil", "basket", "bottle", "jacket"]
+REAL_WORDS = ["cat", "dog", "sun", "map", "pen", "cup", "box", "hat", "bed", "egg", "fox", "owl", "bee", "ant", "cow",
+              "pig", "jam", "key", "bus", "car", "tea", "ice", "oak", "elm", "fig", "yam", "net", "web", "rug", "mud",
+              "fan", "lid", "bird", "fish", "lamp", "desk", "door", "tree", "rock", "sand", "milk", "rice", "corn",
+              "frog", "duck", "goat", "ship", "boat", "ring", "bell", "drum", "star", "moon", "leaf", "seed", "rose",
+              "lily", "wolf", "bear", "deer", "apple", "lemon", "grape", "melon", "peach", "chair", "table", "plant",
+              "stone", "cloud", "river", "horse", "mouse", "tiger", "zebra", "piano", "bread", "honey", "candle",
+              "garden", "window", "button", "rabbit", "turtle", "monkey", "pepper", "carrot", "banana", "orange",
+              "cherry", "pencil", "basket", "bottle", "jacket"]
+
+
+def made_up_words(count):
+    """Pronounceable non-words (consonant-vowel syllables), so that letter skills have a large domain."""
+    rng = random.Random(f"{SEED}-words")
+    consonants, vowels, out = "bdfgklmnprstvz", "aeiou", []
+    while len(out) < count:
+        word = "".join(rng.choice(consonants) + rng.choice(vowels) for _ in range(rng.randint(1, 3)))
+        word += rng.choice(["", "", "n", "t", "s"])
+        if 3 <= len(word) <= 7 and word not in out and word not in REAL_WORDS:
+            out.append(word)
+    return out
+
+
+WORDS = REAL_WORDS + made_up_words(250)
 ANTONYMS = {"hot": "cold", "big": "small", "fast": "slow", "up": "down", "open": "closed", "light": "dark",
             "happy": "sad", "early": "late", "full": "empty", "hard": "soft", "high": "low", "long": "short",
             "new": "old", "rich": "poor", "wet": "dry", "loud": "quiet", "strong": "weak", "thick": "thin",
@@ -68,30 +89,104 @@ def number(n):
     return NUMBERS[n]
 
 
-# Each task maps a random generator to one (input, output) pair.
-UPSTREAM = {
-    "reverse_letters": lambda r: (lambda w: (f"reverse the letters: {w}", w[::-1]))(r.choice(WORDS)),
-    "sort_letters": lambda r: (lambda w: (f"sort the letters: {w}", "".join(sorted(w))))(r.choice(WORDS)),
-    "first_word": lambda r: (lambda ws: (f"first word: {' '.join(ws)}", ws[0]))(words(r)),
-    "last_word": lambda r: (lambda ws: (f"last word: {' '.join(ws)}", ws[-1]))(words(r)),
-    "count_words": lambda r: (lambda ws: (f"how many words: {' '.join(ws)}", number(len(ws))))(words(r, 1, 9)),
-    "word_length": lambda r: (lambda w: (f"how many letters: {w}", number(len(w))))(r.choice(WORDS)),
-    "add": lambda r: (lambda a, b: (f"add {number(a)} and {number(b)}", number(a + b)))(r.randint(0, 10), r.randint(0, 10)),
-    "subtract": lambda r: (lambda a, b: (f"subtract {number(b)} from {number(a)}", number(a - b)))(
-        *(lambda a: (a, r.randint(0, a)))(r.randint(0, 20))),
-    "plural": lambda r: (lambda w: (f"plural of {w}", plural(w)))(r.choice(WORDS)),
-    "antonym": lambda r: (lambda w: (f"opposite of {w}", ANTONYMS[w]))(r.choice(sorted(ANTONYMS))),
-    "color": lambda r: (lambda w: (f"color of {w}", COLORS[w]))(r.choice(sorted(COLORS))),
-    "repeat": lambda r: (lambda w, n: (f"repeat {w} {number(n)} times", " ".join([w] * n)))(r.choice(WORDS), r.randint(1, 4)),
+def phrased(templates, make):
+    """A task that draws its content with make(rng) -> (fields, answer) and one of the templates."""
+    return lambda r: (lambda fields, answer: (r.choice(templates).format(**fields), answer))(*make(r))
+
+
+def word_skill(function):
+    return lambda r: (lambda w: ({"w": w}, function(w)))(r.choice(WORDS))
+
+
+def sum_pair(r):
+    a = r.randint(0, 20)
+    b = r.randint(0, 20 - a)
+    return {"a": number(a), "b": number(b)}, number(a + b)
+
+
+def difference_pair(r):
+    a = r.randint(0, 20)
+    b = r.randint(0, a)
+    return {"a": number(a), "b": number(b)}, number(a - b)
+
+
+# What the base model learns from scratch: the vocabulary and following an instruction.
+BASE = {
+    "copy": phrased(["copy: {ws}", "echo {ws}", "write {ws}"], lambda r: (lambda ws: ({"ws": " ".join(ws)}, " ".join(ws)))(words(r, 1, 4))),
+    "first_word": phrased(["first word: {ws}", "the first of {ws}"], lambda r: (lambda ws: ({"ws": " ".join(ws)}, ws[0]))(words(r))),
+    "last_word": phrased(["last word: {ws}", "the last of {ws}"], lambda r: (lambda ws: ({"ws": " ".join(ws)}, ws[-1]))(words(r))),
+    "count_words": phrased(["how many words: {ws}", "number of words in {ws}"],
+                           lambda r: (lambda ws: ({"ws": " ".join(ws)}, number(len(ws))))(words(r, 1, 9))),
+    "numbers": phrased(["copy: {ws}", "echo {ws}", "write {ws}"],
+                       lambda r: (lambda ws: ({"ws": " ".join(ws)}, " ".join(ws)))([number(r.randint(0, 20)) for _ in range(r.randint(1, 3))])),
 }
 
-# Held-out tasks: new phrasings or combinations of upstream skills, never seen in training.
+# The skills of the modules: what each draws, its three phrasings, and its content alone.
+MAKES = {
+    "reverse_letters": word_skill(lambda w: w[::-1]),
+    "sort_letters": word_skill(lambda w: "".join(sorted(w))),
+    "word_length": word_skill(lambda w: number(len(w))),
+    "first_letter": word_skill(lambda w: w[0]),
+    "last_letter": word_skill(lambda w: w[-1]),
+    "plural": word_skill(plural),
+    "add": sum_pair,
+    "subtract": difference_pair,
+    "double": lambda r: (lambda n: ({"n": number(n)}, number(2 * n)))(r.randint(0, 10)),
+    "antonym": lambda r: (lambda w: ({"w": w}, ANTONYMS[w]))(r.choice(sorted(ANTONYMS))),
+    "color": lambda r: (lambda w: ({"w": w}, COLORS[w]))(r.choice(sorted(COLORS))),
+    "repeat": lambda r: (lambda w, n: ({"w": w, "n": number(n)}, " ".join([w] * n)))(r.choice(REAL_WORDS), r.randint(1, 4)),
+}
+TEMPLATES = {
+    "reverse_letters": ["reverse the letters: {w}", "spell {w} backwards", "{w} read from the end"],
+    "sort_letters": ["sort the letters: {w}", "alphabetize {w}", "{w} in alphabetical order"],
+    "word_length": ["how many letters: {w}", "length of {w}", "count the letters of {w}"],
+    "first_letter": ["first letter of {w}", "{w} starts with", "initial of {w}"],
+    "last_letter": ["last letter of {w}", "{w} ends with", "final letter of {w}"],
+    "plural": ["plural of {w}", "more than one {w}", "{w} in the plural"],
+    "add": ["add {a} and {b}", "{a} plus {b}", "the sum of {a} and {b}"],
+    "subtract": ["subtract {b} from {a}", "{a} minus {b}", "take {b} away from {a}"],
+    "double": ["double {n}", "twice {n}", "{n} times two"],
+    "antonym": ["opposite of {w}", "antonym of {w}", "{w} is the opposite of"],
+    "color": ["color of {w}", "what color is {w}", "{w} has the color"],
+    "repeat": ["repeat {w} {n} times", "{w} {n} times over", "say {w} {n} times"],
+}
+CONTENT = {name: "{w}" for name in ("reverse_letters", "sort_letters", "word_length", "first_letter", "last_letter", "plural",
+                                     "antonym", "color")}
+CONTENT.update({"add": "{a} and {b}", "subtract": "{b} from {a}", "double": "{n}", "repeat": "{w} {n}"})
+# Instruction words a module also sees before its content ("please tell: cat"), so that it learns
+# to apply its skill whatever the instruction says; no held-out phrasing uses them.
+FILLERS = ["please", "now", "tell", "me", "give", "the", "answer", "for", "this", "find", "what", "do", "task", "output",
+           "result", "compute", "here", "input", "show", "get", "then", "solve", "next", "quick", "try"]
+SKILLS = {name: phrased(TEMPLATES[name], MAKES[name]) for name in MAKES}
+
+
+def free_phrasing(name):
+    return lambda r: (lambda fields, answer: (" ".join(r.choice(FILLERS) for _ in range(r.randint(1, 3))) + ": " +
+                                              CONTENT[name].format(**fields), answer))(*MAKES[name](r))
+
+
+def module_task(name):
+    """What a module trains on: half its three phrasings, half arbitrary instruction words."""
+    free = free_phrasing(name)
+    return lambda r: SKILLS[name](r) if r.random() < 0.5 else free(r)
+
+
+def tally(r):
+    if r.random() < 0.5:
+        w = r.choice(WORDS)
+        return {"x": w}, number(len(w))
+    fields, answer = sum_pair(r)
+    return {"x": f"{fields['a']} and {fields['b']}"}, answer
+
+
+# Held-out tasks: module skills under instructions that no module and no base task saw.
 HELD_OUT = {
-    "last_letter": lambda r: (lambda ws: (f"last letter of the last word: {' '.join(ws)}", ws[-1][-1]))(words(r, 2, 4)),
-    "sort_words": lambda r: (lambda ws: (f"sort the words: {' '.join(ws)}", " ".join(sorted(ws))))(words(r, 2, 4)),
-    "add_three": lambda r: (lambda a, b: (lambda c: (f"add {number(a)} and {number(b)} and {number(c)}", number(a + b + c)))(
-        r.randint(0, 20 - a - b)))(*(lambda a: (a, r.randint(0, 20 - a)))(r.randint(0, 20))),
-    "reverse_words": lambda r: (lambda ws: (f"reverse the words: {' '.join(ws)}", " ".join(reversed(ws))))(words(r, 2, 4)),
+    "several": {"task": phrased(["several: {w}"], MAKES["plural"]), "relation": "the skill of `plural`, asked in a new way"},
+    "letter_count": {"task": phrased(["how long is it: {w}"], MAKES["word_length"]),
+                     "relation": "the skill of `word_length`, asked in a new way"},
+    "sum": {"task": phrased(["together they make: {a} and {b}"], sum_pair), "relation": "the skill of `add`, asked in a new way"},
+    "tally": {"task": phrased(["tally: {x}"], tally),
+              "relation": "two skills under one new instruction: the letters of a word (`word_length`) or the sum of two numbers (`add`)"},
 }
 
 
@@ -190,6 +285,22 @@ def seconds(value):
     return None if value != value else round(value, 1)
 
 
+def lora_config():
+    return LoraConfig(r=8, lora_alpha=16, target_modules=["q", "v"], lora_dropout=0.0, task_type="SEQ_2_SEQ_LM")
+
+
+def train_lora(model_dir, directory, pairs, tokenizer, label, resume, previous_seconds):
+    """A LoRA fine-tuned from the base model on `pairs`, saved as a PEFT folder (or reloaded when resuming)."""
+    torch.manual_seed(SEED)
+    if resume and (directory / "adapter_model.safetensors").exists():
+        return PeftModel.from_pretrained(T5ForConditionalGeneration.from_pretrained(model_dir), directory).eval(), previous_seconds
+    peft_model = get_peft_model(T5ForConditionalGeneration.from_pretrained(model_dir), lora_config())
+    spent = train(peft_model, pairs, tokenizer, 600, 2e-3, label)
+    peft_model.save_pretrained(directory, safe_serialization=True)
+    (directory / "README.md").unlink(missing_ok=True)
+    return peft_model, spent
+
+
 def main():
     torch.manual_seed(SEED)
     torch.set_num_threads(os.cpu_count() or 2)
@@ -201,14 +312,16 @@ def main():
         for stale in ("model", "modules", "tasks"):
             shutil.rmtree(HERE / stale, ignore_errors=True)
 
-    upstream_data = {name: sample(task, random.Random(f"{SEED}-{name}"), 3000) for name, task in UPSTREAM.items()}
+    base_data = {name: sample(task, random.Random(f"{SEED}-{name}"), 3000) for name, task in BASE.items()}
+    skill_data = {name: sample(task, random.Random(f"{SEED}-{name}"), 2700) for name, task in SKILLS.items()}
+    module_data = {name: sample(module_task(name), random.Random(f"{SEED}-{name}-module"), 2700) for name in SKILLS}
     held_out_data = {}
-    for name, task in HELD_OUT.items():
-        pairs = sample(task, random.Random(f"{SEED}-{name}"), 105)
-        assert len(pairs) == 105, f"held-out task {name} has only {len(pairs)} distinct examples"
-        held_out_data[name] = {"few_shot": pairs[:5], "test": pairs[5:]}
-    # the tokenizer learns from upstream texts only: held-out tasks stay unseen, as BBH was for Flan-T5's tokenizer
-    texts = [t for pairs in upstream_data.values() for pair in pairs for t in pair]
+    for name, entry in HELD_OUT.items():
+        pairs = sample(entry["task"], random.Random(f"{SEED}-{name}"), 5000)
+        assert len(pairs) >= 205, f"held-out task {name} has only {len(pairs)} distinct examples"
+        held_out_data[name] = {"few_shot": pairs[:5], "test": pairs[5:105], "train": pairs[105:]}
+    # the tokenizer learns from the base tasks and the skills' three phrasings only: held-out phrasings stay unseen
+    texts = [t for data in (base_data, skill_data) for pairs in data.values() for pair in pairs for t in pair]
 
     model_dir = HERE / "model"
     model_dir.mkdir(parents=True, exist_ok=True)
@@ -217,54 +330,57 @@ def main():
                       relative_attention_num_buckets=32, relative_attention_max_distance=128,
                       feed_forward_proj="gated-gelu", tie_word_embeddings=False, dropout_rate=0.0,
                       decoder_start_token_id=0, pad_token_id=0, eos_token_id=1)
-    base = T5ForConditionalGeneration(config)
-    mixture = [pair for pairs in upstream_data.values() for pair in pairs[:2500]]
+    mixture = [pair for pairs in base_data.values() for pair in pairs[:2500]]
     previous = json.loads((HERE / "hub.json").read_text())["made_by"]["seconds"] if (HERE / "hub.json").exists() else {}
     if resume and (model_dir / "model.safetensors").exists():
         base = T5ForConditionalGeneration.from_pretrained(model_dir).eval()
         base_seconds = previous.get("base", float("nan"))
     else:
-        base_seconds = train(base, mixture, tokenizer, 6000, 2e-3, "base")
+        base = T5ForConditionalGeneration(config)
+        base_seconds = train(base, mixture, tokenizer, 4000, 2e-3, "base")
         base.save_pretrained(model_dir, safe_serialization=True)
+    base_report = {name: accuracy(base, tokenizer, pairs[2500:2700]) for name, pairs in base_data.items()}
+    print("  base tasks:", {k: round(v, 1) for k, v in base_report.items()})
 
-    module_seconds, module_names, report = {}, [], {}
-    for name, pairs in upstream_data.items():
-        torch.manual_seed(SEED)
+    module_seconds, module_names, skill_report, modules = {}, [], {}, {}
+    for name, pairs in module_data.items():
         module_dir = HERE / "modules" / name
-        if resume and (module_dir / "adapter_model.safetensors").exists():
-            peft_model = PeftModel.from_pretrained(T5ForConditionalGeneration.from_pretrained(model_dir), module_dir).eval()
-            module_seconds[name] = previous.get("modules", {}).get(name, float("nan"))
-        else:
-            peft_model = get_peft_model(T5ForConditionalGeneration.from_pretrained(model_dir),
-                                        LoraConfig(r=8, lora_alpha=16, target_modules=["q", "v"], lora_dropout=0.0,
-                                                   task_type="SEQ_2_SEQ_LM"))
-            module_seconds[name] = train(peft_model, pairs[:2500], tokenizer, 600, 2e-3, f"module {name}")
-            peft_model.save_pretrained(module_dir, safe_serialization=True)
-            (module_dir / "README.md").unlink(missing_ok=True)
-        # small domains (lookups, single-word edits) have no unseen pairs: evaluate on training pairs then
+        modules[name], module_seconds[name] = train_lora(model_dir, module_dir, pairs[:2500], tokenizer, f"module {name}", resume,
+                                                         previous.get("modules", {}).get(name, float("nan")))
+        # small domains (lookups) have no unseen pairs: evaluate on training pairs then
         unseen = pairs[2500:2700]
         evaluation = unseen if unseen else pairs[:200]
-        report[name] = {"base_accuracy": accuracy(base, tokenizer, evaluation),
-                        "module_accuracy": accuracy(peft_model, tokenizer, evaluation),
-                        "evaluated_on": "unseen pairs" if unseen else "training pairs (the task's whole domain)",
-                        "training_pairs": len(pairs[:2500])}
-        print(f"  {name}: base {report[name]['base_accuracy']:.1f}% -> module {report[name]['module_accuracy']:.1f}%")
+        skill_report[name] = {"base_accuracy": accuracy(base, tokenizer, evaluation),
+                              "module_accuracy": accuracy(modules[name], tokenizer, evaluation),
+                              "evaluated_on": "unseen pairs" if unseen else "training pairs (the skill's whole domain)",
+                              "training_pairs": len(pairs[:2500])}
+        print(f"  {name}: base {skill_report[name]['base_accuracy']:.1f}% -> module {skill_report[name]['module_accuracy']:.1f}%")
         module_names.append(f"modules/{name}")
 
-    tasks = {}
+    tasks, trained_seconds = {}, {}
     for name, data in held_out_data.items():
-        write_jsonl(HERE / "tasks" / name / "few_shot.jsonl", data["few_shot"])
-        write_jsonl(HERE / "tasks" / name / "test.jsonl", data["test"])
+        directory = HERE / "tasks" / name
+        write_jsonl(directory / "few_shot.jsonl", data["few_shot"])
+        write_jsonl(directory / "test.jsonl", data["test"])
+        trained, trained_seconds[name] = train_lora(model_dir, directory / "trained_lora", data["train"], tokenizer,
+                                                    f"task LoRA {name}", resume, previous.get("task_loras", {}).get(name, float("nan")))
+        singles = {module: accuracy(model, tokenizer, data["test"]) for module, model in modules.items()}
+        best = max(singles, key=singles.get)
         tasks[name] = {"few_shot": f"tasks/{name}/few_shot.jsonl", "test": f"tasks/{name}/test.jsonl",
-                       "base_accuracy": accuracy(base, tokenizer, data["test"])}
-        print(f"  held-out {name}: zero-shot {tasks[name]['base_accuracy']:.1f}%")
+                       "trained_lora": f"tasks/{name}/trained_lora", "relation": HELD_OUT[name]["relation"],
+                       "training_pairs": len(data["train"]), "base_accuracy": accuracy(base, tokenizer, data["test"]),
+                       "best_single_module": {"module": best, "accuracy": singles[best]},
+                       "trained_lora_accuracy": accuracy(trained, tokenizer, data["test"])}
+        print(f"  held-out {name}: zero-shot {tasks[name]['base_accuracy']:.1f}%, best module {best} {singles[best]:.1f}%, "
+              f"task LoRA {tasks[name]['trained_lora_accuracy']:.1f}%  ({', '.join(f'{k} {v:.0f}' for k, v in singles.items())})")
 
     manifest = {
-        "model": "model", "modules": module_names, "default_task": "add_three", "tasks": tasks,
-        "upstream_tasks": report,
+        "model": "model", "modules": module_names, "default_task": "letter_count", "tasks": tasks,
+        "base_tasks": base_report, "module_skills": skill_report,
         "made_by": {"script": "make_demo_hub.py", "seed": SEED, "torch": torch.__version__, "machine": platform.machine(),
                     "processor": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
                     "seconds": {"base": seconds(base_seconds), "modules": {k: seconds(v) for k, v in module_seconds.items()},
+                                "task_loras": {k: seconds(v) for k, v in trained_seconds.items()},
                                 "total_this_run": seconds(time.time() - started), "resumed": resume}},
     }
     (HERE / "hub.json").write_text(json.dumps(manifest, indent=1) + "\n")

@@ -14,11 +14,13 @@ TEST_CASE("the demo hub's manifest gives its model, modules in order and tasks",
     REQUIRE(hub.modules.size() == 12);
     CHECK(hub.modules.front() == root / "modules/reverse_letters");
     CHECK(hub.modules.back() == root / "modules/repeat");
-    CHECK(hub.default_task == "add_three");
+    CHECK(hub.default_task == "letter_count");
     REQUIRE(hub.tasks.size() == 4);
-    CHECK(hub.tasks.front().name == "last_letter");
-    CHECK(hub.task_named().few_shot == root / "tasks/add_three/few_shot.jsonl");
-    CHECK(hub.task_named("sort_words").test == root / "tasks/sort_words/test.jsonl");
+    CHECK(hub.tasks.front().name == "several");
+    CHECK(hub.tasks.back().name == "tally");
+    CHECK(hub.task_named().few_shot == root / "tasks/letter_count/few_shot.jsonl");
+    CHECK(hub.task_named("sum").test == root / "tasks/sum/test.jsonl");
+    CHECK(hub.task_named("sum").trained_lora == root / "tasks/sum/trained_lora");
     CHECK_THROWS_WITH(hub.task_named("nope"), Contains("hub.json: has no task \"nope\""));
 }
 
@@ -31,4 +33,12 @@ TEST_CASE("a malformed hub manifest is an error naming hub.json", "[io][hub]") {
     test::write_file(dir / "hub.json", R"({"model": 3})");
     CHECK_THROWS_WITH(io::load_hub_manifest(dir.path()), Contains("hub.json: is not a valid hub manifest"));
     CHECK_THROWS_WITH(io::load_hub_manifest(dir / "absent"), Contains("hub.json"));
+    test::write_file(dir / "hub.json", R"({"model": "m", "modules": ["a"], "default_task": "t", "tasks": {"t": {"few_shot": "f", "test": "x", "trained_lora": 1}}})");
+    CHECK_THROWS_WITH(io::load_hub_manifest(dir.path()), Contains("hub.json: is not a valid hub manifest"));
+}
+
+TEST_CASE("a task without a trained LoRA has an empty trained_lora", "[io][hub]") {
+    test::temp_dir dir;
+    test::write_file(dir / "hub.json", R"({"model": "m", "modules": ["a"], "default_task": "t", "tasks": {"t": {"few_shot": "f", "test": "x"}}})");
+    CHECK(io::load_hub_manifest(dir.path()).task_named("t").trained_lora.empty());
 }

@@ -18,6 +18,7 @@ struct hub_manifest {
         std::string name;
         std::filesystem::path few_shot;
         std::filesystem::path test;
+        std::filesystem::path trained_lora;  ///< a LoRA trained on the task itself (an upper bound); empty if none
     };
 
     std::filesystem::path root;
@@ -36,7 +37,8 @@ struct hub_manifest {
 };
 
 /// Reads `root`/hub.json: {"model": dir, "modules": [dir, ...], "default_task": name,
-/// "tasks": {name: {"few_shot": file, "test": file}, ...}}; other keys are ignored.
+/// "tasks": {name: {"few_shot": file, "test": file, "trained_lora": dir (optional)}, ...}};
+/// other keys are ignored.
 inline hub_manifest load_hub_manifest(const std::filesystem::path& root) {
     const auto path = root / "hub.json";
     const std::string subject = display(path);
@@ -47,8 +49,10 @@ inline hub_manifest load_hub_manifest(const std::filesystem::path& root) {
         hub.model = root / manifest.at("model").get<std::string>();
         for (const auto& module : manifest.at("modules")) hub.modules.push_back(root / module.get<std::string>());
         if (hub.modules.empty()) throw config_error(subject, "lists no modules");
-        for (const auto& [name, entry] : manifest.at("tasks").items())
-            hub.tasks.push_back({name, root / entry.at("few_shot").get<std::string>(), root / entry.at("test").get<std::string>()});
+        for (const auto& [name, entry] : manifest.at("tasks").items()) {
+            hub.tasks.push_back({name, root / entry.at("few_shot").get<std::string>(), root / entry.at("test").get<std::string>(), {}});
+            if (entry.contains("trained_lora")) hub.tasks.back().trained_lora = root / entry.at("trained_lora").get<std::string>();
+        }
         hub.default_task = manifest.at("default_task").get<std::string>();
         hub.task_named(hub.default_task);
         return hub;
