@@ -1,6 +1,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <optional>
 #include <sstream>
@@ -117,6 +118,21 @@ inline std::string evaluation_svg(const std::vector<task_outcome>& outcomes) {
     static const char* const palette[] = {"#7f8c8d", "#bdc3c7", "#95a5a6", "#e67e22", "#2980b9", "#27ae60",
                                           "#8e44ad", "#16a085", "#c0392b", "#f1c40f", "#2c3e50", "#d35400"};
     const auto methods = method_names(outcomes);
+    // the palette for a few methods; distinct hues (alternating lightness) for more
+    auto colour = [&](std::size_t m) -> std::string {
+        if (methods.size() <= std::size(palette)) return palette[m];
+        const double hue = 6.0 * static_cast<double>(m) / static_cast<double>(methods.size());  // sextants of the colour wheel
+        const double lightness = m % 2 ? 0.38 : 0.58, saturation = m % 2 ? 0.55 : 0.70;
+        const double chroma = (1 - std::abs(2 * lightness - 1)) * saturation, low = lightness - chroma / 2;
+        const double second = chroma * (1 - std::abs(std::fmod(hue, 2.0) - 1));
+        const double rgb[6][3] = {{chroma, second, 0}, {second, chroma, 0}, {0, chroma, second},
+                                  {0, second, chroma}, {second, 0, chroma}, {chroma, 0, second}};
+        const auto& c = rgb[static_cast<std::size_t>(hue) % 6];
+        char hex[8];
+        std::snprintf(hex, sizeof hex, "#%02x%02x%02x", static_cast<int>(255 * (c[0] + low) + 0.5), static_cast<int>(255 * (c[1] + low) + 0.5),
+                      static_cast<int>(255 * (c[2] + low) + 0.5));
+        return hex;
+    };
     const double bar = 14, group_gap = 30, left = 60, top = 40, plot_height = 260;
     const double group_width = bar * static_cast<double>(methods.size()) + group_gap;
     const double width = std::max(520.0, left + group_width * static_cast<double>(outcomes.size()) + 20);
@@ -138,7 +154,7 @@ inline std::string evaluation_svg(const std::vector<task_outcome>& outcomes) {
             if (!method) continue;
             const double value = method->mean_accuracy(), x = group_left + bar * static_cast<double>(m);
             svg << "<rect x=\"" << x << "\" y=\"" << y_at(value) << "\" width=\"" << bar - 2 << "\" height=\"" << top + plot_height - y_at(value)
-                << "\" fill=\"" << palette[m % std::size(palette)] << "\"><title>" << escape_xml(printable(outcomes[t].task)) << ", "
+                << "\" fill=\"" << colour(m) << "\"><title>" << escape_xml(printable(outcomes[t].task)) << ", "
                 << escape_xml(printable(methods[m])) << ": " << number(value, "%.1f") << "%</title></rect>\n";
         }
         svg << "<text x=\"" << group_left + bar * static_cast<double>(methods.size()) / 2 << "\" y=\"" << top + plot_height + 18
@@ -146,7 +162,7 @@ inline std::string evaluation_svg(const std::vector<task_outcome>& outcomes) {
     }
     for (std::size_t m = 0; m < methods.size(); ++m) {
         const double y = legend_top + 18 * static_cast<double>(m);
-        svg << "<rect x=\"" << left << "\" y=\"" << y - 10 << "\" width=\"12\" height=\"12\" fill=\"" << palette[m % std::size(palette)]
+        svg << "<rect x=\"" << left << "\" y=\"" << y - 10 << "\" width=\"12\" height=\"12\" fill=\"" << colour(m)
             << "\"/>\n<text x=\"" << left + 18 << "\" y=\"" << y << "\">" << escape_xml(printable(methods[m])) << "</text>\n";
     }
     svg << "</svg>\n";
