@@ -98,6 +98,10 @@ std::vector<task_outcome> evaluate(const Model& model, const std::vector<std::fi
     const infer_options answers{.max_new_tokens = plan.max_new_tokens};
     const auto pool = lora_pool::load(modules);
     const std::size_t n = pool.size();
+    std::vector<lora_pool> seed_pools;  // upstream's per-seed subsets, loaded once; empty when every seed uses the whole pool
+    if (modules.size() > plan.subset)
+        for (std::uint64_t seed = 1; seed <= plan.seeds; ++seed) seed_pools.push_back(lora_pool::load(modules_for_seed(modules, plan.subset, seed)));
+    auto pool_for = [&](std::uint64_t seed) -> const lora_pool& { return seed_pools.empty() ? pool : seed_pools[seed - 1]; };
     std::vector<task_outcome> outcomes;
     for (const auto& task : tasks) {
         const auto few_shot = io::read_examples(task.few_shot);
@@ -132,8 +136,7 @@ std::vector<task_outcome> evaluate(const Model& model, const std::vector<std::fi
                 for (const auto select : plan.selects) {
                     method_outcome method{lorahub_method_name(optimizer, budget, select), {}, {}, {}, 0};
                     for (std::uint64_t seed = 1; seed <= plan.seeds; ++seed) {
-                        const auto seed_pool = lora_pool::load(modules_for_seed(modules, plan.subset, seed));
-                        const learn_result result = learn_one(model, seed_pool, batches, optimizer, budget, select, seed);
+                        const learn_result result = learn_one(model, pool_for(seed), batches, optimizer, budget, select, seed);
                         method.accuracy.push_back(*infer(model, test, result, answers).accuracy);
                         method.objective.push_back(result.objective);
                         method.seconds += result.seconds;
