@@ -511,7 +511,7 @@ inline int run_eval(eval_request request) {
     const auto outcomes = with_model_type(request.in, [&]<class Model>() { return evaluate_with<Model>(request, modules, tasks, plan); });
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
-    const io::json sources{{"model", request.in.model}, {"modules", request.in.modules.empty() ? std::vector<std::string>() : request.in.modules},
+    const io::json sources{{"model", request.in.model}, {"modules", request.in.modules},
                            {"hub", hub ? hub->root.string() : std::string()}, {"precision", request.in.precision}};
     if (!request.json.empty()) write_text_file(request.json, json_text(evaluation_json(outcomes, plan, sources), 2) + "\n");
     if (!request.svg.empty()) write_text_file(request.svg, evaluation_svg(outcomes));

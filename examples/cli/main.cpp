@@ -182,7 +182,6 @@ int main(int argc, char** argv) {
     eval->add_flag("--quiet", evaluating.quiet, "No progress on stderr");
 
     if (const auto usage = parse_command_line(app, argc, argv)) return *usage;
-    for (int i = 0; i < argc; ++i) evaluating.command_line += (i ? " " : "") + std::string(i ? argv[i] : "lorahub");
     try {
         if (*inspect) return run_inspect(inspect_paths, inspect_json);
         if (*score) return run_score(scoring);
@@ -191,7 +190,10 @@ int main(int argc, char** argv) {
         if (*combine) return run_combine(combining);
         if (*merge) return run_merge(merge_model, merge_adapter, merge_out);
         if (*convert) return run_convert(convert_in, convert_out);
-        if (*eval) return run_eval(evaluating);
+        if (*eval) {
+            for (int i = 0; i < argc; ++i) evaluating.command_line += (i ? " " : "") + std::string(i ? argv[i] : "lorahub");
+            return run_eval(evaluating);
+        }
     } catch (const lorahub::error& failure) {
         std::cerr << "error: " << failure.what() << "\n";
         return 1;
