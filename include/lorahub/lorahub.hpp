@@ -1,6 +1,6 @@
 #pragma once
 
-/// Umbrella header: the whole public library (I/O, the T5 model on the CPU, the LoRA pool
+/// Umbrella header: the whole public library (I/O, the T5 and Llama-family models on the CPU, the LoRA pool
 /// and composers, the optimizers, learn / score / infer / merge). Each header it includes
 /// also compiles on its own; include those for a smaller build.
 
@@ -13,6 +13,7 @@
 #include "lorahub/core/random.hpp"
 
 #include "lorahub/io/atomic_output.hpp"
+#include "lorahub/io/config_fields.hpp"
 #include "lorahub/io/examples.hpp"
 #include "lorahub/io/hub_manifest.hpp"
 #include "lorahub/io/json.hpp"
@@ -27,9 +28,16 @@
 #include "lorahub/backend/cpu/onednn_gemm.hpp"
 #include "lorahub/backend/cpu/ops.hpp"
 
+#include "lorahub/model/linear_layers.hpp"
+#include "lorahub/model/lora_linear.hpp"
+#include "lorahub/model/llama/config.hpp"
+#include "lorahub/model/llama/layout.hpp"
+#include "lorahub/model/llama/model.hpp"
+#include "lorahub/model/llama/rotary.hpp"
+#include "lorahub/model/llama/tokenizer.hpp"
+#include "lorahub/model/llama/weights.hpp"
 #include "lorahub/model/t5/config.hpp"
 #include "lorahub/model/t5/layout.hpp"
-#include "lorahub/model/t5/lora_binding.hpp"
 #include "lorahub/model/t5/model.hpp"
 #include "lorahub/model/t5/relative_position.hpp"
 #include "lorahub/model/t5/tokenizer.hpp"

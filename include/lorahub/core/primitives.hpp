@@ -41,6 +41,8 @@ struct labeled_row {
 
 /// One attention call over ragged sequences: for every span and head,
 /// context = softmax(scale * Q K^T + bias, causal or not) V, heads laid out [rows, heads, head_dim].
+/// With grouped-query attention (key_heads < heads), keys and values hold key_heads heads and
+/// query head h reads key head h / (heads / key_heads); 0 means key_heads = heads.
 struct attention_problem {
     const float* query;
     const float* keys;
@@ -51,6 +53,15 @@ struct attention_problem {
     float scale = 1.0f;
     bool causal = false;
     std::span<const attention_span> spans;
+    std::size_t key_heads = 0;
 };
+
+/// The key/value head query head `h` reads (grouped-query attention).
+#if defined(__CUDACC__)
+__host__ __device__
+#endif
+inline std::size_t key_head_of(const attention_problem& p, std::size_t h) {
+    return p.key_heads == 0 ? h : h / (p.heads / p.key_heads);
+}
 
 }  // namespace lorahub

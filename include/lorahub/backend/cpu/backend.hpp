@@ -61,6 +61,13 @@ struct basic_backend {
     static void scale(float* x, std::size_t n, float factor) {
         for (std::size_t i = 0; i < n; ++i) x[i] *= factor;
     }
+    /// Rotary position embedding in place, in the rotate-half layout: for every row r and head
+    /// of x (row stride `stride`), with c = cos[r, i] and s = sin[r, i] ([rows, head_dim / 2]),
+    /// (x_i, x_{i+half}) <- (x_i c - x_{i+half} s, x_{i+half} c + x_i s).
+    static void rotary(float* x, std::size_t rows, std::size_t heads, std::size_t head_dim, std::size_t stride, const float* cos,
+                       const float* sin) {
+        cpu::rotary(x, rows, heads, head_dim, stride, cos, sin);
+    }
     /// Row ids[i] of table [*, width] into out row i.
     static void gather_rows(const float* table, std::size_t width, std::span<const int> ids, float* out) {
         for (std::size_t i = 0; i < ids.size(); ++i)
@@ -103,12 +110,12 @@ struct basic_backend {
 #pragma omp parallel for schedule(dynamic)
         for (std::size_t job = 0; job < jobs; ++job) {
             const auto& span = p.spans[job / p.heads];
-            const std::size_t h = job % p.heads, dk = p.head_dim;
+            const std::size_t h = job % p.heads, kh = key_head_of(p, h), dk = p.head_dim;
             thread_local std::vector<float> scores, inverse_sums;
             scores.resize(span.query_count * span.key_count);
             inverse_sums.resize(span.query_count);
             Gemm::multiply_transposed({p.query + span.query_row * p.query_stride + h * dk, span.query_count, dk, p.query_stride},
-                                      {p.keys + span.key_row * p.key_stride + h * dk, span.key_count, dk, p.key_stride},
+                                      {p.keys + span.key_row * p.key_stride + kh * dk, span.key_count, dk, p.key_stride},
                                       {scores.data(), span.query_count, span.key_count, span.key_count}, p.scale);
             const float* bias = span.relative_bias ? span.relative_bias + h * span.bias_width() : nullptr;
             for (std::size_t i = 0; i < span.query_count; ++i) {
@@ -139,7 +146,7 @@ struct basic_backend {
             }
             float* context = p.context + span.query_row * p.query_stride + h * dk;
             Gemm::multiply({scores.data(), span.query_count, span.key_count, span.key_count},
-                           {p.values + span.key_row * p.key_stride + h * dk, span.key_count, dk, p.key_stride},
+                           {p.values + span.key_row * p.key_stride + kh * dk, span.key_count, dk, p.key_stride},
                            {context, span.query_count, dk, p.query_stride});
             for (std::size_t i = 0; i < span.query_count; ++i) {
                 float* out = context + i * p.query_stride;

@@ -24,6 +24,27 @@ inline void rms_norm(const float* x, std::size_t rows, std::size_t width, const 
     }
 }
 
+/// Rotary position embedding in place (rotate-half layout), as basic_backend::rotary says.
+inline void rotary(float* x, std::size_t rows, std::size_t heads, std::size_t head_dim, std::size_t stride, const float* cos,
+                   const float* sin) {
+    const std::size_t half = head_dim / 2;
+#pragma omp parallel for schedule(static) if (rows * heads * head_dim > 65536)
+    for (std::size_t r = 0; r < rows; ++r) {
+        const float* c = cos + r * half;
+        const float* s = sin + r * half;
+        for (std::size_t h = 0; h < heads; ++h) {
+            float* first = x + r * stride + h * head_dim;
+            float* second = first + half;
+#pragma omp simd
+            for (std::size_t i = 0; i < half; ++i) {
+                const float a = first[i], b = second[i];
+                first[i] = a * c[i] - b * s[i];
+                second[i] = b * c[i] + a * s[i];
+            }
+        }
+    }
+}
+
 /// a = act(a) (* gate when gated), element-wise over n values; one loop per activation so
 /// that each vectorizes.
 inline void activate_in_place(activation kind, float* a, const float* gate, std::size_t n) {

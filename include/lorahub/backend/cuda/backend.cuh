@@ -109,6 +109,10 @@ struct basic_backend {
     }
     static void activate(activation kind, float* a, const float* gate, std::size_t n) { cuda::activate(kind, a, gate, n); }
     static void scale(float* x, std::size_t n, float factor) { cuda::scale(x, n, factor); }
+    static void rotary(float* x, std::size_t rows, std::size_t heads, std::size_t head_dim, std::size_t stride, const float* cos,
+                       const float* sin) {
+        cuda::rotary(x, rows, heads, head_dim, stride, cos, sin);
+    }
     /// `ids` on the host, `table` and `out` on the device.
     static void gather_rows(const float* table, std::size_t width, std::span<const int> ids, float* out) {
         auto& device_ids = scratch_ids();

@@ -122,6 +122,19 @@ static __global__ void scale(float* __restrict__ x, std::size_t n, float factor)
     for (std::size_t i = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x; i < n; i += stride) x[i] *= factor;
 }
 
+/// One block per row: rotary position embedding in place (rotate-half layout), as the CPU kernel.
+static __global__ void rotary(float* __restrict__ x, std::size_t heads, std::size_t head_dim, std::size_t stride,
+                              const float* __restrict__ cos, const float* __restrict__ sin) {
+    const std::size_t half = head_dim / 2, r = blockIdx.x;
+    for (std::size_t k = threadIdx.x; k < heads * half; k += blockDim.x) {
+        const std::size_t h = k / half, i = k % half;
+        float* first = x + r * stride + h * head_dim + i;
+        const float a = first[0], b = first[half], c = cos[r * half + i], s = sin[r * half + i];
+        first[0] = a * c - b * s;
+        first[half] = b * c + a * s;
+    }
+}
+
 /// One block per id: row ids[i] of table [*, width] into out row i.
 static __global__ void gather_rows(const float* __restrict__ table, std::size_t width, const int* __restrict__ ids, float* __restrict__ out) {
     const float* from = table + static_cast<std::size_t>(ids[blockIdx.x]) * width;
@@ -143,7 +156,7 @@ static __global__ void attention(attention_problem p, const attention_span* __re
     extern __shared__ float shared[];
     const int warps = static_cast<int>(blockDim.x) / warp, lane = static_cast<int>(threadIdx.x) % warp, id = static_cast<int>(threadIdx.x) / warp;
     const attention_span span = spans[blockIdx.x];
-    const std::size_t h = blockIdx.y, dk = p.head_dim;
+    const std::size_t h = blockIdx.y, kh = key_head_of(p, h), dk = p.head_dim;
     float* scores = shared + static_cast<std::size_t>(id) * (max_keys + dk);
     float* query = scores + max_keys;
     const std::size_t width = span.query_position + span.query_count - 1 + span.key_count;
@@ -156,7 +169,7 @@ static __global__ void attention(attention_problem p, const attention_span* __re
         const float* bias = span.relative_bias ? span.relative_bias + h * width + (span.query_position + span.query_count - 1 - position) : nullptr;
         float peak = -FLT_MAX;
         for (std::size_t j = lane; j < visible; j += warp) {
-            const float* k = p.keys + (span.key_row + j) * p.key_stride + h * dk;
+            const float* k = p.keys + (span.key_row + j) * p.key_stride + kh * dk;
             float dot = 0.f;
             for (std::size_t d = 0; d < dk; ++d) dot += query[d] * k[d];
             float score = p.scale * dot;
@@ -177,7 +190,7 @@ static __global__ void attention(attention_problem p, const attention_span* __re
         float* out = p.context + (span.query_row + i) * p.query_stride + h * dk;
         for (std::size_t d = lane; d < dk; d += warp) {
             float acc = 0.f;
-            for (std::size_t j = 0; j < visible; ++j) acc += scores[j] * p.values[(span.key_row + j) * p.key_stride + h * dk + d];
+            for (std::size_t j = 0; j < visible; ++j) acc += scores[j] * p.values[(span.key_row + j) * p.key_stride + kh * dk + d];
             out[d] = acc * inverse;
         }
         __syncwarp();
@@ -264,6 +277,14 @@ inline void scale(float* x, std::size_t n, float factor) {
     if (n == 0) return;
     kernels::scale<<<detail::grid_for(n, 256), 256, 0, session::current().stream()>>>(x, n, factor);
     detail::launched("scale");
+}
+
+/// cos and sin ([rows, head_dim / 2]) live on the device.
+inline void rotary(float* x, std::size_t rows, std::size_t heads, std::size_t head_dim, std::size_t stride, const float* cos,
+                   const float* sin) {
+    if (rows == 0) return;
+    kernels::rotary<<<static_cast<unsigned>(rows), 128, 0, session::current().stream()>>>(x, heads, head_dim, stride, cos, sin);
+    detail::launched("rotary");
 }
 
 /// ids live on the device.

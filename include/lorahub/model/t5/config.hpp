@@ -7,6 +7,7 @@
 
 #include "lorahub/core/activation.hpp"
 #include "lorahub/core/error.hpp"
+#include "lorahub/io/config_fields.hpp"
 #include "lorahub/io/json.hpp"
 #include "lorahub/io/mapped_file.hpp"
 
@@ -41,24 +42,6 @@ struct config {
 
 namespace detail {
 
-inline std::size_t positive_size(const io::json& document, const char* key, std::size_t fallback,
-                                 const std::string& subject) {
-    if (!document.contains(key) || document[key].is_null()) return fallback;
-    const auto& value = document[key];
-    if (!value.is_number_integer() || value.get<std::int64_t>() <= 0 || value.get<std::int64_t>() > (1ll << 31))
-        throw config_error(subject, std::string("\"") + key + "\" must be a positive integer, got " + value.dump());
-    return value.get<std::size_t>();
-}
-
-inline int token_id(const io::json& document, const char* key, int fallback, const std::string& subject) {
-    if (!document.contains(key) || document[key].is_null()) return fallback;
-    auto value = document[key];
-    if (value.is_array() && !value.empty()) value = value[0];  // eos_token_id may be a list
-    if (!value.is_number_integer() || value.get<std::int64_t>() < 0 || value.get<std::int64_t>() > (1ll << 31))
-        throw config_error(subject, std::string("\"") + key + "\" must be a non-negative integer, got " + value.dump());
-    return value.get<int>();
-}
-
 inline activation parse_activation(const std::string& name, const std::string& subject) {
     if (name == "relu") return activation::relu;
     if (name == "gelu") return activation::gelu_erf;
@@ -78,7 +61,7 @@ inline config parse_config(const io::json& document, const std::string& subject)
             throw unsupported_error(subject, "model_type " + type.dump() + " is not a T5 model");
     }
     config result;
-    using detail::positive_size;
+    auto positive_size = io::positive_size_field;
     result.vocab_size = positive_size(document, "vocab_size", result.vocab_size, subject);
     result.d_model = positive_size(document, "d_model", result.d_model, subject);
     result.d_kv = positive_size(document, "d_kv", result.d_kv, subject);
@@ -90,17 +73,8 @@ inline config parse_config(const io::json& document, const std::string& subject)
         positive_size(document, "relative_attention_num_buckets", result.relative_attention_num_buckets, subject);
     result.relative_attention_max_distance =
         positive_size(document, "relative_attention_max_distance", result.relative_attention_max_distance, subject);
-    if (document.contains("layer_norm_epsilon")) {
-        const auto& eps = document["layer_norm_epsilon"];
-        if (!eps.is_number() || !(eps.get<double>() > 0) || !std::isfinite(eps.get<double>()))
-            throw config_error(subject, "\"layer_norm_epsilon\" must be a positive number, got " + eps.dump());
-        result.layer_norm_epsilon = eps.get<double>();
-    }
-    if (document.contains("feed_forward_proj")) {
-        if (!document["feed_forward_proj"].is_string())
-            throw config_error(subject, "\"feed_forward_proj\" must be a string");
-        result.feed_forward_proj = document["feed_forward_proj"].get<std::string>();
-    }
+    result.layer_norm_epsilon = io::positive_number_field(document, "layer_norm_epsilon", result.layer_norm_epsilon, subject);
+    result.feed_forward_proj = io::string_field(document, "feed_forward_proj", result.feed_forward_proj, subject);
     const auto dash = result.feed_forward_proj.find('-');
     std::string activation_name = result.feed_forward_proj;
     if (dash != std::string::npos) {
@@ -113,14 +87,10 @@ inline config parse_config(const io::json& document, const std::string& subject)
     }
     if (result.feed_forward_proj == "gated-gelu") activation_name = "gelu_new";  // as HF does
     result.dense_activation = detail::parse_activation(activation_name, subject);
-    if (document.contains("tie_word_embeddings")) {
-        if (!document["tie_word_embeddings"].is_boolean())
-            throw config_error(subject, "\"tie_word_embeddings\" must be true or false");
-        result.tie_word_embeddings = document["tie_word_embeddings"].get<bool>();
-    }
-    result.pad_token_id = detail::token_id(document, "pad_token_id", 0, subject);
-    result.eos_token_id = detail::token_id(document, "eos_token_id", 1, subject);
-    result.decoder_start_token_id = detail::token_id(document, "decoder_start_token_id", result.pad_token_id, subject);
+    result.tie_word_embeddings = io::bool_field(document, "tie_word_embeddings", result.tie_word_embeddings, subject);
+    result.pad_token_id = io::token_id_field(document, "pad_token_id", 0, subject);
+    result.eos_token_id = io::token_id_field(document, "eos_token_id", 1, subject);
+    result.decoder_start_token_id = io::token_id_field(document, "decoder_start_token_id", result.pad_token_id, subject);
 
     for (const auto& [name, id] : {std::pair{"pad_token_id", result.pad_token_id},
                                    std::pair{"eos_token_id", result.eos_token_id},

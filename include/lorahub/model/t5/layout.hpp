@@ -8,6 +8,7 @@
 #include "lorahub/core/lora.hpp"
 #include "lorahub/io/safetensors.hpp"
 #include "lorahub/io/weight_store.hpp"
+#include "lorahub/model/linear_layers.hpp"
 #include "lorahub/model/t5/config.hpp"
 
 namespace lorahub::t5 {
@@ -78,25 +79,10 @@ inline std::vector<weight_spec> required_weights(const config& c) {
 /// Checks that the store holds every tensor the config implies, with that shape and a
 /// floating dtype; an embed_tokens alias, if present, must match `shared.weight`.
 inline void check_weights(const config& c, const io::weight_store& store) {
-    auto check = [&](const std::string& name, const std::vector<std::size_t>& shape, bool required) {
-        const auto* found = store.find(name);
-        if (found == nullptr) {
-            if (!required) return;
-            throw shape_error(display(store.directory()), "model weights have no tensor \"" + name + "\" (expected " +
-                                                              io::shape_string(shape) + " from config.json)");
-        }
-        const auto& view = *found->view;
-        if (!is_floating(view.type))
-            throw shape_error(display(found->file->path()),
-                              "tensor \"" + name + "\" has dtype " + std::string(name_of(view.type)) + "; expected a float type");
-        if (view.shape != shape)
-            throw shape_error(display(found->file->path()), "tensor \"" + name + "\" has shape " + io::shape_string(view.shape) +
-                                                                 " but config.json implies " + io::shape_string(shape));
-    };
-    for (const auto& spec : required_weights(c)) check(spec.name, spec.shape, true);
+    for (const auto& spec : required_weights(c)) check_tensor(store, spec.name, spec.shape, true);
     for (const char* alias : {"encoder.embed_tokens.weight", "decoder.embed_tokens.weight"})
-        check(alias, {c.vocab_size, c.d_model}, false);
-    if (c.tie_word_embeddings) check("lm_head.weight", {c.vocab_size, c.d_model}, false);
+        check_tensor(store, alias, {c.vocab_size, c.d_model}, false);
+    if (c.tie_word_embeddings) check_tensor(store, "lm_head.weight", {c.vocab_size, c.d_model}, false);
 }
 
 }  // namespace lorahub::t5

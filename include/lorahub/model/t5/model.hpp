@@ -20,8 +20,8 @@
 #include "lorahub/core/lora.hpp"
 #include "lorahub/core/primitives.hpp"
 #include "lorahub/io/weight_store.hpp"
+#include "lorahub/model/lora_linear.hpp"
 #include "lorahub/model/t5/config.hpp"
-#include "lorahub/model/t5/lora_binding.hpp"
 #include "lorahub/model/t5/relative_position.hpp"
 #include "lorahub/model/t5/tokenizer.hpp"
 #include "lorahub/model/t5/weights.hpp"
@@ -131,7 +131,7 @@ public:
         return targets;
     }
     lora_binding bind(std::span<const lora_layer> layers, const std::string& subject) const {
-        return Backend::adopt_lora(bind_lora(*weights_, layers, subject));
+        return Backend::adopt_lora(lorahub::bind_lora(*weights_, layers, subject));
     }
     /// Makes a binding see new values of the layers it was made from (learn() composes in
     /// place): nothing on the CPU, an upload on a device backend.
@@ -292,29 +292,11 @@ public:
 
     /// W' = W + s B A for every layer the binding gives a LoRA: (tensor name, values) pairs.
     std::vector<std::pair<std::string, std::vector<float>>> merged_weights(const lora_binding& binding) const {
-        const lorahub::lora_binding& lora = Backend::host_lora(binding);
-        std::vector<std::pair<std::string, std::vector<float>>> merged;
-        for (std::size_t index = 0; index < lora.size(); ++index) {
-            const auto& ref = lora[index];
-            if (ref.rank == 0) continue;
-            const auto& linear = weights_->linears[index];
-            std::vector<float> values(linear.weight.begin(), linear.weight.end());
-            cpu::eigen_gemm::multiply({ref.b, linear.out_features, ref.rank, ref.rank}, {ref.a, ref.rank, linear.in_features, linear.in_features},
-                                      {values.data(), linear.out_features, linear.in_features, linear.in_features}, ref.scaling, 1.0f);
-            merged.emplace_back(linear.module + ".weight", std::move(values));
-        }
-        return merged;
+        return merged_linear_weights(*weights_, Backend::host_lora(binding));
     }
 
     /// A model whose bound layers hold W' = W + s B A: the same outputs without runtime LoRA.
-    model merged(const lora_binding& lora) const {
-        auto merged_tensors = std::make_shared<weights>(*weights_);
-        for (auto& [name, values] : merged_weights(lora)) {
-            const auto module = name.substr(0, name.size() - std::string_view(".weight").size());
-            merged_tensors->replace_linear(weights_->linear_index(module), std::move(values));
-        }
-        return model(std::move(merged_tensors), tokenizer_);
-    }
+    model merged(const lora_binding& lora) const { return model(merged_tensors(*weights_, Backend::host_lora(lora)), tokenizer_); }
 
 private:
     float eps() const { return static_cast<float>(config_.layer_norm_epsilon); }
@@ -333,24 +315,10 @@ private:
         Backend::rms_norm(x, rows, config_.d_model, weight.data(), eps(), out);
     }
 
-    /// out = x W^T (+ s (x A^T) B^T), x is [rows, in]. The rows are split into equal
-    /// consecutive blocks, one per candidate, and each block gets its candidate's LoRA.
+    /// out = x W^T (+ s (x A^T) B^T), x is [rows, in]; one block of rows per candidate (lora_linear).
     void linear(const float* x, std::size_t rows, std::size_t index, candidates lora, float* out, context& w,
                 float beta = 0.0f) const {
-        const auto& layer = weights_->linears[index];
-        const std::size_t in = layer.in_features, out_features = layer.out_features;
-        Backend::linear({x, rows, in, in}, (*prepared_)[index], {out, rows, out_features, out_features}, 1.0f, beta);
-        const std::size_t block = rows / lora.size();
-        for (std::size_t p = 0; p < lora.size(); ++p) {
-            if (lora[p] == nullptr || (*lora[p])[index].rank == 0) continue;
-            const auto& ref = (*lora[p])[index];
-            const float* x_block = x + p * block * in;
-            float* out_block = out + p * block * out_features;
-            w.lora_tmp.resize(block * ref.rank);
-            Backend::gemm_nt({x_block, block, in, in}, {ref.a, ref.rank, in, in}, {w.lora_tmp.data(), block, ref.rank, ref.rank});
-            Backend::gemm_nt({w.lora_tmp.data(), block, ref.rank, ref.rank}, {ref.b, out_features, ref.rank, ref.rank},
-                             {out_block, block, out_features, out_features}, ref.scaling, 1.0f);
-        }
+        lora_linear<Backend>(x, rows, weights_->linears[index], (*prepared_)[index], index, lora, out, w.lora_tmp, beta);
     }
 
     /// out += linear(x): the residual connection of attention and feed-forward outputs.

@@ -1,0 +1,144 @@
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "lorahub/backend/cpu/gemm.hpp"
+#include "lorahub/core/dtype.hpp"
+#include "lorahub/core/error.hpp"
+#include "lorahub/core/lora.hpp"
+#include "lorahub/io/safetensors.hpp"
+#include "lorahub/io/weight_store.hpp"
+
+namespace lorahub {
+
+/// Checks that `store` holds tensor `name` with `shape` (from config.json) and a floating
+/// dtype; a tensor that is not `required` may be absent.
+inline void check_tensor(const io::weight_store& store, const std::string& name, const std::vector<std::size_t>& shape, bool required) {
+    const auto* found = store.find(name);
+    if (found == nullptr) {
+        if (!required) return;
+        throw shape_error(display(store.directory()),
+                          "model weights have no tensor \"" + name + "\" (expected " + io::shape_string(shape) + " from config.json)");
+    }
+    const auto& view = *found->view;
+    if (!is_floating(view.type))
+        throw shape_error(display(found->file->path()),
+                          "tensor \"" + name + "\" has dtype " + std::string(name_of(view.type)) + "; expected a float type");
+    if (view.shape != shape)
+        throw shape_error(display(found->file->path()), "tensor \"" + name + "\" has shape " + io::shape_string(view.shape) +
+                                                             " but config.json implies " + io::shape_string(shape));
+}
+
+/// A linear layer's weight [out, in], row-major, under its PEFT module name.
+struct linear_weight {
+    std::string module;
+    std::span<const float> weight;
+    std::size_t in_features = 0;
+    std::size_t out_features = 0;
+};
+
+/// A model's tensors as float32 views over a weight store: zero-copy into the mapped files
+/// when stored as aligned F32, converted once at load otherwise; the linear layers LoRA can
+/// target, in the model's order. A model family's weights derive from it; copies share the
+/// underlying memory.
+class model_tensors {
+public:
+    explicit model_tensors(std::shared_ptr<const io::weight_store> store) : store_(std::move(store)) {}
+
+    const io::weight_store& store() const noexcept { return *store_; }
+
+    /// Index of a linear layer by PEFT module name, or linears.size() when there is none.
+    std::size_t linear_index(const std::string& module) const {
+        for (std::size_t i = 0; i < linears.size(); ++i)
+            if (linears[i].module == module) return i;
+        return linears.size();
+    }
+
+    /// Drops the mapped file pages of a linear layer's float32 weight from memory, for a
+    /// backend that has converted it (they are read again from the file if touched).
+    void evict_linear_source(std::size_t index) const noexcept {
+        for (const auto& file : store_->files()) file->evict(std::as_bytes(linears[index].weight));
+    }
+
+    /// Replaces a linear layer's weight with owned values (used by merging).
+    void replace_linear(std::size_t index, std::vector<float> values) {
+        auto owned = std::make_shared<const std::vector<float>>(std::move(values));
+        linears.at(index).weight = std::span<const float>(*owned);
+        owned_.push_back(std::move(owned));
+    }
+
+    std::vector<linear_weight> linears;
+
+protected:
+    /// The float32 values of a tensor the layout check has found.
+    std::span<const float> load(const std::string& name) {
+        const auto* found = store_->find(name);
+        if (found == nullptr) throw shape_error(display(store_->directory()), "model weights have no tensor \"" + name + "\"");
+        if (const auto direct = io::safetensors_file::f32_span(*found->view)) return *direct;
+        auto owned = std::make_shared<const std::vector<float>>(found->file->read_f32(*found->view));
+        std::span<const float> view(*owned);
+        owned_.push_back(std::move(owned));
+        return view;
+    }
+    void add_linear(const lora_target& target) {
+        linears.push_back({target.module, load(target.module + ".weight"), target.in_features, target.out_features});
+    }
+
+private:
+    std::shared_ptr<const io::weight_store> store_;
+    std::vector<std::shared_ptr<const std::vector<float>>> owned_;
+};
+
+/// Binds LoRA layers to the model's linear layers by module name, checking that each named
+/// module exists and that A is [r, in] and B is [out, r] for it. `subject` names the source.
+inline lora_binding bind_lora(const model_tensors& model, std::span<const lora_layer> layers, const std::string& subject) {
+    lora_binding binding(model.linears.size());
+    for (const auto& layer : layers) {
+        const auto index = model.linear_index(layer.module);
+        if (index == model.linears.size())
+            throw shape_error(subject, "LoRA module \"" + layer.module + "\" is not a linear layer of this model");
+        const auto& linear = model.linears[index];
+        if (layer.in_features != linear.in_features || layer.out_features != linear.out_features)
+            throw shape_error(subject, "LoRA module \"" + layer.module + "\" maps " + std::to_string(layer.in_features) + " -> " +
+                                           std::to_string(layer.out_features) + " features but the model's layer maps " +
+                                           std::to_string(linear.in_features) + " -> " + std::to_string(linear.out_features));
+        if (layer.a.size() != layer.rank * layer.in_features || layer.b.size() != layer.out_features * layer.rank)
+            throw shape_error(subject, "LoRA module \"" + layer.module + "\" has matrices that do not match its rank");
+        if (binding[index].rank != 0) throw shape_error(subject, "LoRA module \"" + layer.module + "\" is given twice");
+        binding[index] = {layer.a.data(), layer.b.data(), layer.rank, layer.scaling, layer.in_features, layer.out_features};
+    }
+    return binding;
+}
+
+/// W' = W + s B A for every layer `lora` (host views) gives a LoRA: (tensor name, values) pairs.
+inline std::vector<std::pair<std::string, std::vector<float>>> merged_linear_weights(const model_tensors& model, const lora_binding& lora) {
+    std::vector<std::pair<std::string, std::vector<float>>> merged;
+    for (std::size_t index = 0; index < lora.size(); ++index) {
+        const auto& ref = lora[index];
+        if (ref.rank == 0) continue;
+        const auto& linear = model.linears[index];
+        std::vector<float> values(linear.weight.begin(), linear.weight.end());
+        cpu::eigen_gemm::multiply({ref.b, linear.out_features, ref.rank, ref.rank}, {ref.a, ref.rank, linear.in_features, linear.in_features},
+                                  {values.data(), linear.out_features, linear.in_features, linear.in_features}, ref.scaling, 1.0f);
+        merged.emplace_back(linear.module + ".weight", std::move(values));
+    }
+    return merged;
+}
+
+/// Copies of `tensors` whose linear layers hold W' = W + s B A where `lora` gives a LoRA.
+template <class Tensors>
+std::shared_ptr<Tensors> merged_tensors(const Tensors& tensors, const lora_binding& lora) {
+    auto merged = std::make_shared<Tensors>(tensors);
+    for (auto& [name, values] : merged_linear_weights(tensors, lora)) {
+        const auto module = name.substr(0, name.size() - std::string_view(".weight").size());
+        merged->replace_linear(tensors.linear_index(module), std::move(values));
+    }
+    return merged;
+}
+
+}  // namespace lorahub

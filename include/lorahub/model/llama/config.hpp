@@ -1,0 +1,135 @@
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "lorahub/core/error.hpp"
+#include "lorahub/io/config_fields.hpp"
+#include "lorahub/io/json.hpp"
+#include "lorahub/io/mapped_file.hpp"
+
+namespace lorahub::llama {
+
+/// Everything the Llama-family forward pass needs from config.json (LlamaConfig and
+/// MistralConfig fields), validated. Configs whose numerics we do not implement are refused
+/// with an error naming the field.
+struct config {
+    std::string model_type = "llama";
+    std::size_t vocab_size = 32000;
+    std::size_t hidden_size = 4096;
+    std::size_t intermediate_size = 11008;
+    std::size_t num_hidden_layers = 32;
+    std::size_t num_attention_heads = 32;
+    std::size_t num_key_value_heads = 32;
+    std::size_t head_dim = 128;
+    std::size_t max_position_embeddings = 2048;
+    double rms_norm_eps = 1e-6;
+    double rope_theta = 10000.0;
+    /// "linear" rope scaling divides every rotary frequency by this factor; 1 = default rope.
+    double rope_linear_factor = 1.0;
+    bool tie_word_embeddings = false;
+    /// Absent (-1) when config.json has "bos_token_id": null.
+    int bos_token_id = 1;
+    /// Generation stops at any of these; the first one ends LoraHub's training sequences.
+    std::vector<int> eos_token_ids{2};
+    /// Mistral's sliding window (0: none): sequences longer than it are refused, as this
+    /// implementation attends to every earlier position.
+    std::size_t sliding_window = 0;
+
+    std::size_t query_dim() const { return num_attention_heads * head_dim; }
+    std::size_t key_value_dim() const { return num_key_value_heads * head_dim; }
+    bool has_bos() const { return bos_token_id >= 0; }
+};
+
+namespace detail {
+
+inline void refuse_true(const io::json& document, const char* key, const std::string& subject) {
+    if (io::bool_field(document, key, false, subject))
+        throw unsupported_error(subject, std::string("\"") + key + "\": true is not supported (Llama-family projections without bias only)");
+}
+
+inline std::vector<int> eos_ids(const io::json& document, const std::string& subject) {
+    if (!document.contains("eos_token_id") || document["eos_token_id"].is_null()) return {2};
+    const auto& value = document["eos_token_id"];
+    std::vector<int> ids;
+    if (value.is_array()) {
+        if (value.empty()) throw config_error(subject, "\"eos_token_id\" is an empty list");
+        for (const auto& item : value) ids.push_back(io::token_id_field(io::json{{"eos_token_id", item}}, "eos_token_id", 0, subject));
+    } else {
+        ids.push_back(io::token_id_field(document, "eos_token_id", 2, subject));
+    }
+    return ids;
+}
+
+/// rope_scaling: null, {"rope_type"|"type": "default"} or {"rope_type": "linear", "factor": f}.
+inline double rope_linear_factor(const io::json& document, const std::string& subject) {
+    if (!document.contains("rope_scaling") || document["rope_scaling"].is_null()) return 1.0;
+    const auto& scaling = document["rope_scaling"];
+    if (!scaling.is_object()) throw config_error(subject, "\"rope_scaling\" must be an object or null");
+    const std::string type = scaling.contains("rope_type") ? io::string_field(scaling, "rope_type", "default", subject)
+                                                           : io::string_field(scaling, "type", "default", subject);
+    if (type == "default") return 1.0;
+    if (type != "linear")
+        throw unsupported_error(subject, "\"rope_scaling\" type \"" + type + "\" is not supported (default and linear are)");
+    if (!scaling.contains("factor")) throw config_error(subject, "\"rope_scaling\" of type linear needs a \"factor\"");
+    return io::positive_number_field(scaling, "factor", 1.0, subject);
+}
+
+}  // namespace detail
+
+/// Reads the fields HF's LlamaConfig / MistralConfig read, with their defaults.
+inline config parse_config(const io::json& document, const std::string& subject) {
+    if (!document.is_object()) throw config_error(subject, "config must be a JSON object");
+    config result;
+    result.model_type = io::string_field(document, "model_type", "llama", subject);
+    if (result.model_type != "llama" && result.model_type != "mistral")
+        throw unsupported_error(subject, "model_type \"" + result.model_type + "\" is not a Llama-family model (llama, mistral)");
+    const bool mistral = result.model_type == "mistral";
+    auto size = [&](const char* key, std::size_t fallback) { return io::positive_size_field(document, key, fallback, subject); };
+    result.vocab_size = size("vocab_size", result.vocab_size);
+    result.hidden_size = size("hidden_size", result.hidden_size);
+    result.intermediate_size = size("intermediate_size", mistral ? 14336 : result.intermediate_size);
+    result.num_hidden_layers = size("num_hidden_layers", result.num_hidden_layers);
+    result.num_attention_heads = size("num_attention_heads", result.num_attention_heads);
+    result.num_key_value_heads = size("num_key_value_heads", mistral ? 8 : result.num_attention_heads);
+    result.head_dim = size("head_dim", result.hidden_size / result.num_attention_heads);
+    result.max_position_embeddings = size("max_position_embeddings", mistral ? 4096 * 32 : result.max_position_embeddings);
+    result.rms_norm_eps = io::positive_number_field(document, "rms_norm_eps", result.rms_norm_eps, subject);
+    result.rope_theta = io::positive_number_field(document, "rope_theta", result.rope_theta, subject);
+    result.rope_linear_factor = detail::rope_linear_factor(document, subject);
+    result.tie_word_embeddings = io::bool_field(document, "tie_word_embeddings", result.tie_word_embeddings, subject);
+    result.bos_token_id = document.contains("bos_token_id") && document["bos_token_id"].is_null()
+                              ? -1
+                              : io::token_id_field(document, "bos_token_id", result.bos_token_id, subject);
+    result.eos_token_ids = detail::eos_ids(document, subject);
+    if (mistral) result.sliding_window = document.contains("sliding_window") && document["sliding_window"].is_null()
+                                             ? 0
+                                             : size("sliding_window", 4096);
+
+    const auto act = io::string_field(document, "hidden_act", "silu", subject);
+    if (act != "silu") throw unsupported_error(subject, "\"hidden_act\" \"" + act + "\" is not supported (silu, the SwiGLU of Llama)");
+    detail::refuse_true(document, "attention_bias", subject);
+    detail::refuse_true(document, "mlp_bias", subject);
+    if (result.num_attention_heads % result.num_key_value_heads != 0)
+        throw config_error(subject, "\"num_attention_heads\" (" + std::to_string(result.num_attention_heads) +
+                                        ") must be a multiple of \"num_key_value_heads\" (" + std::to_string(result.num_key_value_heads) + ")");
+    if (result.head_dim == 0 || result.head_dim % 2 != 0)
+        throw config_error(subject, "\"head_dim\" must be even and positive for rotary embeddings, got " + std::to_string(result.head_dim));
+    auto check_id = [&](const char* name, int id) {
+        if (id >= 0 && static_cast<std::size_t>(id) >= result.vocab_size)
+            throw config_error(subject, std::string("\"") + name + "\" " + std::to_string(id) + " is not below vocab_size " +
+                                            std::to_string(result.vocab_size));
+    };
+    check_id("bos_token_id", result.bos_token_id);
+    for (int id : result.eos_token_ids) check_id("eos_token_id", id);
+    return result;
+}
+
+inline config load_config(const std::filesystem::path& path) {
+    const std::string subject = display(path);
+    return parse_config(io::parse_json_strict(io::read_text_file(path, 1 << 20), subject), subject);
+}
+
+}  // namespace lorahub::llama

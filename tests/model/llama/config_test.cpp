@@ -1,0 +1,72 @@
+#include <string>
+
+#include <catch2/catch.hpp>
+
+#include <lorahub/model/llama/config.hpp>
+#include <lorahub/model/llama/rotary.hpp>
+
+using namespace lorahub;
+using Catch::Matchers::Contains;
+
+namespace {
+llama::config parse(const std::string& text) { return llama::parse_config(io::json::parse(text), "config.json"); }
+}  // namespace
+
+TEST_CASE("Llama configs read HF's fields and defaults", "[llama][config]") {
+    // TinyLlama-1.1B-Chat-v1.0's config.json fields
+    const auto tiny = parse(R"({"architectures": ["LlamaForCausalLM"], "bos_token_id": 1, "eos_token_id": 2, "hidden_act": "silu",
+        "hidden_size": 2048, "initializer_range": 0.02, "intermediate_size": 5632, "max_position_embeddings": 2048,
+        "model_type": "llama", "num_attention_heads": 32, "num_hidden_layers": 22, "num_key_value_heads": 4,
+        "pretraining_tp": 1, "rms_norm_eps": 1e-05, "rope_scaling": null, "rope_theta": 10000.0, "tie_word_embeddings": false,
+        "torch_dtype": "bfloat16", "use_cache": true, "vocab_size": 32000})");
+    CHECK(tiny.head_dim == 64);
+    CHECK(tiny.key_value_dim() == 256);
+    CHECK(tiny.query_dim() == 2048);
+    CHECK(tiny.rms_norm_eps == 1e-5);
+    CHECK(tiny.rope_linear_factor == 1.0);
+    CHECK(tiny.sliding_window == 0);
+    const auto defaults = parse(R"({"model_type": "llama", "hidden_size": 64, "num_attention_heads": 4})");
+    CHECK(defaults.num_key_value_heads == 4);
+    CHECK(defaults.eos_token_ids == std::vector<int>{2});
+    CHECK(defaults.bos_token_id == 1);
+    const auto mistral = parse(R"({"model_type": "mistral", "hidden_size": 64, "num_attention_heads": 32, "head_dim": 32,
+        "eos_token_id": [2, 7], "bos_token_id": null})");
+    CHECK(mistral.num_key_value_heads == 8);  // MistralConfig's default
+    CHECK(mistral.sliding_window == 4096);
+    CHECK(mistral.head_dim == 32);
+    CHECK(mistral.eos_token_ids == std::vector<int>{2, 7});
+    CHECK_FALSE(mistral.has_bos());
+    CHECK(parse(R"({"rope_scaling": {"type": "linear", "factor": 4.0}})").rope_linear_factor == 4.0);
+    CHECK(parse(R"({"rope_scaling": {"rope_type": "default"}})").rope_linear_factor == 1.0);
+}
+
+TEST_CASE("Llama configs we do not implement are refused naming the field", "[llama][config]") {
+    CHECK_THROWS_WITH(parse(R"({"model_type": "qwen2"})"), Contains("model_type \"qwen2\" is not a Llama-family model"));
+    CHECK_THROWS_WITH(parse(R"({"hidden_act": "gelu"})"), Contains("\"hidden_act\" \"gelu\" is not supported"));
+    CHECK_THROWS_WITH(parse(R"({"attention_bias": true})"), Contains("\"attention_bias\": true is not supported"));
+    CHECK_THROWS_WITH(parse(R"({"mlp_bias": true})"), Contains("\"mlp_bias\": true"));
+    CHECK_THROWS_WITH(parse(R"({"rope_scaling": {"rope_type": "llama3", "factor": 8.0}})"), Contains("\"rope_scaling\" type \"llama3\""));
+    CHECK_THROWS_WITH(parse(R"({"rope_scaling": {"type": "dynamic", "factor": 2.0}})"), Contains("type \"dynamic\""));
+    CHECK_THROWS_WITH(parse(R"({"rope_scaling": {"type": "linear"}})"), Contains("needs a \"factor\""));
+    CHECK_THROWS_WITH(parse(R"({"num_attention_heads": 6, "num_key_value_heads": 4})"), Contains("multiple of \"num_key_value_heads\""));
+    CHECK_THROWS_WITH(parse(R"({"head_dim": 7})"), Contains("\"head_dim\" must be even"));
+    CHECK_THROWS_WITH(parse(R"({"vocab_size": 100, "eos_token_id": 100})"), Contains("\"eos_token_id\" 100 is not below vocab_size 100"));
+    CHECK_THROWS_WITH(parse(R"({"hidden_size": -3})"), Contains("\"hidden_size\" must be a positive integer"));
+}
+
+TEST_CASE("rotary frequencies follow theta^(-2i/d), divided by the linear factor", "[llama][rotary]") {
+    auto c = parse(R"({"hidden_size": 16, "num_attention_heads": 2, "rope_theta": 10000.0})");
+    const auto plain = llama::rotary_inverse_frequencies(c);
+    REQUIRE(plain.size() == 4);
+    CHECK(plain[0] == 1.0f);
+    CHECK(plain[1] == Approx(0.1));     // 10000^(-2/8)
+    CHECK(plain[3] == Approx(0.001));   // 10000^(-6/8)
+    c.rope_linear_factor = 2.0;
+    CHECK(llama::rotary_inverse_frequencies(c)[1] == Approx(0.05));
+    std::vector<float> cos, sin;
+    llama::append_rotary_rows(plain, 0, 3, cos, sin);
+    REQUIRE(cos.size() == 12);
+    CHECK(cos[0] == 1.0f);
+    CHECK(sin[4] == Approx(std::sin(1.0)));   // position 1, frequency 1
+    CHECK(cos[9] == Approx(std::cos(0.2)));   // position 2, frequency 0.1
+}

@@ -1,0 +1,192 @@
+#include <cmath>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include <lorahub/backend/cpu/backend.hpp>
+#include <lorahub/concepts.hpp>
+#include <lorahub/hub/merge.hpp>
+#include <lorahub/io/peft_adapter.hpp>
+#include <lorahub/io/safetensors.hpp>
+#include <lorahub/model/llama/model.hpp>
+
+#include "../../support/files.hpp"
+
+using namespace lorahub;
+using Catch::Matchers::Contains;
+
+static_assert(Model<llama::model<cpu::backend>> && PopulationModel<llama::model<cpu::backend>>);
+static_assert(Model<llama::model<cpu::eigen_backend>> && Model<llama::model<cpu::bf16_backend>>);
+
+namespace {
+
+const io::json& expected() {
+    static const auto document = io::parse_json_strict(test::read_file(test::fixtures() / "llama/expected.json"), "expected.json");
+    return document;
+}
+
+/// The fixture examples as HF tokenized them: prompts [bos] + input, completions output + [eos].
+llama::batch fixture_batch() {
+    llama::batch examples;
+    for (const auto& example : expected()["examples"]) {
+        examples.inputs.push_back(example["prompt_ids"].get<std::vector<int>>());
+        examples.labels.push_back(example["completion_ids"].get<std::vector<int>>());
+    }
+    return examples;
+}
+
+std::filesystem::path fixture(const std::string& name) { return test::fixtures() / "llama" / name; }
+
+/// HF's logits of example s at sequence positions [first, first + rows).
+std::vector<float> hf_logits(const std::string& model_name, const std::string& variant, std::size_t s, std::size_t first, std::size_t rows) {
+    const io::safetensors_file reference(fixture(model_name + ".expected.safetensors"));
+    const auto all = reference.read_f32(reference.at(variant + ".logits." + std::to_string(s)));
+    const std::size_t vocab = expected()["vocab_size"].get<std::size_t>();
+    return {all.begin() + static_cast<std::ptrdiff_t>(first * vocab), all.begin() + static_cast<std::ptrdiff_t>((first + rows) * vocab)};
+}
+
+/// The largest |ours - HF|; in bf16 mode, relative to the largest |HF logit| (the scale a
+/// low-precision tolerance refers to).
+double logit_error(const std::vector<float>& ours, const std::vector<float>& theirs, bool relative) {
+    REQUIRE(ours.size() == theirs.size());
+    double worst = 0, largest = 0;
+    for (std::size_t i = 0; i < ours.size(); ++i) {
+        worst = std::max(worst, std::abs(static_cast<double>(ours[i]) - theirs[i]));
+        largest = std::max(largest, std::abs(static_cast<double>(theirs[i])));
+    }
+    return relative ? worst / largest : worst;
+}
+
+/// Logits (at every completion position, and at every position of the whole sequence),
+/// loss and greedy ids of one (model, adapter) pair against HF's: fp32 within 1e-4 (loss 1e-5
+/// relative); bf16 within 5e-2 of the largest logit (loss 1e-2; bf16 rounding of every
+/// activation compounds over the layers of these random models: 3.2% seen), no greedy ids.
+template <class Model>
+void check_parity(const Model& model, const lora_binding* lora, const std::string& model_name, const std::string& variant, bool bf16 = false) {
+    const double tolerance = bf16 ? 5e-2 : 1e-4;
+    const auto examples = fixture_batch();
+    const auto& want = expected()[model_name][variant];
+    const auto logits = model.logits(examples, lora);
+    for (std::size_t s = 0; s < logits.size(); ++s) {
+        INFO("example " << s);
+        const auto theirs = hf_logits(model_name, variant, s, examples.inputs[s].size() - 1, examples.labels[s].size());
+        CHECK(logit_error(logits[s], theirs, bf16) <= tolerance);
+        // every position: the whole sequence after bos as labels
+        llama::batch whole{{{examples.inputs[s].front()}}, {{}}};
+        whole.labels[0].assign(examples.inputs[s].begin() + 1, examples.inputs[s].end());
+        whole.labels[0].insert(whole.labels[0].end(), examples.labels[s].begin(), examples.labels[s].end());
+        const auto all = model.logits(whole, lora)[0];
+        CHECK(logit_error(all, hf_logits(model_name, variant, s, 0, whole.labels[0].size()), bf16) <= tolerance);
+    }
+    const double loss = model.loss(examples, lora);
+    const double reference_loss = want["loss"].get<double>();
+    CHECK(std::abs(loss - reference_loss) / reference_loss <= (bf16 ? 1e-2 : 1e-5));
+    if (bf16) return;  // greedy ids of a random model may flip on its near-ties
+    const auto greedy = model.generate(examples.inputs, lora, expected()["greedy_tokens"].get<std::size_t>());
+    CHECK(greedy == want["greedy"].get<std::vector<std::vector<int>>>());
+}
+
+const std::vector<std::string> model_names{"gqa-untied", "mha-tied-linear", "mistral-headdim"};
+const std::vector<std::pair<std::string, std::string>> adapter_cases{
+    {"gqa-untied", "all"}, {"gqa-untied", "qv"}, {"mha-tied-linear", "mlp-rslora"}, {"mistral-headdim", "qkvo"}};
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("Llama-family logits, loss and greedy ids match HF without LoRA", "[llama][parity]", cpu::eigen_backend,
+                   cpu::basic_backend<cpu::basic_onednn_gemm<0>>) {
+    for (const auto& name : model_names) {
+        INFO("model " << name);
+        const auto model = llama::model<TestType>::load(fixture(name));
+        check_parity(model, nullptr, name, "base");
+    }
+}
+
+TEMPLATE_TEST_CASE("Llama-family runtime LoRA and merged weights match HF with PEFT CAUSAL_LM adapters", "[llama][parity][lora]",
+                   cpu::eigen_backend, cpu::basic_backend<cpu::basic_onednn_gemm<0>>) {
+    for (const auto& [model_name, adapter_name] : adapter_cases) {
+        INFO("model " << model_name << ", adapter " << adapter_name);
+        const auto model = llama::model<TestType>::load(fixture(model_name));
+        const auto adapter = io::load_peft_adapter(fixture(model_name + "." + adapter_name));
+        const auto lora = model.bind(adapter.layers, adapter_name);
+        check_parity(model, &lora, model_name, adapter_name);
+        check_parity(model.merged(lora), nullptr, model_name, adapter_name);
+    }
+}
+
+TEST_CASE("a merged Llama model written to disk loads and matches HF with the adapter", "[llama][merge]") {
+    test::temp_dir dir;
+    const auto model = llama::model<>::load(fixture("gqa-untied"));
+    const auto adapter = io::load_peft_adapter(fixture("gqa-untied.all"));
+    save_merged_model(model, model.bind(adapter.layers, "all"), dir / "merged");
+    CHECK(std::filesystem::exists(dir / "merged/tokenizer.model"));
+    check_parity(llama::model<>::load(dir / "merged"), nullptr, "gqa-untied", "all");
+}
+
+TEST_CASE("a population of LoRA candidates scores as one loss per candidate", "[llama][population]") {
+    const auto model = llama::model<>::load(fixture("gqa-untied"));
+    const auto all = io::load_peft_adapter(fixture("gqa-untied.all"));
+    const auto qv = io::load_peft_adapter(fixture("gqa-untied.qv"));
+    const auto first = model.bind(all.layers, "all"), second = model.bind(qv.layers, "qv");
+    const std::vector<const llama::model<>::lora_binding*> population{&first, nullptr, &second};
+    auto context = model.make_context();
+    const auto losses = model.losses(fixture_batch(), population, context);
+    REQUIRE(losses.size() == 3);
+    CHECK(losses[0] == Approx(expected()["gqa-untied"]["all"]["loss"].get<double>()).epsilon(1e-5));
+    CHECK(losses[1] == Approx(expected()["gqa-untied"]["base"]["loss"].get<double>()).epsilon(1e-5));
+    CHECK(losses[2] == Approx(expected()["gqa-untied"]["qv"]["loss"].get<double>()).epsilon(1e-5));
+}
+
+TEST_CASE("bf16 compute mode stays within bf16 tolerance of HF's float32 Llama results", "[llama][bf16]") {
+    for (const auto& [model_name, adapter_name] : adapter_cases) {
+        INFO("model " << model_name << ", adapter " << adapter_name);
+        const auto model = llama::model<cpu::bf16_backend>::load(fixture(model_name));
+        const auto adapter = io::load_peft_adapter(fixture(model_name + "." + adapter_name));
+        const auto lora = model.bind(adapter.layers, adapter_name);
+        check_parity(model, &lora, model_name, adapter_name, true);
+    }
+}
+
+TEST_CASE("LoraHub's causal-LM examples are [bos] + input | output + [eos] as HF tokenizes them", "[llama][examples]") {
+    const auto model = llama::model<>::load(fixture("mha-tied-linear"));
+    llama::batch built;
+    for (const auto& example : expected()["examples"])
+        model.add_example(built, example["input"].get<std::string>(), example["output"].get<std::string>());
+    const auto reference = fixture_batch();
+    CHECK(built.inputs == reference.inputs);
+    CHECK(built.labels == reference.labels);
+    CHECK(model.label_tokens(built) == 5 + [&] {
+        std::size_t n = 0;
+        for (const auto& labels : reference.labels) n += labels.size() - 1;
+        return n;
+    }());
+    CHECK(model.encode_input(expected()["examples"][1]["input"].get<std::string>()) == reference.inputs[1]);
+}
+
+TEST_CASE("bad Llama batches, lengths and adapters are clear errors", "[llama][errors]") {
+    const auto model = llama::model<>::load(fixture("mistral-headdim"));
+    CHECK_THROWS_WITH(model.loss({{{1, 5}}, {{}}}), Contains("sequence 0 is empty"));
+    CHECK_THROWS_WITH(model.loss({{{1, 5}}, {{3, 2}, {4, 2}}}), Contains("1 inputs but 2 label sequences"));
+    CHECK_THROWS_WITH(model.loss({{{1, 999}}, {{3, 2}}}), Contains("token id 999, outside the model's vocabulary of 384"));
+    CHECK_THROWS_WITH(model.loss({{{1, 5}}, {{3, -100}}}), Contains("token id -100"));
+    CHECK_THROWS_WITH(model.generate({{}}, nullptr, 4), Contains("sequence 0 is empty"));
+    const std::vector<int> long_prompt(200, 5);
+    CHECK_THROWS_WITH(model.loss({{long_prompt}, {{2}}}), Contains("longer than the model's sliding_window (128)"));
+    const auto other = io::load_peft_adapter(fixture("gqa-untied.qv"));
+    CHECK_THROWS_WITH(model.bind(other.layers, "gqa-untied.qv"), Contains("gqa-untied.qv: LoRA module"));
+    // generation stops at the window instead of running past it
+    const std::vector<int> prompt(120, 5);
+    CHECK_THROWS_WITH(model.generate({prompt}, nullptr, 50), Contains("sliding_window"));
+}
+
+TEST_CASE("a Llama model with only tokenizer.json loads, and asking for its tokenizer is a clear error", "[llama][tokenizer]") {
+    test::temp_dir dir;
+    const auto source = fixture("mha-tied-linear");
+    std::filesystem::create_directories(dir / "model");
+    for (const char* file : {"config.json", "model.safetensors"}) std::filesystem::copy_file(source / file, dir / "model" / file);
+    test::write_file(dir / "model/tokenizer.json", "{}");
+    const auto model = llama::model<>::load(dir / "model");
+    CHECK(model.loss(fixture_batch()) == Approx(expected()["mha-tied-linear"]["base"]["loss"].get<double>()).epsilon(1e-5));
+    CHECK_THROWS_WITH(model.encode_input("hello"), Contains("has only tokenizer.json"));
+}
