@@ -14,6 +14,7 @@
 #include <vector>
 
 #include <lorahub/hub/infer.hpp>
+#include <lorahub/model/llama/model.hpp>
 #include <lorahub/model/t5/model.hpp>
 #include <lorahub/hub/learn.hpp>
 #include <lorahub/hub/merge.hpp>
@@ -31,14 +32,13 @@
 
 #include "demo_hub.hpp"
 #include "device.hpp"
+#include "model_family.hpp"
 #include "evaluate.hpp"
 #include "evaluate_report.hpp"
 #include "plot.hpp"
 #include "score.hpp"
 
 namespace lorahub::cli {
-
-using model_type = t5::model<>;
 
 /// Inputs shared by the commands; empty fields fall back to the demo hub.
 struct sources {
@@ -50,15 +50,18 @@ struct sources {
     std::string device = "cpu";
 };
 
-/// Calls f.template operator()<Model>() with the T5 model type of the device and compute
-/// precision: fp32 (cpu::backend) or bf16 (cpu::bf16_backend: bf16 linear layers, fp32 elsewhere).
+/// Calls f.template operator()<Model>() with the model type of the model's family (from
+/// config.json), the device and the compute precision: fp32 (cpu::backend) or bf16
+/// (cpu::bf16_backend: bf16 linear layers, fp32 elsewhere).
 template <class F>
 decltype(auto) with_model_type(const sources& in, F&& f) {
     require_device(in.device);
     const auto& precision = in.precision;
-    if (precision == "fp32") return f.template operator()<t5::model<cpu::backend>>();
-    if (precision == "bf16") return f.template operator()<t5::model<cpu::bf16_backend>>();
-    throw argument_error("--precision", "\"" + precision + "\" is not fp32 or bf16");
+    if (precision != "fp32" && precision != "bf16") throw argument_error("--precision", "\"" + precision + "\" is not fp32 or bf16");
+    const bool bf16 = precision == "bf16";
+    if (family_of(in.model) == model_family::llama)
+        return bf16 ? f.template operator()<llama::model<cpu::bf16_backend>>() : f.template operator()<llama::model<cpu::backend>>();
+    return bf16 ? f.template operator()<t5::model<cpu::bf16_backend>>() : f.template operator()<t5::model<cpu::backend>>();
 }
 
 /// printf-style formatting into a string, for output that goes through std::cout.
@@ -419,10 +422,13 @@ inline int run_convert(const std::string& in, const std::string& out) {
 }
 
 inline int run_merge(const std::string& model_dir, const std::string& adapter_dir, const std::string& out) {
-    const auto model = model_type::load(model_dir);
-    const auto adapter = io::load_peft_adapter(adapter_dir);
-    const auto lora = model.bind(adapter.layers, adapter_dir);
-    save_merged_model(model, lora, out);
+    sources in;
+    in.model = model_dir;
+    with_model_type(in, [&]<class Model>() {
+        const auto model = Model::load(model_dir);
+        const auto adapter = io::load_peft_adapter(adapter_dir);
+        save_merged_model(model, model.bind(adapter.layers, adapter_dir), out);
+    });
     std::cout << "merged model: " << printable(out) << "\n";
     return 0;
 }

@@ -14,9 +14,14 @@
 #include <lorahub/io/safetensors.hpp>
 #include <lorahub/io/torch_checkpoint.hpp>
 #include <lorahub/io/weight_store.hpp>
+#include <lorahub/model/llama/config.hpp>
+#include <lorahub/model/llama/layout.hpp>
+#include <lorahub/model/llama/tokenizer.hpp>
 #include <lorahub/model/t5/config.hpp>
 #include <lorahub/model/t5/layout.hpp>
 #include <lorahub/model/t5/tokenizer.hpp>
+
+#include "model_family.hpp"
 
 namespace lorahub::cli {
 
@@ -55,14 +60,52 @@ inline json inspect_safetensors(const std::filesystem::path& path) {
     return summary;
 }
 
-inline json inspect_model(const std::filesystem::path& directory) {
-    const auto config = t5::load_config(directory / "config.json");
-    const io::weight_store store(directory);
-    t5::check_weights(config, store);
+/// Weight totals and files of a model directory's store.
+inline json store_summary(const io::weight_store& store) {
     std::vector<const io::tensor_view*> views;
     for (const auto& [name, located] : store.tensors()) views.push_back(located.view);
     json files = json::array();
     for (const auto& file : store.files()) files.push_back(file->path().filename().string());
+    json summary = tensor_totals(views);
+    summary["files"] = files;
+    return summary;
+}
+
+inline json inspect_llama_model(const std::filesystem::path& directory) {
+    const auto config = llama::load_config(directory / "config.json");
+    const io::weight_store store(directory);
+    llama::check_weights(config, store);
+    json summary = {{"path", directory.string()}, {"kind", "llama-model"}};
+    summary["config"] = {{"model_type", config.model_type},
+                         {"hidden_size", config.hidden_size},
+                         {"intermediate_size", config.intermediate_size},
+                         {"num_hidden_layers", config.num_hidden_layers},
+                         {"num_attention_heads", config.num_attention_heads},
+                         {"num_key_value_heads", config.num_key_value_heads},
+                         {"head_dim", config.head_dim},
+                         {"vocab_size", config.vocab_size},
+                         {"rope_theta", config.rope_theta},
+                         {"rope_linear_factor", config.rope_linear_factor},
+                         {"max_position_embeddings", config.max_position_embeddings},
+                         {"tie_word_embeddings", config.tie_word_embeddings}};
+    summary["weights"] = store_summary(store);
+    summary["lora_targets"] = llama::linear_layers(config).size();
+    if (std::filesystem::exists(directory / "tokenizer.model")) {
+        const llama::tokenizer tokens(directory / "tokenizer.model");
+        summary["tokenizer"] = {{"file", "tokenizer.model"}, {"pieces", tokens.piece_count()}};
+    } else if (std::filesystem::exists(directory / "tokenizer.json")) {
+        summary["tokenizer"] = {{"file", "tokenizer.json"}, {"pieces", nullptr}};
+    } else {
+        summary["tokenizer"] = nullptr;
+    }
+    return summary;
+}
+
+inline json inspect_model(const std::filesystem::path& directory) {
+    if (family_of(directory) == model_family::llama) return inspect_llama_model(directory);
+    const auto config = t5::load_config(directory / "config.json");
+    const io::weight_store store(directory);
+    t5::check_weights(config, store);
     json summary = {{"path", directory.string()}, {"kind", "t5-model"}};
     summary["config"] = {{"feed_forward_proj", config.feed_forward_proj},
                          {"d_model", config.d_model},
@@ -75,8 +118,7 @@ inline json inspect_model(const std::filesystem::path& directory) {
                          {"relative_attention_num_buckets", config.relative_attention_num_buckets},
                          {"relative_attention_max_distance", config.relative_attention_max_distance},
                          {"tie_word_embeddings", config.tie_word_embeddings}};
-    summary["weights"] = tensor_totals(views);
-    summary["weights"]["files"] = files;
+    summary["weights"] = store_summary(store);
     summary["lora_targets"] = t5::linear_layers(config).size();
     const auto spiece = directory / "spiece.model";
     if (std::filesystem::exists(spiece)) {
@@ -133,6 +175,14 @@ inline std::string field(const json& value) {
     return printable(value.is_string() ? value.get<std::string>() : value.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
+/// The weights and LoRA-target lines of a model summary.
+inline void print_weights(std::ostream& out, const json& summary) {
+    const auto& w = summary["weights"];
+    out << "  weights: " << w["tensors"] << " tensors, " << w["parameters"] << " parameters (" << dtype_list(w) << ") in "
+        << w["files"].size() << " file(s)\n";
+    out << "  LoRA-targetable linear layers: " << summary["lora_targets"] << "\n";
+}
+
 inline void print_summary(std::ostream& out, const json& summary) {
     const auto kind = summary["kind"].get<std::string>();
     out << field(summary["path"]) << ": ";
@@ -148,12 +198,22 @@ inline void print_summary(std::ostream& out, const json& summary) {
         out << "  d_model " << c["d_model"] << ", d_kv " << c["d_kv"] << ", heads " << c["num_heads"] << ", d_ff "
             << c["d_ff"] << ", layers " << c["num_layers"] << "+" << c["num_decoder_layers"] << ", vocab "
             << c["vocab_size"] << "\n";
-        const auto& w = summary["weights"];
-        out << "  weights: " << w["tensors"] << " tensors, " << w["parameters"] << " parameters (" << dtype_list(w)
-            << ") in " << w["files"].size() << " file(s)\n";
-        out << "  LoRA-targetable linear layers: " << summary["lora_targets"] << "\n";
+        print_weights(out, summary);
         if (summary["tokenizer"].is_null()) out << "  tokenizer: none (no spiece.model)\n";
         else out << "  tokenizer: spiece.model, " << summary["tokenizer"]["pieces"] << " pieces\n";
+    } else if (kind == "llama-model") {
+        const auto& c = summary["config"];
+        out << "Llama-family causal LM (" << field(c["model_type"]) << (c["tie_word_embeddings"].get<bool>() ? ", tied head" : ", untied head")
+            << ")\n";
+        out << "  hidden " << c["hidden_size"] << ", heads " << c["num_attention_heads"] << " (key/value " << c["num_key_value_heads"]
+            << ", head_dim " << c["head_dim"] << "), intermediate " << c["intermediate_size"] << ", layers " << c["num_hidden_layers"]
+            << ", vocab " << c["vocab_size"] << "\n";
+        out << "  rope_theta " << c["rope_theta"] << (c["rope_linear_factor"].get<double>() != 1.0 ? ", linear scaling " + c["rope_linear_factor"].dump() : std::string())
+            << ", max positions " << c["max_position_embeddings"] << "\n";
+        print_weights(out, summary);
+        if (summary["tokenizer"].is_null()) out << "  tokenizer: none (no tokenizer.model)\n";
+        else if (summary["tokenizer"]["pieces"].is_null()) out << "  tokenizer: tokenizer.json only (lorahub reads tokenizer.model; not usable)\n";
+        else out << "  tokenizer: tokenizer.model, " << summary["tokenizer"]["pieces"] << " pieces\n";
     } else {
         out << "PEFT LoRA adapter\n";
         out << "  r " << summary["r"] << ", lora_alpha " << summary["lora_alpha"] << ", scaling " << summary["scaling"]
