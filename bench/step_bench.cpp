@@ -4,8 +4,6 @@
 // measured in the same run, the ceiling: oneDNN's own matmul (pre-packed weights) on each
 // linear layer shape of the step, in fp32 (and bf16), combined by FLOP share. Also the time
 // per backend primitive. LORAHUB_BENCH_MODEL=base for Flan-T5-base's shape.
-#include <sys/resource.h>
-
 #include <chrono>
 #include <cstdlib>
 #include <map>
@@ -25,6 +23,7 @@
 #include <lorahub/model/t5/model.hpp>
 
 #include "support/matmul_ceiling.hpp"
+#include "support/step_counters.hpp"
 #include "support/random_t5.hpp"
 #include "support/population_pass.hpp"
 #include "support/step_fixture.hpp"
@@ -41,15 +40,7 @@ using bench::rank;
 double ceiling_gflops(dnnl::memory::data_type type) {
     static std::map<dnnl::memory::data_type, double> cache;
     if (const auto found = cache.find(type); found != cache.end()) return found->second;
-    std::map<std::array<std::int64_t, 3>, double> rate;
-    double seconds = 0, flops = 0;
-    for (const auto& shape : fixture().linear_shapes) {
-        if (!rate.contains(shape)) rate[shape] = bench::matmul_ceiling(shape[0], shape[1], shape[2], type);
-        const double f = 2.0 * static_cast<double>(shape[0] * shape[1] * shape[2]);
-        flops += f;
-        seconds += f / (rate[shape] * 1e9);
-    }
-    return cache[type] = flops / seconds / 1e9;
+    return cache[type] = bench::combined_ceiling(fixture().linear_shapes, type);
 }
 
 /// A backend that forwards to B and adds up the wall time of each primitive.
@@ -89,6 +80,9 @@ struct timed_backend {
         timed("activation", [&] { B::activate(kind, a, gate, n); });
     }
     static void scale(float* x, std::size_t n, float f) { timed("other", [&] { B::scale(x, n, f); }); }
+    static void rotary(float* x, std::size_t rows, std::size_t heads, std::size_t head_dim, std::size_t stride, const float* cos, const float* sin) {
+        timed("other", [&] { B::rotary(x, rows, heads, head_dim, stride, cos, sin); });
+    }
     static void gather_rows(const float* table, std::size_t width, std::span<const int> ids, float* out) {
         timed("other", [&] { B::gather_rows(table, width, ids, out); });
     }
@@ -124,19 +118,8 @@ void BM_step(benchmark::State& state) {
     step();  // the first evaluation sizes the context
     for (auto _ : state) step();
     const bool bf16 = Backend::name.ends_with("bf16");
-    state.counters["GFLOP/s"] = benchmark::Counter(f.useful_flops / 1e9, benchmark::Counter::kIsIterationInvariantRate);
-    state.counters["ceiling_GFLOP/s"] = ceiling_gflops(bf16 ? dnnl::memory::data_type::bf16 : dnnl::memory::data_type::f32);
-    state.counters["loss"] = reference_loss(model, f.examples, &lora, context);
-    // peak resident memory of this process so far, against the weights file and the pool
-    // stacks (meaningful when one precision runs per process: --benchmark_filter)
-    rusage usage{};
-    ::getrusage(RUSAGE_SELF, &usage);
-    double pool_bytes = 0;
-    for (const auto& stack : f.pool.stacks()) pool_bytes += 4.0 * static_cast<double>(stack.a.size() + stack.b.size());
-    const double weights_bytes = static_cast<double>(std::filesystem::file_size(f.directory / "model.safetensors"));
-    state.counters["peak_RSS_GB"] = static_cast<double>(usage.ru_maxrss) * 1024.0 / 1e9;
-    state.counters["RSS/(weights+pool)"] = static_cast<double>(usage.ru_maxrss) * 1024.0 / (weights_bytes + pool_bytes);
-    state.counters["TFLOP/step"] = f.useful_flops / 1e12;
+    bench::step_counters(state, f.useful_flops, ceiling_gflops(bf16 ? dnnl::memory::data_type::bf16 : dnnl::memory::data_type::f32),
+                         reference_loss(model, f.examples, &lora, context), f.directory / "model.safetensors", f.pool);
 }
 
 template <class Backend>

@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
-"""One LoraHub step at Flan-T5-large shape, side by side in one run: lorahub's fp32 and bf16
-CPU step (build/test/bench/lorahub_bench_step, one process per precision so that peak RSS is
-per precision), the oneDNN matmul ceilings of the step's own shapes measured by that same
-program, and PyTorch + PEFT fp32 and bf16 as upstream LoraHub runs the step
-(bench/peers/torch_step.py). Prints the markdown table of docs/benchmarks.md.
+"""One LoraHub step side by side in one run: lorahub's fp32 and bf16 CPU step (one process per
+precision so that peak RSS is per precision), the oneDNN matmul ceilings of the step's own
+shapes measured by that same program, and PyTorch + PEFT fp32 and bf16 as upstream LoraHub runs
+the step. Two models: Flan-T5-large's shape (build/test/bench/lorahub_bench_step against
+bench/peers/torch_step.py) or, with --llama, TinyLlama-1.1B's shape
+(build/test/bench/lorahub_bench_llama_step against bench/peers/torch_llama_step.py).
+Prints the markdown table of docs/benchmarks.md.
 
-    python bench/peers/step_side_by_side.py [--bench build/test/bench/lorahub_bench_step] [--threads 2]
+    python bench/peers/step_side_by_side.py [--llama] [--threads 2]
 """
 import argparse
 import json
@@ -14,11 +16,12 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import torch_llama_step  # noqa: E402
 import torch_step  # noqa: E402
 
 
-def run_ours(bench, backend):
-    output = subprocess.run([bench, f"--benchmark_filter=BM_step<cpu::{backend}>", "--benchmark_format=json"],
+def run_ours(bench, benchmark, backend):
+    output = subprocess.run([bench, f"--benchmark_filter={benchmark}<cpu::{backend}>", "--benchmark_format=json"],
                             check=True, capture_output=True, text=True).stdout
     row = json.loads(output)["benchmarks"][0]
     return {"seconds": row["real_time"] / 1e3, "gflops": row["GFLOP/s"], "ceiling": row["ceiling_GFLOP/s"],
@@ -27,15 +30,19 @@ def run_ours(bench, backend):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--bench", default="build/test/bench/lorahub_bench_step")
+    parser.add_argument("--llama", action="store_true", help="TinyLlama-1.1B's shape instead of Flan-T5-large's")
+    parser.add_argument("--bench", help="default: build/test/bench/lorahub_bench_step (or _llama_step)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    ours = {"fp32": run_ours(args.bench, "backend"), "bf16": run_ours(args.bench, "bf16_backend")}
+    bench = args.bench or ("build/test/bench/lorahub_bench_llama_step" if args.llama else "build/test/bench/lorahub_bench_step")
+    benchmark = "BM_llama_step" if args.llama else "BM_step"
+    ours = {"fp32": run_ours(bench, benchmark, "backend"), "bf16": run_ours(bench, benchmark, "bf16_backend")}
     import torch
     torch.set_num_threads(args.threads)
     peer_args = argparse.Namespace(base=False, repeats=args.repeats)
-    theirs = {"fp32": torch_step.step_seconds(torch.float32, peer_args), "bf16": torch_step.step_seconds(torch.bfloat16, peer_args)}
+    peer = torch_llama_step if args.llama else torch_step
+    theirs = {"fp32": peer.step_seconds(torch.float32, peer_args), "bf16": peer.step_seconds(torch.bfloat16, peer_args)}
     print(f"torch {torch.__version__}, {args.threads} threads")
     print("| precision | lorahub ms/step | useful GFLOP/s | oneDNN ceiling of the step's shapes (GFLOP/s) | of ceiling "
           "| PyTorch + PEFT ms/step | lorahub speed-up | peak RSS (GB) | RSS / (weights + pool) |")

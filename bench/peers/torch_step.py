@@ -21,6 +21,30 @@ LABELS = [5, 2, 7, 3, 4]
 MODULES = 20
 
 
+def median_step_seconds(model, modules, batch, repeats):
+    """The median seconds of one step, as upstream runs it: compose the modules' state dicts key by
+    key with weights 0.05 (get_final_weights), set_peft_model_state_dict, the loss of `batch` under
+    no_grad. One warm-up step first."""
+    weights = [0.05] * len(modules)
+
+    def step():
+        final = {}
+        for i, state in enumerate(modules):  # upstream's get_final_weights
+            for key in state:
+                final[key] = weights[i] * state[key] if i == 0 else final[key] + weights[i] * state[key]
+        set_peft_model_state_dict(model, final)
+        with torch.no_grad():
+            return model(**batch).loss.item()
+
+    step()
+    times = []
+    for _ in range(repeats):
+        begun = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - begun)
+    return statistics.median(times)
+
+
 def step_seconds(dtype, args):
     large = not args.base
     config = T5Config(vocab_size=32128, d_model=1024 if large else 768, d_kv=64, d_ff=2816 if large else 2048,
@@ -32,7 +56,6 @@ def step_seconds(dtype, args):
     model = model.to(dtype).eval()
     template = get_peft_model_state_dict(model)
     modules = [{key: torch.randn_like(value) * 0.02 for key, value in template.items()} for _ in range(MODULES)]
-    weights = [0.05] * MODULES
     generator = torch.Generator().manual_seed(7)
     inputs = [torch.randint(3, 32000, (n,), generator=generator) for n in INPUTS]
     labels = [torch.randint(3, 32000, (n,), generator=generator) for n in LABELS]
@@ -45,22 +68,7 @@ def step_seconds(dtype, args):
         attention_mask[row, : len(ids)] = 1
         label_ids[row, : len(out)] = out
 
-    def step():
-        final = {}
-        for i, state in enumerate(modules):  # upstream's get_final_weights
-            for key in state:
-                final[key] = weights[i] * state[key] if i == 0 else final[key] + weights[i] * state[key]
-        set_peft_model_state_dict(model, final)
-        with torch.no_grad():
-            return model(input_ids=input_ids, attention_mask=attention_mask, labels=label_ids).loss.item()
-
-    step()
-    times = []
-    for _ in range(args.repeats):
-        begun = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - begun)
-    return statistics.median(times)
+    return median_step_seconds(model, modules, dict(input_ids=input_ids, attention_mask=attention_mask, labels=label_ids), args.repeats)
 
 
 def main():

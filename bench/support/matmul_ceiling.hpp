@@ -1,6 +1,8 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
+#include <map>
 #include <chrono>
 #include <cstdint>
 #include <vector>
@@ -42,6 +44,20 @@ inline double matmul_ceiling(std::int64_t m, std::int64_t n, std::int64_t k, dnn
         total += elapsed;
     }
     return 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k) / best / 1e9;
+}
+
+/// The ceiling of a list of products (M, N, K; repeats allowed): their total FLOPs over the
+/// time each takes at its own shape's matmul_ceiling.
+inline double combined_ceiling(const std::vector<std::array<std::int64_t, 3>>& shapes, dnnl::memory::data_type type) {
+    std::map<std::array<std::int64_t, 3>, double> rate;
+    double seconds = 0, flops = 0;
+    for (const auto& shape : shapes) {
+        if (!rate.contains(shape)) rate[shape] = matmul_ceiling(shape[0], shape[1], shape[2], type);
+        const double f = 2.0 * static_cast<double>(shape[0] * shape[1] * shape[2]);
+        flops += f;
+        seconds += f / (rate[shape] * 1e9);
+    }
+    return flops / seconds / 1e9;
 }
 
 }  // namespace lorahub::bench
