@@ -216,6 +216,55 @@ TEMPLATE_TEST_CASE("attention over ragged spans with relative bias and causal ma
     }
 }
 
+TEST_CASE("rotary embeddings equal the CPU kernel", "[cuda][rotary]") {
+    const std::size_t rows = 9, heads = 3, head_dim = 10, stride = heads * head_dim + 4, half = head_dim / 2;
+    const auto x = random_values(rows * stride, 31), angles = random_values(rows * half, 32, 3.0f);
+    std::vector<float> cos(angles.size()), sin(angles.size());
+    for (std::size_t i = 0; i < angles.size(); ++i) {
+        cos[i] = std::cos(angles[i]);
+        sin[i] = std::sin(angles[i]);
+    }
+    auto expected_values = x;
+    cpu::rotary(expected_values.data(), rows, heads, head_dim, stride, cos.data(), sin.data());
+    auto dx = device(x);
+    const auto dcos = device(cos), dsin = device(sin);
+    cuda::backend::rotary(dx.data(), rows, heads, head_dim, stride, dcos.data(), dsin.data());
+    CHECK(relative_error(host(dx), std::vector<double>(expected_values.begin(), expected_values.end())) <= 1e-6);
+}
+
+TEMPLATE_TEST_CASE("grouped-query attention reads key head h / (heads / key_heads)", "[cuda][attention]", cuda::backend, cuda::bf16_backend) {
+    const std::size_t heads = 6, key_heads = 2, dk = 8, q_dim = heads * dk, kv_dim = key_heads * dk, rows = 12;
+    const std::vector<attention_span> spans{{0, 5, 0, 0, 5}, {5, 7, 0, 5, 7}};
+    const auto q = random_values(rows * q_dim, 41), k = random_values(rows * kv_dim, 42), v = random_values(rows * kv_dim, 43);
+    const auto dq = device(q), dk_ = device(k), dv = device(v);
+    cuda::device_buffer<float> context(rows * q_dim);
+    const float scale = 1.0f / std::sqrt(static_cast<float>(dk));
+    TestType::attention({dq.data(), dk_.data(), dv.data(), context.data(), heads, dk, q_dim, kv_dim, scale, true, spans, key_heads});
+    std::vector<double> expected(rows * q_dim, 0.0);
+    for (const auto& span : spans)
+        for (std::size_t h = 0; h < heads; ++h) {
+            const std::size_t kh = h / (heads / key_heads);
+            for (std::size_t i = 0; i < span.query_count; ++i) {
+                std::vector<double> p(i + 1);
+                double peak = -1e300, total = 0;
+                for (std::size_t j = 0; j <= i; ++j) {
+                    double dot = 0;
+                    for (std::size_t d = 0; d < dk; ++d)
+                        dot += static_cast<double>(q[(span.query_row + i) * q_dim + h * dk + d]) * k[(span.key_row + j) * kv_dim + kh * dk + d];
+                    p[j] = scale * dot;
+                    peak = std::max(peak, p[j]);
+                }
+                for (auto& value : p) total += value = std::exp(value - peak);
+                for (std::size_t d = 0; d < dk; ++d) {
+                    double acc = 0;
+                    for (std::size_t j = 0; j <= i; ++j) acc += p[j] * v[(span.key_row + j) * kv_dim + kh * dk + d];
+                    expected[(span.query_row + i) * q_dim + h * dk + d] = acc / total;
+                }
+            }
+        }
+    CHECK(relative_error(host(context), expected) <= 1e-5);
+}
+
 TEST_CASE("cross-entropy per labeled row and argmax per row equal the CPU kernels", "[cuda][loss]") {
     const std::size_t rows = 6, vocab = 32128;
     auto logits = random_values(rows * vocab, 16, 4.0f);

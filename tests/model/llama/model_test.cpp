@@ -13,6 +13,7 @@
 #include <lorahub/model/llama/model.hpp>
 
 #include "../../support/files.hpp"
+#include "../../support/llama_fixtures.hpp"
 
 using namespace lorahub;
 using Catch::Matchers::Contains;
@@ -22,20 +23,9 @@ static_assert(Model<llama::model<cpu::eigen_backend>> && Model<llama::model<cpu:
 
 namespace {
 
-const io::json& expected() {
-    static const auto document = io::parse_json_strict(test::read_file(test::fixtures() / "llama/expected.json"), "expected.json");
-    return document;
-}
+const io::json& expected() { return test::llama_expected(); }
 
-/// The fixture examples as HF tokenized them: prompts [bos] + input, completions output + [eos].
-llama::batch fixture_batch() {
-    llama::batch examples;
-    for (const auto& example : expected()["examples"]) {
-        examples.inputs.push_back(example["prompt_ids"].get<std::vector<int>>());
-        examples.labels.push_back(example["completion_ids"].get<std::vector<int>>());
-    }
-    return examples;
-}
+llama::batch fixture_batch() { return test::llama_fixture_batch(); }
 
 std::filesystem::path fixture(const std::string& name) { return test::fixtures() / "llama" / name; }
 

@@ -7,14 +7,12 @@
 #include <lorahub/model/llama/tokenizer.hpp>
 
 #include "../../support/files.hpp"
+#include "../../support/llama_fixtures.hpp"
 
 using namespace lorahub;
 
 namespace {
-const io::json& expected() {
-    static const auto document = io::parse_json_strict(test::read_file(test::fixtures() / "llama/expected.json"), "expected.json");
-    return document;
-}
+const io::json& expected() { return test::llama_expected(); }
 }  // namespace
 
 TEST_CASE("Llama SentencePiece encoding matches HF's LlamaTokenizer, byte fallback included", "[llama][tokenizer]") {

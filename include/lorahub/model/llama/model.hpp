@@ -27,6 +27,7 @@
 #include "lorahub/model/llama/tokenizer.hpp"
 #include "lorahub/model/llama/weights.hpp"
 #include "lorahub/model/lora_linear.hpp"
+#include "lorahub/model/model_support.hpp"
 
 namespace lorahub::llama {
 
@@ -111,14 +112,7 @@ public:
     explicit model(std::shared_ptr<const weights> tensors, std::shared_ptr<const tokenizer> tokens = nullptr)
         : weights_(std::move(tensors)), tokenizer_(std::move(tokens)), config_(weights_->model_config()),
           inverse_frequencies_(rotary_inverse_frequencies(config_)) {
-        auto prepared = std::make_shared<std::vector<typename Backend::weight>>();
-        prepared->reserve(weights_->linears.size());
-        for (std::size_t index = 0; index < weights_->linears.size(); ++index) {
-            const auto& linear = weights_->linears[index];
-            prepared->push_back(Backend::prepare(linear.weight.data(), linear.out_features, linear.in_features));
-            if constexpr (!Backend::reads_source_weights) weights_->evict_linear_source(index);
-        }
-        prepared_ = std::move(prepared);
+        prepared_ = prepare_linears<Backend>(*weights_);
         placed_ = std::make_shared<const placed_parameters<Backend>>(*weights_);
     }
 
@@ -308,13 +302,7 @@ private:
     bool is_eos(int id) const { return std::find(config_.eos_token_ids.begin(), config_.eos_token_ids.end(), id) != config_.eos_token_ids.end(); }
 
     void check_ids(const std::vector<std::vector<int>>& sequences, const char* what) const {
-        for (std::size_t s = 0; s < sequences.size(); ++s) {
-            if (sequences[s].empty()) throw argument_error(what, "sequence " + std::to_string(s) + " is empty");
-            for (int id : sequences[s])
-                if (id < 0 || static_cast<std::size_t>(id) >= config_.vocab_size)
-                    throw argument_error(what, "sequence " + std::to_string(s) + " holds token id " + std::to_string(id) +
-                                                   ", outside the model's vocabulary of " + std::to_string(config_.vocab_size));
-        }
+        check_token_ids(sequences, config_.vocab_size, what);
     }
 
     /// Positions past the model's range (or past Mistral's sliding window, which this
@@ -459,13 +447,7 @@ private:
         if (w.labeled.empty()) throw argument_error("loss", "the batch has no label tokens");
         w.row_losses.resize(w.labeled.size());
         Backend::cross_entropy_rows(w.logits.data(), config_.vocab_size, w.labeled, w.row_losses);
-        const std::size_t kept = w.labeled.size() / copies;
-        w.copy_losses.resize(copies);
-        for (std::size_t copy = 0; copy < copies; ++copy) {
-            double total = 0.0;
-            for (std::size_t i = 0; i < kept; ++i) total += w.row_losses[copy * kept + i];
-            w.copy_losses[copy] = total / static_cast<double>(kept);
-        }
+        mean_per_copy(w.row_losses, copies, w.copy_losses);
     }
 
     std::shared_ptr<const weights> weights_;

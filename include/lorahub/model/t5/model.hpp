@@ -21,6 +21,7 @@
 #include "lorahub/core/primitives.hpp"
 #include "lorahub/io/weight_store.hpp"
 #include "lorahub/model/lora_linear.hpp"
+#include "lorahub/model/model_support.hpp"
 #include "lorahub/model/t5/config.hpp"
 #include "lorahub/model/t5/relative_position.hpp"
 #include "lorahub/model/t5/tokenizer.hpp"
@@ -103,14 +104,7 @@ public:
     /// copy in bf16 mode, after which the float32 source pages are released).
     explicit model(std::shared_ptr<const weights> tensors, std::shared_ptr<const tokenizer> tokens = nullptr)
         : weights_(std::move(tensors)), tokenizer_(std::move(tokens)), config_(weights_->model_config()) {
-        auto prepared = std::make_shared<std::vector<typename Backend::weight>>();
-        prepared->reserve(weights_->linears.size());
-        for (std::size_t index = 0; index < weights_->linears.size(); ++index) {
-            const auto& linear = weights_->linears[index];
-            prepared->push_back(Backend::prepare(linear.weight.data(), linear.out_features, linear.in_features));
-            if constexpr (!Backend::reads_source_weights) weights_->evict_linear_source(index);  // peak stays near the converted size
-        }
-        prepared_ = std::move(prepared);
+        prepared_ = prepare_linears<Backend>(*weights_);
         placed_ = std::make_shared<const placed_parameters<Backend>>(*weights_);
     }
 
@@ -302,13 +296,7 @@ private:
     float eps() const { return static_cast<float>(config_.layer_norm_epsilon); }
 
     void check_ids(const std::vector<std::vector<int>>& sequences, const char* what) const {
-        for (std::size_t s = 0; s < sequences.size(); ++s) {
-            if (sequences[s].empty()) throw argument_error(what, "sequence " + std::to_string(s) + " is empty");
-            for (int id : sequences[s])
-                if (id < 0 || static_cast<std::size_t>(id) >= config_.vocab_size)
-                    throw argument_error(what, "sequence " + std::to_string(s) + " holds token id " + std::to_string(id) +
-                                                   ", outside the model's vocabulary of " + std::to_string(config_.vocab_size));
-        }
+        check_token_ids(sequences, config_.vocab_size, what);
     }
 
     void norm(const float* x, std::size_t rows, const typename Backend::parameter& weight, float* out) const {
@@ -401,13 +389,7 @@ private:
         if (w.labeled.empty()) throw argument_error("loss", "the batch has no label tokens");
         w.row_losses.resize(w.labeled.size());
         Backend::cross_entropy_rows(w.logits.data(), config_.vocab_size, w.labeled, w.row_losses);
-        const std::size_t kept = w.labeled.size() / copies;
-        w.copy_losses.resize(copies);
-        for (std::size_t copy = 0; copy < copies; ++copy) {
-            double total = 0.0;
-            for (std::size_t i = 0; i < kept; ++i) total += w.row_losses[copy * kept + i];
-            w.copy_losses[copy] = total / static_cast<double>(kept);
-        }
+        mean_per_copy(w.row_losses, copies, w.copy_losses);
     }
 
     /// Runs the encoder on `inputs` stacked `copies` times (one copy per candidate of
