@@ -29,7 +29,7 @@ inline void require_device(const std::string& device) {
     throw unsupported_error("--device cuda", "this lorahub was built without CUDA (configure with -DLORAHUB_WITH_CUDA=ON)");
 #else
     if (visible_cuda_devices() == 0) throw unsupported_error("--device cuda", "no CUDA device is visible to this process");
-    throw unsupported_error("--device cuda", "the T5 model does not run on the CUDA backend yet: its primitives are in "
+    throw unsupported_error("--device cuda", "the CLI's models do not run on the CUDA backend yet: its primitives are in "
                                              "include/lorahub/backend/cuda/, the model's host-side steps are not moved to the device");
 #endif
 }

@@ -38,7 +38,7 @@ int run_inspect(const std::vector<std::string>& paths, bool as_json) {
 }
 
 void add_sources(CLI::App* command, lorahub::cli::sources& in, bool modules) {
-    command->add_option("--model", in.model, "Base model directory (config.json, model.safetensors, spiece.model); default: the demo hub's");
+    command->add_option("--model", in.model, "Base model directory (config.json: T5 or Llama family by model_type; weights; spiece.model or tokenizer.model); default: the demo hub's");
     if (modules) command->add_option("--lora", in.modules, "PEFT LoRA module directory (repeat per module); default: the demo hub's pool");
     command->add_option("--examples", in.examples, "Examples JSONL ({input, output} or {context, completion}); default: the demo hub's");
     command->add_option("--task", in.task, "Demo hub task to take defaults from (default: the hub's default task)");

@@ -26,6 +26,10 @@ expect(infer_adapter 0 "accuracy=0\\.00% \\(5 examples\\)" infer --model ${L}/gq
 set(with_adapter "${last_output}")
 expect(infer_weights 0 "accuracy=" infer ${pool} --weights 0.5,-0.25,1.5 --max-new-tokens 6)
 
+# eval runs the paper's comparison on a causal LM as on T5
+expect(eval 0 "\\| zero-shot \\| [0-9.]+.*\\| ICL \\(2 examples\\) \\|.*\\| uniform \\|.*\\| LoraHub cobyla/6 \\|" eval --model ${L}/gqa-untied --lora ${L}/pool-0 --lora ${L}/pool-1
+       --lora ${L}/pool-2 --few-shot ${L}/examples.jsonl --test ${L}/examples.jsonl --budgets 6 --seeds 1 --icl 2 --max-new-tokens 4 --quiet)
+
 # merging: the merged model predicts what the base model with the adapter predicts
 expect(merge 0 "merged model: " merge --model ${L}/gqa-untied --adapter ${WORK}/learned --out ${WORK}/merged)
 expect(infer_merged 0 "accuracy=0\\.00% \\(5 examples\\)" infer --model ${WORK}/merged --examples ${L}/examples.jsonl --max-new-tokens 6)

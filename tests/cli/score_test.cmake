@@ -20,5 +20,5 @@ expect(no_examples 1 "error: .*absent.jsonl: cannot open" score --model ${T5}/fl
 expect(bf16 0 "^loss=3\\.(2[7-9]|3[0-3])[0-9]* objective=" score ${args} --weights 0.5,-0.25,1.5 --precision bf16)
 expect(bad_precision 1 "^error: --precision: fp16 not in" score ${args} --weights 0.5,-0.25,1.5 --precision fp16)
 # --device cuda without a usable CUDA path: exit 1 with the reason (no device here, or a build without CUDA), never a crash
-expect(cuda_device 1 "^error: --device cuda: (no CUDA device is visible|this lorahub was built without CUDA|the T5 model does not run on the CUDA backend yet)" score ${args} --weights 0.5,-0.25,1.5 --device cuda)
+expect(cuda_device 1 "^error: --device cuda: (no CUDA device is visible|this lorahub was built without CUDA|the CLI's models do not run on the CUDA backend yet)" score ${args} --weights 0.5,-0.25,1.5 --device cuda)
 expect(bad_device 1 "^error: --device: tpu not in" score ${args} --weights 0.5,-0.25,1.5 --device tpu)

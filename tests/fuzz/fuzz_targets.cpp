@@ -16,6 +16,7 @@
 #include <lorahub/io/safetensors.hpp>
 #include <lorahub/io/torch_checkpoint.hpp>
 #include <lorahub/io/zip_archive.hpp>
+#include <lorahub/model/llama/config.hpp>
 #include <lorahub/model/t5/config.hpp>
 
 namespace {
@@ -38,8 +39,10 @@ void run(std::span<const std::byte> bytes) {
     (void)io::parse_peft_config(io::parse_json_strict(text, "adapter_config.json"), "adapter_config.json");
 #elif LORAHUB_FUZZ_TARGET == 6  // examples JSONL
     (void)io::parse_examples(text, "examples.jsonl");
+#elif LORAHUB_FUZZ_TARGET == 7  // config.json of a Llama-family model
+    (void)llama::parse_config(io::parse_json_strict(text, "config.json"), "config.json");
 #else
-#error "LORAHUB_FUZZ_TARGET must be 1 to 6"
+#error "LORAHUB_FUZZ_TARGET must be 1 to 7"
 #endif
 }
 
