@@ -65,7 +65,7 @@ concept Composer = LoraPool<Pool> && requires(const C& composer, const Pool& poo
 /// and context (scratch memory a call mutates, owned by the caller) types; binding LoRA
 /// layers by module name; building batches from text examples; the loss of a batch (mean
 /// token cross-entropy over label tokens) and greedy generation, both with a binding.
-/// t5::model is one; a test plugs in a model of its own.
+/// t5::model (seq2seq) and llama::model (causal LM) are two; a test plugs in a model of its own.
 template <class M>
 concept Model = requires(const M& model, typename M::context& context, const typename M::batch& batch, typename M::batch& building,
                          const typename M::lora_binding& lora, std::span<const lora_layer> layers,

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <string>
@@ -179,4 +180,22 @@ TEST_CASE("a Llama model with only tokenizer.json loads, and asking for its toke
     const auto model = llama::model<>::load(dir / "model");
     CHECK(model.loss(fixture_batch()) == Approx(expected()["mha-tied-linear"]["base"]["loss"].get<double>()).epsilon(1e-5));
     CHECK_THROWS_WITH(model.encode_input("hello"), Contains("has only tokenizer.json"));
+}
+
+TEST_CASE("generation stops at generation_config.json's eos ids, as HF generate does", "[llama][generate]") {
+    test::temp_dir dir;
+    const auto source = fixture("mha-tied-linear");
+    std::filesystem::create_directories(dir / "model");
+    for (const char* file : {"config.json", "model.safetensors", "tokenizer.model"}) std::filesystem::copy_file(source / file, dir / "model" / file);
+    const auto greedy = expected()["mha-tied-linear"]["base"]["greedy"].get<std::vector<std::vector<int>>>();
+    // the fifth token HF generated for example 0 (its first 266) becomes a stop id: generation ends there, keeping it
+    const int stop = greedy[0][4];
+    test::write_file(dir / "model/generation_config.json", "{\"eos_token_id\": [2, " + std::to_string(stop) + "]}");
+    const auto model = llama::model<>::load(dir / "model");
+    const auto examples = fixture_batch();
+    const auto ids = model.generate({examples.inputs[0]}, nullptr, 12)[0];
+    const auto cut = std::find(greedy[0].begin(), greedy[0].end(), stop);
+    CHECK(ids == std::vector<int>(greedy[0].begin(), cut + 1));
+    test::write_file(dir / "model/generation_config.json", "{\"eos_token_id\": 384}");
+    CHECK_THROWS_WITH(llama::model<>::load(dir / "model"), Contains("generation_config.json: \"eos_token_id\" 384 is not below vocab_size 384"));
 }

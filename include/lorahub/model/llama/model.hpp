@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -91,7 +92,8 @@ public:
     using candidates = std::span<const lora_binding* const>;
 
     /// Loads config.json, the weights (model.safetensors, sharded, or .bin) and, when present,
-    /// tokenizer.model and tokenizer_config.json's add_bos_token from a HF model directory.
+    /// tokenizer.model, tokenizer_config.json's add_bos_token and generation_config.json's
+    /// eos_token_id (where generation stops, as HF generate reads it) from a HF model directory.
     static model load(const std::filesystem::path& directory) {
         const auto c = load_config(directory / "config.json");
         auto store = std::make_shared<const io::weight_store>(directory);
@@ -99,19 +101,22 @@ public:
         std::shared_ptr<const tokenizer> tokens;
         if (std::filesystem::exists(directory / "tokenizer.model")) tokens = std::make_shared<const tokenizer>(directory / "tokenizer.model");
         model result(std::move(tensors), std::move(tokens));
-        const auto tokenizer_config = directory / "tokenizer_config.json";
-        if (std::filesystem::exists(tokenizer_config)) {
-            const auto subject = display(tokenizer_config);
-            const auto document = io::parse_json_strict(io::read_text_file(tokenizer_config, 16 << 20), subject);
-            if (!document.is_object()) throw config_error(subject, "must be a JSON object");
-            result.add_bos_ = io::bool_field(document, "add_bos_token", true, subject);
+        if (const auto document = optional_json_object(directory / "tokenizer_config.json"))
+            result.add_bos_ = io::bool_field(*document, "add_bos_token", true, display(directory / "tokenizer_config.json"));
+        if (const auto document = optional_json_object(directory / "generation_config.json");
+            document && document->contains("eos_token_id") && !(*document)["eos_token_id"].is_null()) {
+            const auto subject = display(directory / "generation_config.json");
+            result.stop_ids_ = detail::eos_ids(*document, subject);
+            for (const int id : result.stop_ids_)
+                if (static_cast<std::size_t>(id) >= c.vocab_size)
+                    throw config_error(subject, "\"eos_token_id\" " + std::to_string(id) + " is not below vocab_size " + std::to_string(c.vocab_size));
         }
         return result;
     }
 
     explicit model(std::shared_ptr<const weights> tensors, std::shared_ptr<const tokenizer> tokens = nullptr)
         : weights_(std::move(tensors)), tokenizer_(std::move(tokens)), config_(weights_->model_config()),
-          inverse_frequencies_(rotary_inverse_frequencies(config_)) {
+          inverse_frequencies_(rotary_inverse_frequencies(config_)), stop_ids_(config_.eos_token_ids) {
         prepared_ = prepare_linears<Backend>(*weights_);
         placed_ = std::make_shared<const placed_parameters<Backend>>(*weights_);
     }
@@ -205,7 +210,7 @@ public:
 
     /// Greedy decoding as HF generate(do_sample=False, num_beams=1) from each prompt: the
     /// prompts run once (prefill) into a KV cache, then one token per step; a sequence stops
-    /// at any eos id (kept) or after max_new_tokens. Returns the new ids of each sequence.
+    /// at any eos id of generation_config.json, else config.json (kept) or after max_new_tokens. Returns the new ids of each sequence.
     std::vector<std::vector<int>> generate(const std::vector<std::vector<int>>& inputs, const lora_binding* lora,
                                            std::size_t max_new_tokens, context& w) const {
         check_ids(inputs, "generate");
@@ -221,6 +226,7 @@ public:
         const std::size_t layers = config_.num_hidden_layers, kv = config_.key_value_dim(), d = config_.hidden_size;
         w.key_cache.resize(layers * n * capacity * kv);
         w.value_cache.resize(layers * n * capacity * kv);
+        ensure_rotary(capacity, w);  // once, not one position per step
 
         // prefill: every prompt token, causal per prompt; keys and values into the cache
         pack(inputs, {}, 1, w);
@@ -295,11 +301,21 @@ public:
     model merged(const lora_binding& lora) const {
         model result(merged_tensors(*weights_, Backend::host_lora(lora)), tokenizer_);
         result.add_bos_ = add_bos_;
+        result.stop_ids_ = stop_ids_;
         return result;
     }
 
 private:
-    bool is_eos(int id) const { return std::find(config_.eos_token_ids.begin(), config_.eos_token_ids.end(), id) != config_.eos_token_ids.end(); }
+    bool is_eos(int id) const { return std::find(stop_ids_.begin(), stop_ids_.end(), id) != stop_ids_.end(); }
+
+    /// The JSON object in `path`, or nothing when there is no such file.
+    static std::optional<io::json> optional_json_object(const std::filesystem::path& path) {
+        if (!std::filesystem::exists(path)) return std::nullopt;
+        const auto subject = display(path);
+        auto document = io::parse_json_strict(io::read_text_file(path, 16 << 20), subject);
+        if (!document.is_object()) throw config_error(subject, "must be a JSON object");
+        return document;
+    }
 
     void check_ids(const std::vector<std::vector<int>>& sequences, const char* what) const {
         check_token_ids(sequences, config_.vocab_size, what);
@@ -455,6 +471,7 @@ private:
     config config_;
     std::vector<float> inverse_frequencies_;
     bool add_bos_ = true;
+    std::vector<int> stop_ids_;  ///< generation stops at these (generation_config.json, else config.json)
     std::shared_ptr<const std::vector<typename Backend::weight>> prepared_;
     std::shared_ptr<const placed_parameters<Backend>> placed_;
 };
