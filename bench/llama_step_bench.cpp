@@ -117,20 +117,10 @@ template <class Backend>
 void BM_llama_step(benchmark::State& state) {
     const auto& f = fixture();
     const auto model = llama::model<Backend>::load(f.directory);
-    const weighted_ab composer;
-    auto composed = composer.allocate(f.pool);
-    const auto lora = model.bind(composed, "bench");
-    auto context = model.make_context();
-    const std::vector<double> w(modules, 0.05);
-    const auto step = [&] {
-        composer.compose(f.pool, w, composed);
-        benchmark::DoNotOptimize(reference_loss(model, f.examples, &lora, context));
-    };
-    step();  // the first evaluation sizes the context
-    for (auto _ : state) step();
+    const double loss = bench::time_lorahub_step(state, model, f.pool, f.examples);
     const bool bf16 = Backend::name.ends_with("bf16");
     const auto type = bf16 ? dnnl::memory::data_type::bf16 : dnnl::memory::data_type::f32;
-    bench::step_counters(state, f.useful_flops, bench::combined_ceiling(f.linear_shapes, type), reference_loss(model, f.examples, &lora, context),
+    bench::step_counters(state, f.useful_flops, bench::combined_ceiling(f.linear_shapes, type), loss,
                          f.directory / "model.safetensors", f.pool);
 }
 

@@ -106,20 +106,10 @@ template <class Backend>
 void BM_step(benchmark::State& state) {
     const auto& f = fixture();
     const auto model = t5::model<Backend>::load(f.directory);
-    const weighted_ab composer;
-    auto composed = composer.allocate(f.pool);
-    const auto lora = model.bind(composed, "bench");
-    auto context = model.make_context();
-    const std::vector<double> w(modules, 0.05);
-    const auto step = [&] {
-        composer.compose(f.pool, w, composed);
-        benchmark::DoNotOptimize(reference_loss(model, f.examples, &lora, context));
-    };
-    step();  // the first evaluation sizes the context
-    for (auto _ : state) step();
+    const double loss = bench::time_lorahub_step(state, model, f.pool, f.examples);
     const bool bf16 = Backend::name.ends_with("bf16");
     bench::step_counters(state, f.useful_flops, ceiling_gflops(bf16 ? dnnl::memory::data_type::bf16 : dnnl::memory::data_type::f32),
-                         reference_loss(model, f.examples, &lora, context), f.directory / "model.safetensors", f.pool);
+                         loss, f.directory / "model.safetensors", f.pool);
 }
 
 template <class Backend>

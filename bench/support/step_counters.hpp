@@ -1,17 +1,40 @@
 #pragma once
 
-/// The counters every LoraHub step benchmark reports: useful GFLOP/s, the oneDNN ceiling of the
-/// step's products, the loss, peak RSS against the weights file and the pool's stacks.
+/// The LoraHub step every step benchmark times, and the counters it reports: useful GFLOP/s,
+/// the oneDNN ceiling of the step's products, the loss, peak RSS against the weights file and
+/// the pool's stacks.
 
 #include <sys/resource.h>
 
 #include <filesystem>
+#include <vector>
 
 #include <benchmark/benchmark.h>
 
+#include <lorahub/hub/objective.hpp>
 #include <lorahub/lora/pool.hpp>
+#include <lorahub/lora/weighted_ab.hpp>
 
 namespace lorahub::bench {
+
+/// Times the LoraHub step as learn() runs it per evaluation: compose the pool at weights 0.05
+/// (LoraHub's rule) into the bound LoRA and score the examples. One untimed step first sizes
+/// the context. Returns the step's loss.
+template <class Model, class Examples>
+double time_lorahub_step(benchmark::State& state, const Model& model, const lora_pool& pool, const Examples& examples) {
+    const weighted_ab composer;
+    auto composed = composer.allocate(pool);
+    const auto lora = model.bind(composed, "bench");
+    auto context = model.make_context();
+    const std::vector<double> w(pool.size(), 0.05);
+    const auto step = [&] {
+        composer.compose(pool, w, composed);
+        return reference_loss(model, examples, &lora, context);
+    };
+    step();
+    for (auto _ : state) benchmark::DoNotOptimize(step());
+    return step();
+}
 
 inline void step_counters(benchmark::State& state, double useful_flops, double ceiling_gflops, double loss,
                           const std::filesystem::path& weights_file, const lora_pool& pool) {
