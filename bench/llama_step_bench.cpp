@@ -17,15 +17,14 @@
 
 #include <lorahub/backend/cpu/backend.hpp>
 #include <lorahub/hub/objective.hpp>
-#include <lorahub/io/atomic_output.hpp>
 #include <lorahub/io/json.hpp>
-#include <lorahub/io/safetensors.hpp>
 #include <lorahub/lora/pool.hpp>
 #include <lorahub/lora/weighted_ab.hpp>
 #include <lorahub/model/llama/layout.hpp>
 #include <lorahub/model/llama/model.hpp>
 
 #include "support/matmul_ceiling.hpp"
+#include "support/random_model.hpp"
 #include "support/step_counters.hpp"
 
 namespace {
@@ -42,26 +41,7 @@ const char* const tinyllama_config = R"({"model_type": "llama", "vocab_size": 32
 /// The random model directory (normal, sd 0.02; norms 1) under the system temp dir, written
 /// once (4.4 GB) and reused by later runs.
 std::filesystem::path random_tinyllama(const llama::config& c) {
-    namespace fs = std::filesystem;
-    const auto directory = fs::temp_directory_path() / "lorahub-bench-tinyllama";
-    if (fs::exists(directory / "model.safetensors")) return directory;
-    fs::create_directories(directory);
-    std::mt19937 random(1);
-    std::normal_distribution<float> normal(0.0f, 0.02f);
-    std::vector<io::f32_tensor> tensors;
-    for (const auto& spec : llama::required_weights(c)) {
-        std::size_t count = 1;
-        for (auto extent : spec.shape) count *= extent;
-        std::vector<float> values(count);
-        const bool norm = spec.name.find("norm") != std::string::npos;
-        for (auto& value : values) value = norm ? 1.0f : normal(random);
-        tensors.push_back({spec.name, spec.shape, std::move(values)});
-    }
-    io::write_safetensors(directory / "model.safetensors", tensors, dtype::f32);
-    io::atomic_file config(directory / "config.json");
-    config.write(tinyllama_config);
-    config.commit();
-    return directory;
+    return bench::cached_random_model("lorahub-bench-tinyllama", llama::required_weights(c), tinyllama_config, 0.02f);
 }
 
 struct step_fixture {

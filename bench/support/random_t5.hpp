@@ -1,13 +1,12 @@
 #pragma once
 
 #include <filesystem>
-#include <random>
 #include <string>
-#include <vector>
 
 #include <lorahub/io/json.hpp>
-#include <lorahub/io/safetensors.hpp>
 #include <lorahub/model/t5/layout.hpp>
+
+#include "random_model.hpp"
 
 namespace lorahub::bench {
 
@@ -29,30 +28,11 @@ inline t5::config flan_t5_config(bool large) {
 /// A model directory of random weights (normal, sd 0.05; norms 1) of that shape under the
 /// system temp dir, written once and reused by later runs.
 inline std::filesystem::path random_flan_t5(bool large) {
-    namespace fs = std::filesystem;
     const auto c = flan_t5_config(large);
-    const auto directory = fs::temp_directory_path() / (large ? "lorahub-bench-t5-large" : "lorahub-bench-t5-base");
-    if (fs::exists(directory / "model.safetensors")) return directory;
-    fs::create_directories(directory);
-    std::mt19937 random(1);
-    std::normal_distribution<float> normal(0.0f, 0.05f);
-    std::vector<io::f32_tensor> tensors;
-    for (const auto& spec : t5::required_weights(c)) {
-        std::size_t count = 1;
-        for (auto extent : spec.shape) count *= extent;
-        std::vector<float> values(count);
-        const bool norm = spec.name.find("layer_norm") != std::string::npos;
-        for (auto& value : values) value = norm ? 1.0f : normal(random);
-        tensors.push_back({spec.name, spec.shape, std::move(values)});
-    }
-    io::write_safetensors(directory / "model.safetensors", tensors, dtype::f32);
     const io::json document = {{"model_type", "t5"}, {"vocab_size", c.vocab_size}, {"d_model", c.d_model}, {"d_kv", c.d_kv},
                                {"d_ff", c.d_ff}, {"num_layers", c.num_layers}, {"num_heads", c.num_heads},
                                {"feed_forward_proj", "gated-gelu"}, {"tie_word_embeddings", false}};
-    io::atomic_file config(directory / "config.json");
-    config.write(document.dump());
-    config.commit();
-    return directory;
+    return cached_random_model(large ? "lorahub-bench-t5-large" : "lorahub-bench-t5-base", t5::required_weights(c), document.dump(), 0.05f);
 }
 
 }  // namespace lorahub::bench

@@ -16,6 +16,12 @@
 
 namespace lorahub {
 
+/// A tensor a model reads, with the shape its config implies.
+struct weight_spec {
+    std::string name;
+    std::vector<std::size_t> shape;
+};
+
 /// Checks that `store` holds tensor `name` with `shape` (from config.json) and a floating
 /// dtype; a tensor that is not `required` may be absent.
 inline void check_tensor(const io::weight_store& store, const std::string& name, const std::vector<std::size_t>& shape, bool required) {

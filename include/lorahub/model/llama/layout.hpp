@@ -39,10 +39,7 @@ inline std::vector<lora_target> linear_layers(const config& c) {
     return layers;
 }
 
-struct weight_spec {
-    std::string name;
-    std::vector<std::size_t> shape;
-};
+using lorahub::weight_spec;
 
 /// Every tensor the forward pass reads; `lm_head.weight` only for untied models.
 inline std::vector<weight_spec> required_weights(const config& c) {

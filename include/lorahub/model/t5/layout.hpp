@@ -13,11 +13,7 @@
 
 namespace lorahub::t5 {
 
-/// A tensor the model reads, with the shape the config implies.
-struct weight_spec {
-    std::string name;
-    std::vector<std::size_t> shape;
-};
+using lorahub::weight_spec;
 
 
 namespace detail {
