@@ -29,8 +29,9 @@ inline void require_device(const std::string& device) {
     throw unsupported_error("--device cuda", "this lorahub was built without CUDA (configure with -DLORAHUB_WITH_CUDA=ON)");
 #else
     if (visible_cuda_devices() == 0) throw unsupported_error("--device cuda", "no CUDA device is visible to this process");
-    throw unsupported_error("--device cuda", "the CLI's models do not run on the CUDA backend yet: its primitives are in "
-                                             "include/lorahub/backend/cuda/, the model's host-side steps are not moved to the device");
+    throw unsupported_error("--device cuda", "the CLI's models do not run on the CUDA backend yet: the CLI is compiled by the host "
+                                             "compiler, and t5::model<cuda::backend> and llama::model<cuda::backend> are instantiated "
+                                             "only in code nvcc compiles (tests/model/*/model_cuda_test.cu)");
 #endif
 }
 

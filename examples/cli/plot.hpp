@@ -10,29 +10,9 @@
 #include <vector>
 
 #include <lorahub/hub/learn.hpp>
-#include <lorahub/io/atomic_output.hpp>
+#include <lorahub/core/text_format.hpp>
 
 namespace lorahub::cli {
-
-inline std::string escape_xml(const std::string& text) {
-    std::string out;
-    for (char c : text) {
-        switch (c) {
-            case '<': out += "&lt;"; break;
-            case '>': out += "&gt;"; break;
-            case '&': out += "&amp;"; break;
-            case '"': out += "&quot;"; break;
-            default: out += c;
-        }
-    }
-    return out;
-}
-
-inline std::string number(double value, const char* format = "%.4g") {
-    char buffer[32];
-    std::snprintf(buffer, sizeof buffer, format, value);
-    return buffer;
-}
 
 /// An SVG with two panels: the objective of every evaluation (dots) with the best so far
 /// (line), and one bar per module weight of the result.
@@ -102,12 +82,6 @@ inline std::string learn_plot_svg(const learn_result& result, const std::vector<
     }
     svg << "</svg>\n";
     return svg.str();
-}
-
-inline void write_text_file(const std::filesystem::path& path, const std::string& text) {
-    io::atomic_file out(path);
-    out.write(text);
-    out.commit();
 }
 
 }  // namespace lorahub::cli

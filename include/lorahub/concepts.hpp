@@ -9,6 +9,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "lorahub/core/activation.hpp"
@@ -53,10 +54,11 @@ concept LoraPool = requires(const P& pool, std::span<const double> w) {
 /// Turns a pool and weights into one LoRA module. A composer is an object (it may carry
 /// settings: density, rank, ...): allocate() makes the output storage once, compose()
 /// writes the composition for `w` into it without allocating. Policies: weighted_ab (the
-/// LoraHub rule), delta_sum.
+/// LoraHub rule), delta_sum, PEFT's combination types (lora/policies.hpp lists them all);
+/// any_composer holds any of them chosen at run time.
 template <class C, class Pool>
 concept Composer = LoraPool<Pool> && requires(const C& composer, const Pool& pool, std::span<const double> w, std::vector<lora_layer>& out) {
-    { C::name } -> std::convertible_to<std::string_view>;
+    { composer.name } -> std::convertible_to<std::string_view>;
     { composer.allocate(pool) } -> std::same_as<std::vector<lora_layer>>;
     composer.compose(pool, w, out);
 };
@@ -91,6 +93,17 @@ concept PopulationModel = Model<M> && requires(const M& model, typename M::conte
     { model.losses(batch, candidates, context) } -> std::same_as<std::vector<double>>;
 };
 
+/// A model whose LoRA can be merged into a copy of its weights and written out: its weight
+/// store (the loaded files), the merged values of the layers a binding changes, and the side
+/// files of its family that travel with the weights (config, tokenizer).
+template <class M>
+concept MergeableModel = Model<M> && requires(const M& model, const typename M::lora_binding& lora) {
+    model.weight_store().directory();
+    model.weight_store().tensors();
+    { model.merged_weights(lora) } -> std::convertible_to<std::vector<std::pair<std::string, std::vector<float>>>>;
+    { M::side_files[0] } -> std::convertible_to<std::string_view>;
+};
+
 /// The primitives a model is written against, one implementation per device and precision
 /// (cpu::backend, cpu::bf16_backend; cuda::backend and its tf32/bf16 forms): linear layers on
 /// weights the backend prepared once (its own dtype, layout or device), other parameters
@@ -102,7 +115,7 @@ template <class B>
 concept Backend = requires(const matrix_ref& a, const mutable_matrix_ref& c, const float* x, float* y, std::size_t n, float f,
                            std::span<const int> ids, const attention_problem& problem, activation kind,
                            std::span<const labeled_row> labeled, std::span<double> losses, std::span<int> indices,
-                           std::span<const float> host) {
+                           std::span<const float> host, typename B::lora_binding& binding) {
     { B::name } -> std::convertible_to<std::string_view>;
     typename B::template buffer<float>;
     typename B::weight;
@@ -122,6 +135,7 @@ concept Backend = requires(const matrix_ref& a, const mutable_matrix_ref& c, con
     typename B::parameter;
     typename B::lora_binding;
     { B::adopt_lora(lora_binding{}) } -> std::same_as<typename B::lora_binding>;
+    B::refresh_lora(binding);
     { B::host_lora(B::adopt_lora(lora_binding{})) } -> std::convertible_to<const lora_binding&>;
     { B::place(host).data() } -> std::convertible_to<const float*>;
     B::upload(host, y);

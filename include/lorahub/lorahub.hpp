@@ -1,16 +1,22 @@
 #pragma once
 
-/// Umbrella header: the whole public library (I/O, the T5 and Llama-family models on the CPU, the LoRA pool
-/// and composers, the optimizers, learn / score / infer / merge). Each header it includes
-/// also compiles on its own; include those for a smaller build.
+/// Umbrella header: every public header of the library (I/O, the backends on the CPU, the model
+/// families and their registry, the LoRA pool and composers, the optimizers, learn / score /
+/// infer / merge / evaluate), in dependency order. Each header it includes also compiles on
+/// its own; include those for a smaller build. Opt-in, outside this header: the CUDA backend
+/// (lorahub/backend/cuda/*.cuh, for code nvcc compiles).
 
-#include "lorahub/core/dtype.hpp"
 #include "lorahub/core/activation.hpp"
+#include "lorahub/core/dtype.hpp"
+#include "lorahub/core/eigen.hpp"
 #include "lorahub/core/error.hpp"
+#include "lorahub/core/fast_math.hpp"
 #include "lorahub/core/lora.hpp"
+#include "lorahub/core/policy_list.hpp"
 #include "lorahub/core/primitives.hpp"
 #include "lorahub/core/printable.hpp"
 #include "lorahub/core/random.hpp"
+#include "lorahub/core/text_format.hpp"
 
 #include "lorahub/io/atomic_output.hpp"
 #include "lorahub/io/config_fields.hpp"
@@ -20,43 +26,68 @@
 #include "lorahub/io/mapped_file.hpp"
 #include "lorahub/io/peft_adapter.hpp"
 #include "lorahub/io/peft_config.hpp"
+#include "lorahub/io/pickle.hpp"
 #include "lorahub/io/safetensors.hpp"
+#include "lorahub/io/torch_checkpoint.hpp"
 #include "lorahub/io/weight_store.hpp"
+#include "lorahub/io/zip_archive.hpp"
 
 #include "lorahub/backend/cpu/backend.hpp"
+#include "lorahub/backend/cpu/declarations.hpp"
 #include "lorahub/backend/cpu/gemm.hpp"
+#include "lorahub/backend/cpu/onednn_bf16.hpp"
+#include "lorahub/backend/cpu/onednn_common.hpp"
 #include "lorahub/backend/cpu/onednn_gemm.hpp"
 #include "lorahub/backend/cpu/ops.hpp"
 
-#include "lorahub/model/linear_layers.hpp"
-#include "lorahub/model/lora_linear.hpp"
+#include "lorahub/model/bind_lora.hpp"
+#include "lorahub/model/layers/attention.hpp"
+#include "lorahub/model/layers/feed_forward.hpp"
+#include "lorahub/model/layers/layer_stack.hpp"
+#include "lorahub/model/layers/linear.hpp"
 #include "lorahub/model/llama/config.hpp"
+#include "lorahub/model/llama/family.hpp"
 #include "lorahub/model/llama/layout.hpp"
 #include "lorahub/model/llama/model.hpp"
 #include "lorahub/model/llama/rotary.hpp"
 #include "lorahub/model/llama/tokenizer.hpp"
 #include "lorahub/model/llama/weights.hpp"
+#include "lorahub/model/merged_weights.hpp"
+#include "lorahub/model/model_base.hpp"
+#include "lorahub/model/model_card.hpp"
+#include "lorahub/model/model_support.hpp"
+#include "lorahub/model/registry.hpp"
 #include "lorahub/model/t5/config.hpp"
+#include "lorahub/model/t5/family.hpp"
 #include "lorahub/model/t5/layout.hpp"
 #include "lorahub/model/t5/model.hpp"
 #include "lorahub/model/t5/relative_position.hpp"
 #include "lorahub/model/t5/tokenizer.hpp"
 #include "lorahub/model/t5/weights.hpp"
+#include "lorahub/model/tensors.hpp"
 
+#include "lorahub/lora/any_composer.hpp"
 #include "lorahub/lora/combinations.hpp"
 #include "lorahub/lora/delta_sum.hpp"
 #include "lorahub/lora/kernels.hpp"
+#include "lorahub/lora/policies.hpp"
 #include "lorahub/lora/pool.hpp"
 #include "lorahub/lora/weighted_ab.hpp"
 
+#include "lorahub/optim/box_transform.hpp"
 #include "lorahub/optim/cma_es.hpp"
+#include "lorahub/optim/cma_es_restarts.hpp"
 #include "lorahub/optim/cobyla.hpp"
 #include "lorahub/optim/common.hpp"
 #include "lorahub/optim/minimize.hpp"
 #include "lorahub/optim/nelder_mead.hpp"
+#include "lorahub/optim/policies.hpp"
 #include "lorahub/optim/random_search.hpp"
 
 #include "lorahub/concepts.hpp"
+
+#include "lorahub/hub/evaluate.hpp"
+#include "lorahub/hub/evaluation_report.hpp"
 #include "lorahub/hub/infer.hpp"
 #include "lorahub/hub/learn.hpp"
 #include "lorahub/hub/merge.hpp"

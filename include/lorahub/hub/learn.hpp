@@ -73,13 +73,19 @@ struct score_result {
     double objective = 0;  ///< loss + regularizer(w); +infinity when the loss is not finite
 };
 
-/// One candidate scored as learn() scores it: options.loss of the bound composition plus
-/// options.regularizer(w), or +infinity when the loss is not finite.
+/// The objective of a loss at weights w: loss + regularizer(w), or +infinity when the loss is
+/// not finite (such a candidate is never the result).
+inline double objective_of(double loss, std::span<const double> w, const std::function<double(std::span<const double>)>& regularizer) {
+    return std::isfinite(loss) ? loss + regularizer(w) : std::numeric_limits<double>::infinity();
+}
+
+/// One candidate scored as learn() scores it: options.loss of the bound composition (upstream's
+/// reduction by default) and its objective.
 template <Model M>
 score_result score_bound(const M& model, const examples_for<M>& examples, const typename M::lora_binding& lora, std::span<const double> w,
                          const learn_options<M>& options, typename M::context& context) {
     const double loss = options.loss ? options.loss(model, examples, lora, context) : reference_loss(model, examples, &lora, context);
-    return {loss, std::isfinite(loss) ? loss + options.regularizer(w) : std::numeric_limits<double>::infinity()};
+    return {loss, objective_of(loss, w, options.regularizer)};
 }
 
 struct learn_result {
@@ -170,107 +176,54 @@ std::vector<double> single_module_losses(const M& model, const examples_for<M>& 
 
 }  // namespace detail
 
-/// LoraHub: searches module weights w in the box with optimizer policy O, scoring each w by
-/// loss(compose(pool, w)) + regularizer(w). Compositions are written into storage allocated
-/// once and bound to the model once, and the model's context is made once, so composing and
-/// scoring allocate nothing after the first evaluation of a size; the trace entry, the
-/// points the optimizer returns from ask_population() and the small vector of losses of a
-/// pass are the per-evaluation allocations left. The points of ask_population() (a CMA-ES generation, a batch of random search) are
-/// scored together, up to options.population_pass at a time, when the model is a
-/// PopulationModel and options.loss is the default; otherwise one at a time. Either way the
-/// trace and the result are those of one-at-a-time scoring, up to float rounding. A
-/// non-finite loss scores +infinity and is never the result. An optimizer that is not done()
-/// but asks no point is an error, not an endless loop. options.start, options.starts and
-/// options.select choose where and over which modules the search runs (see learn_options).
-template <Optimizer O, class C = weighted_ab, Model M, LoraPool P>
-    requires Composer<C, P>
-learn_result learn(const M& model, const P& pool, const examples_for<M>& examples, const learn_options<M>& options = {},
-                   const C& composer = {}) {
-    using clock = std::chrono::steady_clock;
-    const auto started = clock::now();
-    if constexpr (requires { C::nonnegative_weights; })
-        if (C::nonnegative_weights && options.lower < 0.0)
-            throw argument_error(std::string(C::name), "takes the square root of each weight x scaling: search with lower >= 0");
-    if (options.starts == 0) throw argument_error("learn", "starts must be at least 1");
-    if (options.budget < options.starts) throw argument_error("learn", "the budget must give every start at least one evaluation");
-    const std::size_t n = pool.size();
-    auto context = model.make_context();
-    learn_result result;
-    result.optimizer = std::string(O::name);
-    result.composer = std::string(C::name);
-    composition_slots<C, M, P> slots(model, pool, composer);
-    if (options.select > 0 || options.start == start_point::best_single)
-        result.single_losses = detail::single_module_losses(model, examples, options, slots, context, n);
-    if (options.select > 0 && options.select < n) {
-        if constexpr (requires { pool.subset(std::span<const std::size_t>()); }) {
-            std::vector<std::size_t> order(n);
-            std::iota(order.begin(), order.end(), std::size_t{0});
-            std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return result.single_losses[a] < result.single_losses[b]; });
-            order.resize(options.select);
-            const auto sub_pool = pool.subset(order);
-            auto sub_options = options;
-            sub_options.select = 0;
-            // the penalty stays the one of the full weight vector (zeros for the modules left out)
-            sub_options.regularizer = [regularizer = options.regularizer, order, n](std::span<const double> w) {
-                std::vector<double> full(n, 0.0);
-                for (std::size_t i = 0; i < order.size(); ++i) full[order[i]] = w[i];
-                return regularizer(full);
-            };
-            if (options.start == start_point::best_single) {  // the best module is the sub-pool's first
-                sub_options.start = start_point::zero;
-                sub_options.start_weights.assign(order.size(), 0.0);
-                sub_options.start_weights[0] = 1.0;
-            } else if (!options.start_weights.empty()) {
-                sub_options.start_weights.clear();
-                for (std::size_t index : order) sub_options.start_weights.push_back(options.start_weights.at(index));
-            }
-            auto sub = learn<O, C>(model, sub_pool, examples, sub_options, composer);
-            std::vector<double> expanded(n, 0.0);
-            for (std::size_t i = 0; i < order.size(); ++i) expanded[order[i]] = sub.weights[i];
-            for (auto& step : sub.trace) {
-                std::vector<double> full(n, 0.0);
-                for (std::size_t i = 0; i < order.size(); ++i) full[order[i]] = step.weights[i];
-                step.weights = std::move(full);
-            }
-            sub.weights = std::move(expanded);
-            sub.single_losses = std::move(result.single_losses);
-            sub.searched = std::move(order);
-            sub.seconds = std::chrono::duration<double>(clock::now() - started).count();
-            return sub;
-        } else {
-            throw argument_error("learn", "module selection needs a pool with subset()");
-        }
-    }
-    result.searched.resize(n);
-    std::iota(result.searched.begin(), result.searched.end(), std::size_t{0});
+namespace detail {
 
-    std::vector<double> first_start(n, 0.0);
-    if (options.start == start_point::uniform) first_start.assign(n, std::clamp(1.0 / static_cast<double>(n), options.lower, options.upper));
-    if (options.start == start_point::best_single) {
-        const auto best = static_cast<std::size_t>(std::min_element(result.single_losses.begin(), result.single_losses.end()) - result.single_losses.begin());
-        first_start[best] = std::clamp(1.0, options.lower, options.upper);
-    }
+/// The weights of the pool's modules at `order` as one weight per module of a pool of `n`
+/// (zeros for the modules left out): a sub-pool's weights in the whole pool.
+inline std::vector<double> expand_weights(std::span<const double> sub, std::span<const std::size_t> order, std::size_t n) {
+    std::vector<double> full(n, 0.0);
+    for (std::size_t i = 0; i < order.size(); ++i) full[order[i]] = sub[i];
+    return full;
+}
+
+/// The first start of the search: options.start_weights, else the point options.start names,
+/// clipped to the box.
+template <Model M>
+std::vector<double> first_start(const learn_options<M>& options, std::size_t n, std::span<const double> single_losses) {
+    std::vector<double> start(n, 0.0);
     if (!options.start_weights.empty()) {
         if (options.start_weights.size() != n)
             throw argument_error("learn", std::to_string(options.start_weights.size()) + " start weights for " + std::to_string(n) + " modules");
-        first_start = options.start_weights;
+        start = options.start_weights;
+    } else if (options.start == start_point::uniform) {
+        start.assign(n, 1.0 / static_cast<double>(n));
+    } else if (options.start == start_point::best_single) {
+        start[static_cast<std::size_t>(std::min_element(single_losses.begin(), single_losses.end()) - single_losses.begin())] = 1.0;
     }
-    for (auto& value : first_start) value = std::clamp(value, options.lower, options.upper);
+    for (auto& value : start) value = std::clamp(value, options.lower, options.upper);
+    return start;
+}
 
+/// The search of learn() over the whole pool: options.starts runs of O sharing the budget,
+/// the first from `start`, the later ones from seeded random points of the box; each
+/// evaluation recorded in result.trace.
+template <Optimizer O, class C, Model M, LoraPool P>
+void search(const M& model, const examples_for<M>& examples, const learn_options<M>& options, composition_slots<C, M, P>& slots,
+            typename M::context& context, const std::vector<double>& start, learn_result& result) {
     result.trace.reserve(options.budget);
     evaluation best{{}, std::numeric_limits<double>::infinity(), std::numeric_limits<double>::infinity(), 0};
     random_source start_points(options.seed ^ 0x9e3779b97f4a7c15ull);
     for (std::size_t run = 0; run < options.starts; ++run) {
         const std::size_t share = options.budget / options.starts + (run < options.budget % options.starts ? 1 : 0);
         const std::size_t limit = result.trace.size() + share;
-        optim::settings settings{.dimension = n, .lower = options.lower, .upper = options.upper, .budget = share,
-                                 .seed = options.seed + run, .initial_step = options.initial_step, .start = first_start,
+        optim::settings settings{.dimension = start.size(), .lower = options.lower, .upper = options.upper, .budget = share,
+                                 .seed = options.seed + run, .initial_step = options.initial_step, .start = start,
                                  .population = options.population, .restarts = options.restarts};
         if (run > 0)
             for (auto& value : settings.start) value = start_points.uniform(options.lower, options.upper);
         O optimizer(settings);
         auto record = [&](const std::vector<double>& w, double loss, double seconds) {
-            const double objective = std::isfinite(loss) ? loss + options.regularizer(w) : std::numeric_limits<double>::infinity();
+            const double objective = objective_of(loss, w, options.regularizer);
             result.trace.push_back({w, loss, objective, seconds});
             if (objective < best.objective) best = result.trace.back();
             if (options.on_evaluation) options.on_evaluation(result.trace.size(), result.trace.back(), best);
@@ -281,7 +234,7 @@ learn_result learn(const M& model, const P& pool, const examples_for<M>& example
             if (population.empty())
                 throw argument_error(std::string(O::name), "ask_population() returned no point although done() is false");
             const std::size_t usable = std::min(population.size(), limit - result.trace.size());  // may overshoot the budget
-            detail::score_points(model, examples, options, slots, context, std::span(population.data(), usable), record);
+            score_points(model, examples, options, slots, context, std::span(population.data(), usable), record);
         }
     }
     if (!std::isfinite(best.objective))
@@ -289,6 +242,77 @@ learn_result learn(const M& model, const P& pool, const examples_for<M>& example
     result.weights = best.weights;
     result.objective = best.objective;
     result.loss = best.loss;
+}
+
+}  // namespace detail
+
+/// LoraHub: searches module weights w in the box with optimizer policy O, scoring each w by
+/// loss(compose(pool, w)) + regularizer(w). Compositions are written into storage allocated
+/// once and bound to the model once, and the model's context is made once, so composing and
+/// scoring allocate nothing after the first evaluation of a size; the trace entry, the
+/// points the optimizer returns from ask_population() and the small vector of losses of a
+/// pass are the per-evaluation allocations left. The points of ask_population() (a CMA-ES
+/// generation, a batch of random search) are scored together, up to options.population_pass
+/// at a time, when the model is a PopulationModel and options.loss is the default; otherwise
+/// one at a time. Either way the trace and the result are those of one-at-a-time scoring, up
+/// to float rounding. A non-finite loss scores +infinity and is never the result. An
+/// optimizer that is not done() but asks no point is an error, not an endless loop.
+/// options.start, options.starts and options.select choose where and over which modules the
+/// search runs (see learn_options).
+template <Optimizer O, class C = weighted_ab, Model M, LoraPool P>
+    requires Composer<C, P>
+learn_result learn(const M& model, const P& pool, const examples_for<M>& examples, const learn_options<M>& options = {},
+                   const C& composer = {}) {
+    using clock = std::chrono::steady_clock;
+    const auto started = clock::now();
+    if constexpr (requires { composer.nonnegative_weights; })
+        if (composer.nonnegative_weights && options.lower < 0.0)
+            throw argument_error(std::string(composer.name), "takes the square root of each weight x scaling: search with lower >= 0");
+    if (options.starts == 0) throw argument_error("learn", "starts must be at least 1");
+    if (options.budget < options.starts) throw argument_error("learn", "the budget must give every start at least one evaluation");
+    const std::size_t n = pool.size();
+    auto context = model.make_context();
+    learn_result result;
+    result.optimizer = std::string(O::name);
+    result.composer = std::string(composer.name);
+    composition_slots<C, M, P> slots(model, pool, composer);
+    if (options.select > 0 || options.start == start_point::best_single)
+        result.single_losses = detail::single_module_losses(model, examples, options, slots, context, n);
+    if (options.select > 0 && options.select < n) {
+        if constexpr (requires { pool.subset(std::span<const std::size_t>()); }) {
+            // search the `select` modules of lowest single loss as a pool of their own
+            std::vector<std::size_t> order(n);
+            std::iota(order.begin(), order.end(), std::size_t{0});
+            std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return result.single_losses[a] < result.single_losses[b]; });
+            order.resize(options.select);
+            auto sub_options = options;
+            sub_options.select = 0;
+            // the penalty stays the one of the full weight vector
+            sub_options.regularizer = [regularizer = options.regularizer, order, n](std::span<const double> w) {
+                return regularizer(detail::expand_weights(w, order, n));
+            };
+            if (options.start == start_point::best_single) {  // the best module is the sub-pool's first
+                sub_options.start = start_point::zero;
+                sub_options.start_weights.assign(order.size(), 0.0);
+                sub_options.start_weights[0] = 1.0;
+            } else if (!options.start_weights.empty()) {
+                sub_options.start_weights.clear();
+                for (std::size_t index : order) sub_options.start_weights.push_back(options.start_weights.at(index));
+            }
+            auto sub = learn<O, C>(model, pool.subset(order), examples, sub_options, composer);
+            sub.weights = detail::expand_weights(sub.weights, order, n);
+            for (auto& step : sub.trace) step.weights = detail::expand_weights(step.weights, order, n);
+            sub.single_losses = std::move(result.single_losses);
+            sub.searched = std::move(order);
+            sub.seconds = std::chrono::duration<double>(clock::now() - started).count();
+            return sub;
+        } else {
+            throw argument_error("learn", "module selection needs a pool with subset()");
+        }
+    }
+    result.searched.resize(n);
+    std::iota(result.searched.begin(), result.searched.end(), std::size_t{0});
+    detail::search<O>(model, examples, options, slots, context, detail::first_start(options, n, result.single_losses), result);
     slots.compose(std::span(&result.weights, 1));
     result.composed = slots.release_first();
     result.seconds = std::chrono::duration<double>(clock::now() - started).count();

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "lorahub/concepts.hpp"
 #include "lorahub/core/dtype.hpp"
 #include "lorahub/io/atomic_output.hpp"
 #include "lorahub/io/safetensors.hpp"
@@ -12,16 +13,12 @@
 
 namespace lorahub {
 
-/// Files of a HF model directory that travel with merged weights when present.
-inline constexpr const char* model_side_files[] = {"config.json",           "generation_config.json",  "spiece.model",
-                                                   "tokenizer.model",       "tokenizer.json",          "tokenizer_config.json",
-                                                   "special_tokens_map.json"};
-
 /// Writes a complete model directory whose weights have the LoRA merged in (W' = W + s B A):
 /// model.safetensors (every tensor in its original dtype) plus config and tokenizer files
-/// copied from the source. `model` gives its weight_store() and merged_weights(lora), the
-/// (tensor name, float values) of every changed tensor. The directory appears whole or not at all.
-template <class M>
+/// copied from the source. `model` gives its weight_store(), merged_weights(lora) (the
+/// (tensor name, float values) of every changed tensor) and M::side_files, the files of its
+/// family that travel with the weights. The directory appears whole or not at all.
+template <MergeableModel M>
 void save_merged_model(const M& model, const typename M::lora_binding& lora, const std::filesystem::path& out) {
     const io::weight_store& store = model.weight_store();
     std::map<std::string, std::vector<float>> merged;
@@ -43,7 +40,7 @@ void save_merged_model(const M& model, const typename M::lora_binding& lora, con
     }
     io::staged_directory staging(out);
     io::write_safetensors(staging.path() / "model.safetensors", records, {{"format", "pt"}});
-    for (const char* file : model_side_files) {
+    for (const std::string_view file : M::side_files) {
         const auto source = store.directory() / file;
         if (std::filesystem::is_regular_file(source)) std::filesystem::copy_file(source, staging.path() / file);
     }

@@ -33,7 +33,7 @@
 #include <string_view>
 #include <vector>
 
-#include <Eigen/Dense>
+#include "lorahub/core/eigen.hpp"
 
 #include "lorahub/core/error.hpp"
 #include "lorahub/core/lora.hpp"
@@ -143,6 +143,26 @@ constexpr std::string_view svd_name(reduction r) {
     }
     return "";
 }
+constexpr std::string_view reduction_description(reduction r) {
+    switch (r) {
+        case reduction::sum: return "PEFT's linear: A and B summed with sqrt(w_i s_i)";
+        case reduction::magnitude_prune: return "PEFT's magnitude_prune on A and B";
+        case reduction::ties: return "PEFT's ties (TIES-merging) on A and B";
+        case reduction::dare_linear: return "PEFT's dare_linear on A and B";
+        case reduction::dare_ties: return "PEFT's dare_ties on A and B";
+    }
+    return "";
+}
+constexpr std::string_view svd_description(reduction r) {
+    switch (r) {
+        case reduction::sum: return "PEFT's svd: the weighted delta sum, truncated SVD";
+        case reduction::magnitude_prune: return "PEFT's magnitude_prune_svd on the deltas, truncated SVD";
+        case reduction::ties: return "PEFT's ties_svd on the deltas, truncated SVD";
+        case reduction::dare_linear: return "PEFT's dare_linear_svd on the deltas, truncated SVD";
+        case reduction::dare_ties: return "PEFT's dare_ties_svd on the deltas, truncated SVD";
+    }
+    return "";
+}
 constexpr bool uses_density(reduction r) { return r != reduction::sum; }
 
 inline void check_options(std::string_view name, const combination_options& options, bool density_used) {
@@ -171,6 +191,7 @@ inline std::function<void(std::size_t, std::span<float>)> mask_source(const comb
 /// PEFT's "cat": every module's rank kept side by side (rank N r), weights and scalings in A.
 struct combine_cat {
     static constexpr std::string_view name = "cat";
+    static constexpr std::string_view description = "PEFT's cat: the modules' ranks side by side";
     combination_options options;
 
     std::vector<lora_layer> allocate(const lora_pool& pool) const {
@@ -204,6 +225,7 @@ struct combine_cat {
 template <combination::reduction R>
 struct combine_lora_space {
     static constexpr std::string_view name = combination::reduction_name(R);
+    static constexpr std::string_view description = combination::reduction_description(R);
     /// sqrt(w_i s_i) is taken: a search over weights must stay at w >= 0.
     static constexpr bool nonnegative_weights = true;
     combination_options options;
@@ -255,6 +277,7 @@ struct combine_lora_space {
 template <combination::reduction R>
 struct combine_svd {
     static constexpr std::string_view name = combination::svd_name(R);
+    static constexpr std::string_view description = combination::svd_description(R);
     combination_options options;
 
     std::vector<lora_layer> allocate(const lora_pool& pool) const {

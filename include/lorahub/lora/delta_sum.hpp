@@ -16,6 +16,7 @@ namespace lorahub {
 /// and B = [w_1 s_1 B_1, ..., w_N s_N B_N], scaling 1. (PEFT's add_weighted_adapter "cat".)
 struct delta_sum {
     static constexpr std::string_view name = "delta-sum";
+    static constexpr std::string_view description = "dW = sum w_i s_i B_i A_i, exact by rank concatenation";
 
     std::vector<lora_layer> allocate(const lora_pool& pool) const {
         std::vector<lora_layer> out;

@@ -17,6 +17,7 @@ namespace lorahub {
 /// into a model built from the first module's config.
 struct weighted_ab {
     static constexpr std::string_view name = "weighted-ab";
+    static constexpr std::string_view description = "LoraHub's rule: A = sum w_i A_i, B = sum w_i B_i (the default)";
 
     /// Storage shaped for compose(): one lora_layer per pool target, allocated once.
     std::vector<lora_layer> allocate(const lora_pool& pool) const {

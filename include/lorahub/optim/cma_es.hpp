@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include <Eigen/Dense>
+#include "lorahub/core/eigen.hpp"
 
 #include "lorahub/optim/box_transform.hpp"
 #include "lorahub/optim/common.hpp"
@@ -46,6 +46,7 @@ struct cma_termination {
 class cma_es {
 public:
     static constexpr std::string_view name = "cma-es";
+    static constexpr std::string_view description = "CMA-ES (active covariance update), a population per generation";
     static constexpr int resamples = 20;
 
     explicit cma_es(const settings& options, std::size_t population = 0, const cma_termination& termination = {})

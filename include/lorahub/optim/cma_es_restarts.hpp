@@ -43,6 +43,9 @@ template <restart_regime Regime>
 class restarted_cma_es {
 public:
     static constexpr std::string_view name = Regime == restart_regime::ipop ? "cma-es-ipop" : "cma-es-bipop";
+    static constexpr std::string_view description = Regime == restart_regime::ipop
+                                                         ? "CMA-ES with IPOP restarts (pycma 4.0's criteria)"
+                                                         : "CMA-ES with BIPOP restarts (pycma 4.0's criteria)";
 
     explicit restarted_cma_es(const settings& options) : options_(options), start_points_(options.seed ^ 0x2545f4914f6cdd1dull) {
         options_.validate();

@@ -23,6 +23,7 @@ namespace lorahub::optim {
 class cobyla {
 public:
     static constexpr std::string_view name = "cobyla";
+    static constexpr std::string_view description = "COBYLA (NLopt), as upstream LoraHub runs it through NGOpt (the default)";
 
     explicit cobyla(const settings& options) : options_(options) {
         options_.validate();

@@ -19,6 +19,7 @@ namespace lorahub::optim {
 class nelder_mead {
 public:
     static constexpr std::string_view name = "nelder-mead";
+    static constexpr std::string_view description = "Nelder-Mead simplex, restarted around its best vertex";
 
     explicit nelder_mead(const settings& options) : options_(options) {
         options_.validate();

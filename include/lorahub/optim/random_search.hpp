@@ -15,6 +15,7 @@ namespace lorahub::optim {
 class random_search {
 public:
     static constexpr std::string_view name = "random";
+    static constexpr std::string_view description = "uniform random points of the box, in batches";
     static constexpr std::size_t default_population = 16;
 
     explicit random_search(const settings& options) : options_(options), random_(options.seed) { options_.validate(); }

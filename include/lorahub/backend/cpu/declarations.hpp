@@ -16,5 +16,7 @@ template <class Gemm>
 struct basic_backend;
 /// The default CPU backend: oneDNN for the products (backend/cpu/backend.hpp).
 using backend = basic_backend<onednn_gemm>;
+/// bf16 linear layers with fp32 accumulation (backend/cpu/backend.hpp).
+struct bf16_backend;
 
 }  // namespace lorahub::cpu

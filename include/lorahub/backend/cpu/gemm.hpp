@@ -2,7 +2,7 @@
 
 #include <cstddef>
 
-#include <Eigen/Core>
+#include "lorahub/core/eigen.hpp"
 
 #include "lorahub/core/primitives.hpp"
 

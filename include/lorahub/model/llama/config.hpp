@@ -1,6 +1,9 @@
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
+#include <iterator>
+#include <string_view>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -11,6 +14,9 @@
 #include "lorahub/io/mapped_file.hpp"
 
 namespace lorahub::llama {
+
+/// The values of config.json's model_type this family reads.
+inline constexpr std::string_view model_types[] = {"llama", "mistral"};
 
 /// Everything the Llama-family forward pass needs from config.json (LlamaConfig and
 /// MistralConfig fields), validated. Configs whose numerics we do not implement are refused
@@ -84,7 +90,7 @@ inline config parse_config(const io::json& document, const std::string& subject)
     if (!document.is_object()) throw config_error(subject, "config must be a JSON object");
     config result;
     result.model_type = io::string_field(document, "model_type", "llama", subject);
-    if (result.model_type != "llama" && result.model_type != "mistral")
+    if (std::find(std::begin(model_types), std::end(model_types), result.model_type) == std::end(model_types))
         throw unsupported_error(subject, "model_type \"" + result.model_type + "\" is not a Llama-family model (llama, mistral)");
     const bool mistral = result.model_type == "mistral";
     auto size = [&](const char* key, std::size_t fallback) { return io::positive_size_field(document, key, fallback, subject); };

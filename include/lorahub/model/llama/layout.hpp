@@ -4,22 +4,36 @@
 #include <string>
 #include <vector>
 
-#include "lorahub/core/dtype.hpp"
-#include "lorahub/core/error.hpp"
 #include "lorahub/core/lora.hpp"
-#include "lorahub/io/safetensors.hpp"
 #include "lorahub/io/weight_store.hpp"
-#include "lorahub/model/linear_layers.hpp"
 #include "lorahub/model/llama/config.hpp"
+#include "lorahub/model/tensors.hpp"
 
 namespace lorahub::llama {
+
+using lorahub::weight_spec;
 
 /// The tensor-name prefix of decoder layer i ("model.layers.3.").
 inline std::string layer_prefix(std::size_t i) { return "model.layers." + std::to_string(i) + "."; }
 
-/// The projections of one decoder layer in forward order, as PEFT names their modules.
-inline constexpr const char* projections[] = {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj",
-                                              "mlp.gate_proj",    "mlp.up_proj",      "mlp.down_proj"};
+/// A decoder layer's tensors as HF names them under layer_prefix(i): the one table that the
+/// LoRA targets, the weight checks and the weights read.
+struct layer_names {
+    static constexpr const char* q = "self_attn.q_proj";
+    static constexpr const char* k = "self_attn.k_proj";
+    static constexpr const char* v = "self_attn.v_proj";
+    static constexpr const char* o = "self_attn.o_proj";
+    static constexpr const char* gate = "mlp.gate_proj";
+    static constexpr const char* up = "mlp.up_proj";
+    static constexpr const char* down = "mlp.down_proj";
+    static constexpr const char* input_norm = "input_layernorm.weight";
+    static constexpr const char* post_attention_norm = "post_attention_layernorm.weight";
+};
+
+/// The tensors outside the decoder layers.
+inline constexpr const char* embed_tokens = "model.embed_tokens.weight";
+inline constexpr const char* lm_head = "lm_head.weight";
+inline constexpr const char* final_norm = "model.norm.weight";
 
 /// Every linear layer of the model in forward order: the modules a LoRA adapter may target
 /// (lm_head excluded, as in PEFT's CAUSAL_LM defaults).
@@ -28,29 +42,26 @@ inline std::vector<lora_target> linear_layers(const config& c) {
     const std::size_t d = c.hidden_size, q = c.query_dim(), kv = c.key_value_dim(), ff = c.intermediate_size;
     for (std::size_t i = 0; i < c.num_hidden_layers; ++i) {
         const auto p = layer_prefix(i);
-        layers.push_back({p + "self_attn.q_proj", d, q});
-        layers.push_back({p + "self_attn.k_proj", d, kv});
-        layers.push_back({p + "self_attn.v_proj", d, kv});
-        layers.push_back({p + "self_attn.o_proj", q, d});
-        layers.push_back({p + "mlp.gate_proj", d, ff});
-        layers.push_back({p + "mlp.up_proj", d, ff});
-        layers.push_back({p + "mlp.down_proj", ff, d});
+        layers.push_back({p + layer_names::q, d, q});
+        layers.push_back({p + layer_names::k, d, kv});
+        layers.push_back({p + layer_names::v, d, kv});
+        layers.push_back({p + layer_names::o, q, d});
+        layers.push_back({p + layer_names::gate, d, ff});
+        layers.push_back({p + layer_names::up, d, ff});
+        layers.push_back({p + layer_names::down, ff, d});
     }
     return layers;
 }
 
-using lorahub::weight_spec;
-
 /// Every tensor the forward pass reads; `lm_head.weight` only for untied models.
 inline std::vector<weight_spec> required_weights(const config& c) {
     std::vector<weight_spec> specs;
-    specs.push_back({"model.embed_tokens.weight", {c.vocab_size, c.hidden_size}});
-    if (!c.tie_word_embeddings) specs.push_back({"lm_head.weight", {c.vocab_size, c.hidden_size}});
+    specs.push_back({embed_tokens, {c.vocab_size, c.hidden_size}});
+    if (!c.tie_word_embeddings) specs.push_back({lm_head, {c.vocab_size, c.hidden_size}});
     for (const auto& layer : linear_layers(c)) specs.push_back({layer.module + ".weight", {layer.out_features, layer.in_features}});
     for (std::size_t i = 0; i < c.num_hidden_layers; ++i)
-        for (const char* norm : {"input_layernorm.weight", "post_attention_layernorm.weight"})
-            specs.push_back({layer_prefix(i) + norm, {c.hidden_size}});
-    specs.push_back({"model.norm.weight", {c.hidden_size}});
+        for (const char* norm : {layer_names::input_norm, layer_names::post_attention_norm}) specs.push_back({layer_prefix(i) + norm, {c.hidden_size}});
+    specs.push_back({final_norm, {c.hidden_size}});
     return specs;
 }
 
@@ -58,7 +69,7 @@ inline std::vector<weight_spec> required_weights(const config& c) {
 /// floating dtype (a tied model's optional lm_head.weight too).
 inline void check_weights(const config& c, const io::weight_store& store) {
     for (const auto& spec : required_weights(c)) check_tensor(store, spec.name, spec.shape, true);
-    if (c.tie_word_embeddings) check_tensor(store, "lm_head.weight", {c.vocab_size, c.hidden_size}, false);
+    if (c.tie_word_embeddings) check_tensor(store, lm_head, {c.vocab_size, c.hidden_size}, false);
 }
 
 }  // namespace lorahub::llama

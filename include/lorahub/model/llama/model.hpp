@@ -22,12 +22,12 @@
 #include "lorahub/io/json.hpp"
 #include "lorahub/io/mapped_file.hpp"
 #include "lorahub/io/weight_store.hpp"
-#include "lorahub/model/linear_layers.hpp"
+#include "lorahub/model/layers/layer_stack.hpp"
+#include "lorahub/model/model_base.hpp"
 #include "lorahub/model/llama/config.hpp"
 #include "lorahub/model/llama/rotary.hpp"
 #include "lorahub/model/llama/tokenizer.hpp"
 #include "lorahub/model/llama/weights.hpp"
-#include "lorahub/model/lora_linear.hpp"
 #include "lorahub/model/model_support.hpp"
 
 namespace lorahub::llama {
@@ -46,7 +46,8 @@ template <class Backend>
 struct context {
     template <class T>
     using buffer = typename Backend::template buffer<T>;
-    buffer<float> hidden, normed, query, key, value, attended, gate, up, lora_tmp, head_in, logits;
+    layers::scratch<Backend> layers;
+    buffer<float> hidden, head_in, logits;
     buffer<float> key_cache, value_cache;         ///< generation: [layers, sequences x capacity, kv_dim]
     buffer<float> cos_table, sin_table;           ///< rotary rows of positions 0..rotary_positions-1
     buffer<float> cos_rows, sin_rows;             ///< the rows of this pass's tokens
@@ -54,25 +55,20 @@ struct context {
     std::vector<float> cos_host, sin_host;
     std::vector<std::size_t> offsets;             ///< packed sequences (all copies)
     std::vector<attention_span> spans;
+    std::vector<layers::row_run> cache_writes;
     std::vector<int> ids, positions, selected, next_ids;
     std::vector<labeled_row> labeled;
     std::vector<double> row_losses, copy_losses;  ///< per labeled row; per stacked copy (candidate)
 };
 
-/// The parameters other than linear weights, placed once on the backend.
+/// The parameters outside the layers, placed once on the backend.
 template <class Backend>
 struct placed_parameters {
     using parameter = typename Backend::parameter;
     parameter embed_tokens, lm_head, final_norm;
-    std::vector<parameter> input_norms, post_attention_norms;
 
     explicit placed_parameters(const weights& w)
-        : embed_tokens(Backend::place(w.embed_tokens)), lm_head(Backend::place(w.lm_head)), final_norm(Backend::place(w.final_norm)) {
-        for (const auto& layer : w.layers) {
-            input_norms.push_back(Backend::place(layer.input_norm));
-            post_attention_norms.push_back(Backend::place(layer.post_attention_norm));
-        }
-    }
+        : embed_tokens(Backend::place(w.embed_tokens)), lm_head(Backend::place(w.lm_head)), final_norm(Backend::place(w.final_norm)) {}
 };
 
 /// Hugging Face's LlamaForCausalLM (and MistralForCausalLM within its sliding window) in
@@ -82,14 +78,15 @@ struct placed_parameters {
 /// all tokens of all sequences as one matrix and attention runs causally per sequence.
 /// Generation keeps a KV cache. Every computation is a primitive of `Backend`.
 template <class Backend = cpu::backend>
-class model {
+class model : public model_base<Backend, weights, llama::tokenizer> {
+    using base = model_base<Backend, weights, llama::tokenizer>;
+
 public:
-    using backend = Backend;
+    using typename base::candidates;
+    using typename base::lora_binding;
+    using typename base::tokenizer;
     using batch = llama::batch;
-    using tokenizer = llama::tokenizer;
-    using lora_binding = typename Backend::lora_binding;
     using context = llama::context<Backend>;
-    using candidates = std::span<const lora_binding* const>;
 
     /// Loads config.json, the weights (model.safetensors, sharded, or .bin) and, when present,
     /// tokenizer.model, tokenizer_config.json's add_bos_token and generation_config.json's
@@ -115,16 +112,24 @@ public:
     }
 
     explicit model(std::shared_ptr<const weights> tensors, std::shared_ptr<const tokenizer> tokens = nullptr)
-        : weights_(std::move(tensors)), tokenizer_(std::move(tokens)), config_(weights_->model_config()),
+        : base(std::move(tensors), std::move(tokens)), config_(weights_->model_config()),
           inverse_frequencies_(rotary_inverse_frequencies(config_)), stop_ids_(config_.eos_token_ids) {
-        prepared_ = prepare_linears<Backend>(*weights_);
+        const layers::stack_shape shape{config_.hidden_size,
+                                        static_cast<float>(config_.rms_norm_eps),
+                                        {config_.num_attention_heads, config_.num_key_value_heads, config_.head_dim,
+                                         1.0f / std::sqrt(static_cast<float>(config_.head_dim))},
+                                        {config_.intermediate_size, activation::silu, true}};
+        std::vector<typename stack::layer> placed;
+        for (const auto& layer : weights_->layers) placed.push_back(layers::place_layer<Backend>(layer));
+        decoder_ = std::make_shared<const stack>(shape, this->linears_, std::move(placed));
         placed_ = std::make_shared<const placed_parameters<Backend>>(*weights_);
     }
 
+    /// The files of a model directory this family reads or that travel with it (merging copies them).
+    static constexpr std::string_view side_files[] = {"config.json",    "generation_config.json", "tokenizer.model",
+                                                      "tokenizer.json", "tokenizer_config.json",  "special_tokens_map.json"};
+
     const config& model_config() const noexcept { return config_; }
-    const weights& tensors() const noexcept { return *weights_; }
-    const io::weight_store& weight_store() const noexcept { return weights_->store(); }
-    bool has_tokenizer() const noexcept { return tokenizer_ != nullptr; }
     const tokenizer& tokens() const {
         if (tokenizer_) return *tokenizer_;
         const auto& directory = weights_->store().directory();
@@ -137,12 +142,6 @@ public:
     /// tokenizer_config.json does not say add_bos_token: false.
     bool adds_bos() const noexcept { return add_bos_ && config_.has_bos(); }
     context make_context() const { return {}; }
-
-    std::vector<lora_target> lora_targets() const { return linear_layers(config_); }
-    lora_binding bind(std::span<const lora_layer> layers, const std::string& subject) const {
-        return Backend::adopt_lora(lorahub::bind_lora(*weights_, layers, subject));
-    }
-    void refresh(lora_binding& binding) const { Backend::refresh_lora(binding); }
 
     /// The prompt generation and the loss start from: [bos] + encode(input).
     std::vector<int> encode_input(std::string_view input) const {
@@ -171,48 +170,49 @@ public:
 
     /// Logits at every label position of every example: [labels[i].size(), vocab_size] each,
     /// row j being the prediction of labels[i][j] (the output at the token before it).
-    std::vector<std::vector<float>> logits(const batch& examples, const lora_binding* lora, context& w) const {
-        forward(examples, candidates(&lora, 1), w);
+    std::vector<std::vector<float>> logits(const batch& examples, const lora_binding* lora, context& ctx) const {
+        forward(examples, candidates(&lora, 1), ctx);
         std::vector<std::vector<float>> result(examples.labels.size());
         std::size_t row = 0;
         for (std::size_t s = 0; s < result.size(); ++s) {
             result[s].resize(examples.labels[s].size() * config_.vocab_size);
-            Backend::download(w.logits.data() + row * config_.vocab_size, result[s].size(), result[s].data());
+            Backend::download(ctx.logits.data() + row * config_.vocab_size, result[s].size(), result[s].data());
             row += examples.labels[s].size();
         }
         return result;
     }
     std::vector<std::vector<float>> logits(const batch& examples, const lora_binding* lora = nullptr) const {
-        context w;
-        return logits(examples, lora, w);
+        context ctx;
+        return logits(examples, lora, ctx);
     }
 
     /// Mean token cross-entropy over the completion tokens of the batch, as HF's causal-LM
     /// loss (shifted by one, labels -100 on the prompt and padding) computes it.
-    double loss(const batch& examples, const lora_binding* lora, context& w) const {
-        forward(examples, candidates(&lora, 1), w);
-        mean_cross_entropies(examples, 1, w);
-        return w.copy_losses.front();
+    double loss(const batch& examples, const lora_binding* lora, context& ctx) const {
+        forward(examples, candidates(&lora, 1), ctx);
+        mean_cross_entropies(examples, 1, ctx);
+        return ctx.copy_losses.front();
     }
     double loss(const batch& examples, const lora_binding* lora = nullptr) const {
-        context w;
-        return loss(examples, lora, w);
+        context ctx;
+        return loss(examples, lora, ctx);
     }
 
     /// loss() under each candidate's LoRA in one pass: the batch stacked once per candidate,
     /// every base projection one product over all rows, each candidate's LoRA on its block.
-    std::vector<double> losses(const batch& examples, candidates population, context& w) const {
+    std::vector<double> losses(const batch& examples, candidates population, context& ctx) const {
         if (population.empty()) return {};
-        forward(examples, population, w);
-        mean_cross_entropies(examples, population.size(), w);
-        return w.copy_losses;
+        forward(examples, population, ctx);
+        mean_cross_entropies(examples, population.size(), ctx);
+        return ctx.copy_losses;
     }
 
     /// Greedy decoding as HF generate(do_sample=False, num_beams=1) from each prompt: the
-    /// prompts run once (prefill) into a KV cache, then one token per step; a sequence stops
-    /// at any eos id of generation_config.json, else config.json (kept) or after max_new_tokens. Returns the new ids of each sequence.
+    /// prompts run once (prefill) into a KV cache, then one token per step; a sequence stops at
+    /// any eos id of generation_config.json, else config.json (kept), or after max_new_tokens.
+    /// Returns the new ids of each sequence.
     std::vector<std::vector<int>> generate(const std::vector<std::vector<int>>& inputs, const lora_binding* lora,
-                                           std::size_t max_new_tokens, context& w) const {
+                                           std::size_t max_new_tokens, context& ctx) const {
         check_ids(inputs, "generate");
         const std::size_t n = inputs.size();
         std::vector<std::vector<int>> result(n);
@@ -223,23 +223,20 @@ public:
         check_length(longest, "generate");
         // positions past max_position_embeddings are refused when reached, so the cache needs no more
         const std::size_t capacity = std::min(longest + max_new_tokens, std::max(longest, config_.max_position_embeddings));
-        const std::size_t layers = config_.num_hidden_layers, kv = config_.key_value_dim(), d = config_.hidden_size;
-        w.key_cache.resize(layers * n * capacity * kv);
-        w.value_cache.resize(layers * n * capacity * kv);
-        ensure_rotary(capacity, w);  // once, not one position per step
+        const std::size_t layer_count = decoder_->size(), kv = config_.key_value_dim(), d = config_.hidden_size;
+        ctx.key_cache.resize(layer_count * n * capacity * kv);
+        ctx.value_cache.resize(layer_count * n * capacity * kv);
+        ensure_rotary(capacity, ctx);  // once, not one position per step
 
         // prefill: every prompt token, causal per prompt; keys and values into the cache
-        pack(inputs, {}, 1, w);
-        run_layers(w.offsets.back(), one, w, [&](std::size_t l) {
-            for (std::size_t s = 0; s < n; ++s) {
-                const std::size_t base = (l * n + s) * capacity * kv, length = inputs[s].size();
-                Backend::copy(w.key.data() + w.offsets[s] * kv, length * kv, w.key_cache.data() + base);
-                Backend::copy(w.value.data() + w.offsets[s] * kv, length * kv, w.value_cache.data() + base);
-            }
-        });
-        w.selected.clear();
-        for (std::size_t s = 0; s < n; ++s) w.selected.push_back(static_cast<int>(w.offsets[s + 1] - 1));
-        head(w.selected, w);
+        pack(inputs, {}, 1, ctx);
+        ctx.cache_writes.clear();
+        for (std::size_t s = 0; s < n; ++s) ctx.cache_writes.push_back({ctx.offsets[s], s * capacity, inputs[s].size()});
+        const layers::kv_cache prefill{ctx.key_cache.data(), ctx.value_cache.data(), n * capacity, ctx.cache_writes, false};
+        run_layers(ctx.offsets.back(), one, ctx, &prefill);
+        ctx.selected.clear();
+        for (std::size_t s = 0; s < n; ++s) ctx.selected.push_back(static_cast<int>(ctx.offsets[s + 1] - 1));
+        head(ctx.selected, ctx);
 
         std::vector<std::size_t> active(n), length(n);
         for (std::size_t s = 0; s < n; ++s) {
@@ -247,65 +244,62 @@ public:
             length[s] = inputs[s].size();
         }
         for (std::size_t step = 0;; ++step) {
-            w.next_ids.resize(active.size());
-            Backend::argmax_rows(w.logits.data(), active.size(), config_.vocab_size, w.next_ids);
+            ctx.next_ids.resize(active.size());
+            Backend::argmax_rows(ctx.logits.data(), active.size(), config_.vocab_size, ctx.next_ids);
             std::vector<std::size_t> still;
-            w.ids.clear();
+            ctx.ids.clear();
             for (std::size_t r = 0; r < active.size(); ++r) {
                 const std::size_t s = active[r];
-                const int id = w.next_ids[r];
+                const int id = ctx.next_ids[r];
                 result[s].push_back(id);
                 if (!is_eos(id) && step + 1 < max_new_tokens) {
                     still.push_back(s);
-                    w.ids.push_back(id);
+                    ctx.ids.push_back(id);
                 }
             }
             active.swap(still);
             if (active.empty()) break;
             // one new token per active sequence at position length[s], attending to its cache
             const std::size_t rows = active.size();
-            w.positions.clear();
-            for (const std::size_t s : active) w.positions.push_back(static_cast<int>(length[s]));
-            w.hidden.resize(rows * d);
-            Backend::gather_rows(placed_->embed_tokens.data(), d, w.ids, w.hidden.data());
-            w.spans.clear();
+            ctx.positions.clear();
+            for (const std::size_t s : active) ctx.positions.push_back(static_cast<int>(length[s]));
+            ctx.hidden.resize(rows * d);
+            Backend::gather_rows(placed_->embed_tokens.data(), d, ctx.ids, ctx.hidden.data());
+            ctx.spans.clear();
+            ctx.cache_writes.clear();
             for (std::size_t r = 0; r < rows; ++r) {
                 const std::size_t s = active[r];
-                w.spans.push_back({r, 1, length[s], s * capacity, length[s] + 1});
+                ctx.spans.push_back({r, 1, length[s], s * capacity, length[s] + 1});
+                ctx.cache_writes.push_back({r, s * capacity + length[s], 1});
             }
-            run_layers(rows, one, w, [&](std::size_t l) {
-                for (std::size_t r = 0; r < rows; ++r) {
-                    const std::size_t s = active[r], at = (l * n + s) * capacity * kv + length[s] * kv;
-                    Backend::copy(w.key.data() + r * kv, kv, w.key_cache.data() + at);
-                    Backend::copy(w.value.data() + r * kv, kv, w.value_cache.data() + at);
-                }
-            }, n * capacity * kv);
+            const layers::kv_cache decode{ctx.key_cache.data(), ctx.value_cache.data(), n * capacity, ctx.cache_writes, true};
+            run_layers(rows, one, ctx, &decode);
             for (const std::size_t s : active) ++length[s];
-            w.selected.resize(rows);
-            for (std::size_t r = 0; r < rows; ++r) w.selected[r] = static_cast<int>(r);
-            head(w.selected, w);
+            ctx.selected.resize(rows);
+            for (std::size_t r = 0; r < rows; ++r) ctx.selected[r] = static_cast<int>(r);
+            head(ctx.selected, ctx);
         }
         return result;
     }
     std::vector<std::vector<int>> generate(const std::vector<std::vector<int>>& inputs, const lora_binding* lora,
                                            std::size_t max_new_tokens) const {
-        context w;
-        return generate(inputs, lora, max_new_tokens, w);
+        context ctx;
+        return generate(inputs, lora, max_new_tokens, ctx);
     }
 
-    /// W' = W + s B A for every layer the binding gives a LoRA: (tensor name, values) pairs.
-    std::vector<std::pair<std::string, std::vector<float>>> merged_weights(const lora_binding& binding) const {
-        return merged_linear_weights(*weights_, Backend::host_lora(binding));
-    }
     /// A model whose bound layers hold W' = W + s B A: the same outputs without runtime LoRA.
     model merged(const lora_binding& lora) const {
-        model result(merged_tensors(*weights_, Backend::host_lora(lora)), tokenizer_);
+        model result(this->merged_tensors_of(lora), tokenizer_);
         result.add_bos_ = add_bos_;
         result.stop_ids_ = stop_ids_;
         return result;
     }
 
 private:
+    using stack = layers::layer_stack<Backend>;
+    using base::tokenizer_;
+    using base::weights_;
+
     bool is_eos(int id) const { return std::find(stop_ids_.begin(), stop_ids_.end(), id) != stop_ids_.end(); }
 
     /// The JSON object in `path`, or nothing when there is no such file.
@@ -333,146 +327,107 @@ private:
     }
 
     /// Packs inputs[s] (+ labels[s] when given) end to end, `copies` times over: token ids,
-    /// positions, offsets and causal spans (queries and keys are the same rows) into w.
-    void pack(const std::vector<std::vector<int>>& inputs, const std::vector<std::vector<int>>& labels, std::size_t copies, context& w) const {
-        w.offsets.assign(1, 0);
-        w.ids.clear();
-        w.positions.clear();
-        w.spans.clear();
+    /// positions, offsets and causal spans (queries and keys are the same rows) into ctx.
+    void pack(const std::vector<std::vector<int>>& inputs, const std::vector<std::vector<int>>& labels, std::size_t copies, context& ctx) const {
+        ctx.offsets.assign(1, 0);
+        ctx.ids.clear();
+        ctx.positions.clear();
+        ctx.spans.clear();
         for (std::size_t copy = 0; copy < copies; ++copy)
             for (std::size_t s = 0; s < inputs.size(); ++s) {
-                const std::size_t start = w.offsets.back();
-                w.ids.insert(w.ids.end(), inputs[s].begin(), inputs[s].end());
-                if (!labels.empty()) w.ids.insert(w.ids.end(), labels[s].begin(), labels[s].end());
-                const std::size_t length = w.ids.size() - start;
-                for (std::size_t p = 0; p < length; ++p) w.positions.push_back(static_cast<int>(p));
-                w.offsets.push_back(w.ids.size());
-                w.spans.push_back({start, length, 0, start, length});
+                const std::size_t start = ctx.offsets.back();
+                ctx.ids.insert(ctx.ids.end(), inputs[s].begin(), inputs[s].end());
+                if (!labels.empty()) ctx.ids.insert(ctx.ids.end(), labels[s].begin(), labels[s].end());
+                const std::size_t length = ctx.ids.size() - start;
+                for (std::size_t p = 0; p < length; ++p) ctx.positions.push_back(static_cast<int>(p));
+                ctx.offsets.push_back(ctx.ids.size());
+                ctx.spans.push_back({start, length, 0, start, length});
             }
-        w.hidden.resize(w.ids.size() * config_.hidden_size);
-        Backend::gather_rows(placed_->embed_tokens.data(), config_.hidden_size, w.ids, w.hidden.data());
+        ctx.hidden.resize(ctx.ids.size() * config_.hidden_size);
+        Backend::gather_rows(placed_->embed_tokens.data(), config_.hidden_size, ctx.ids, ctx.hidden.data());
     }
 
     /// Grows the context's rotary table to cover positions [0, positions).
-    void ensure_rotary(std::size_t positions, context& w) const {
-        if (positions <= w.rotary_positions) return;
+    void ensure_rotary(std::size_t positions, context& ctx) const {
+        if (positions <= ctx.rotary_positions) return;
         const std::size_t half = config_.head_dim / 2;
-        w.cos_host.clear();
-        w.sin_host.clear();
-        append_rotary_rows(inverse_frequencies_, 0, positions, w.cos_host, w.sin_host);
-        w.cos_table.resize(positions * half);
-        w.sin_table.resize(positions * half);
-        Backend::upload(w.cos_host, w.cos_table.data());
-        Backend::upload(w.sin_host, w.sin_table.data());
-        w.rotary_positions = positions;
+        ctx.cos_host.clear();
+        ctx.sin_host.clear();
+        append_rotary_rows(inverse_frequencies_, 0, positions, ctx.cos_host, ctx.sin_host);
+        ctx.cos_table.resize(positions * half);
+        ctx.sin_table.resize(positions * half);
+        Backend::upload(ctx.cos_host, ctx.cos_table.data());
+        Backend::upload(ctx.sin_host, ctx.sin_table.data());
+        ctx.rotary_positions = positions;
     }
 
-    void norm(const float* x, std::size_t rows, const typename Backend::parameter& weight, float* out) const {
-        Backend::rms_norm(x, rows, config_.hidden_size, weight.data(), static_cast<float>(config_.rms_norm_eps), out);
-    }
-
-    void linear(const float* x, std::size_t rows, std::size_t index, candidates lora, float* out, context& w, float beta = 0.0f) const {
-        lora_linear<Backend>(x, rows, weights_->linears[index], (*prepared_)[index], index, lora, out, w.lora_tmp, beta);
-    }
-
-    /// The decoder layers over the `rows` tokens in w.hidden at w.positions, attending over
-    /// w.spans. `store_keys(l)` runs after layer l's rotated keys and values are in w.key and
-    /// w.value. With `cache_layer` (the size of one layer's KV cache; 0: none), attention reads
-    /// keys and values from w.key_cache / w.value_cache (generation) instead of w.key / w.value.
-    template <class StoreKeys>
-    void run_layers(std::size_t rows, candidates lora, context& w, StoreKeys&& store_keys, std::size_t cache_layer = 0) const {
-        const std::size_t d = config_.hidden_size, q_dim = config_.query_dim(), kv = config_.key_value_dim(), ff = config_.intermediate_size;
-        const std::size_t hd = config_.head_dim, half = hd / 2;
+    /// The decoder layers over the `rows` tokens in ctx.hidden at ctx.positions, attending over
+    /// ctx.spans, with the rotary rows of those positions; keys and values stored into and read
+    /// from `cache` as it says (null: none).
+    void run_layers(std::size_t rows, candidates lora, context& ctx, const layers::kv_cache* cache) const {
+        const std::size_t half = config_.head_dim / 2;
         std::size_t longest = 0;
-        for (const int p : w.positions) longest = std::max(longest, static_cast<std::size_t>(p) + 1);
+        for (const int p : ctx.positions) longest = std::max(longest, static_cast<std::size_t>(p) + 1);
         check_length(longest, "sequence");
-        ensure_rotary(longest, w);
-        w.cos_rows.resize(rows * half);
-        w.sin_rows.resize(rows * half);
-        Backend::gather_rows(w.cos_table.data(), half, w.positions, w.cos_rows.data());
-        Backend::gather_rows(w.sin_table.data(), half, w.positions, w.sin_rows.data());
-        w.normed.resize(rows * d);
-        w.query.resize(rows * q_dim);
-        w.key.resize(rows * kv);
-        w.value.resize(rows * kv);
-        w.attended.resize(rows * q_dim);
-        w.gate.resize(rows * ff);
-        w.up.resize(rows * ff);
-        const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-        for (std::size_t l = 0; l < weights_->layers.size(); ++l) {
-            const auto& layer = weights_->layers[l];
-            norm(w.hidden.data(), rows, placed_->input_norms[l], w.normed.data());
-            linear(w.normed.data(), rows, layer.q, lora, w.query.data(), w);
-            linear(w.normed.data(), rows, layer.k, lora, w.key.data(), w);
-            linear(w.normed.data(), rows, layer.v, lora, w.value.data(), w);
-            Backend::rotary(w.query.data(), rows, config_.num_attention_heads, hd, q_dim, w.cos_rows.data(), w.sin_rows.data());
-            Backend::rotary(w.key.data(), rows, config_.num_key_value_heads, hd, kv, w.cos_rows.data(), w.sin_rows.data());
-            store_keys(l);
-            const float* keys = cache_layer ? w.key_cache.data() + l * cache_layer : w.key.data();
-            const float* values = cache_layer ? w.value_cache.data() + l * cache_layer : w.value.data();
-            Backend::attention({w.query.data(), keys, values, w.attended.data(), config_.num_attention_heads, hd, q_dim, kv, scale, true,
-                                w.spans, config_.num_key_value_heads});
-            linear(w.attended.data(), rows, layer.o, lora, w.hidden.data(), w, 1.0f);
-            norm(w.hidden.data(), rows, placed_->post_attention_norms[l], w.normed.data());
-            linear(w.normed.data(), rows, layer.gate, lora, w.gate.data(), w);
-            linear(w.normed.data(), rows, layer.up, lora, w.up.data(), w);
-            Backend::activate(activation::silu, w.gate.data(), w.up.data(), rows * ff);
-            linear(w.gate.data(), rows, layer.down, lora, w.hidden.data(), w, 1.0f);
-        }
+        ensure_rotary(longest, ctx);
+        ctx.cos_rows.resize(rows * half);
+        ctx.sin_rows.resize(rows * half);
+        Backend::gather_rows(ctx.cos_table.data(), half, ctx.positions, ctx.cos_rows.data());
+        Backend::gather_rows(ctx.sin_table.data(), half, ctx.positions, ctx.sin_rows.data());
+        decoder_->run(ctx.hidden.data(), rows, {ctx.spans, true, ctx.cos_rows.data(), ctx.sin_rows.data(), cache}, nullptr, lora, ctx.layers);
     }
 
-    /// Final norm of the rows `selected` of w.hidden, then their logits into w.logits.
-    void head(std::span<const int> selected, context& w) const {
+    /// Final norm of the rows `selected` of ctx.hidden, then their logits into ctx.logits.
+    void head(std::span<const int> selected, context& ctx) const {
         const std::size_t d = config_.hidden_size, rows = selected.size();
-        w.head_in.resize(rows * d);
-        Backend::gather_rows(w.hidden.data(), d, selected, w.head_in.data());
-        w.normed.resize(rows * d);
-        norm(w.head_in.data(), rows, placed_->final_norm, w.normed.data());
-        w.logits.resize(rows * config_.vocab_size);
-        Backend::gemm_nt({w.normed.data(), rows, d, d}, {placed_->lm_head.data(), config_.vocab_size, d, d},
-                         {w.logits.data(), rows, config_.vocab_size, config_.vocab_size});
+        auto& normed = ctx.layers.normed;
+        ctx.head_in.resize(rows * d);
+        Backend::gather_rows(ctx.hidden.data(), d, selected, ctx.head_in.data());
+        normed.resize(rows * d);
+        decoder_->norm(ctx.head_in.data(), rows, placed_->final_norm, normed.data());
+        ctx.logits.resize(rows * config_.vocab_size);
+        Backend::gemm_nt({normed.data(), rows, d, d}, {placed_->lm_head.data(), config_.vocab_size, d, d},
+                         {ctx.logits.data(), rows, config_.vocab_size, config_.vocab_size});
     }
 
     /// Teacher-forced pass of prompt + completion per example, stacked once per candidate;
-    /// logits only at the rows that predict a completion token, in order, into w.logits.
-    void forward(const batch& examples, candidates lora, context& w) const {
+    /// logits only at the rows that predict a completion token, in order, into ctx.logits.
+    void forward(const batch& examples, candidates lora, context& ctx) const {
         if (examples.inputs.size() != examples.labels.size())
             throw argument_error("batch", std::to_string(examples.inputs.size()) + " inputs but " + std::to_string(examples.labels.size()) +
                                               " label sequences");
         check_ids(examples.inputs, "batch inputs");
         check_ids(examples.labels, "batch labels");
         const std::size_t copies = lora.size();
-        pack(examples.inputs, examples.labels, copies, w);
-        run_layers(w.ids.size(), lora, w, [](std::size_t) {});
-        w.selected.clear();
+        pack(examples.inputs, examples.labels, copies, ctx);
+        run_layers(ctx.ids.size(), lora, ctx, nullptr);
+        ctx.selected.clear();
         for (std::size_t copy = 0; copy < copies; ++copy)
             for (std::size_t s = 0; s < examples.inputs.size(); ++s) {
-                const std::size_t first = w.offsets[copy * examples.inputs.size() + s] + examples.inputs[s].size() - 1;
-                for (std::size_t i = 0; i < examples.labels[s].size(); ++i) w.selected.push_back(static_cast<int>(first + i));
+                const std::size_t first = ctx.offsets[copy * examples.inputs.size() + s] + examples.inputs[s].size() - 1;
+                for (std::size_t i = 0; i < examples.labels[s].size(); ++i) ctx.selected.push_back(static_cast<int>(first + i));
             }
-        head(w.selected, w);
+        head(ctx.selected, ctx);
     }
 
     /// Mean cross-entropy over the labels of each of the batch's `copies` stacked copies (the
-    /// logits rows forward() selected, in order) into w.copy_losses.
-    void mean_cross_entropies(const batch& examples, std::size_t copies, context& w) const {
-        w.labeled.clear();
+    /// logits rows forward() selected, in order) into ctx.copy_losses.
+    void mean_cross_entropies(const batch& examples, std::size_t copies, context& ctx) const {
+        ctx.labeled.clear();
         for (std::size_t copy = 0; copy < copies; ++copy)
             for (const auto& labels : examples.labels)
-                for (const int label : labels) w.labeled.push_back({w.labeled.size(), static_cast<std::size_t>(label)});
-        if (w.labeled.empty()) throw argument_error("loss", "the batch has no label tokens");
-        w.row_losses.resize(w.labeled.size());
-        Backend::cross_entropy_rows(w.logits.data(), config_.vocab_size, w.labeled, w.row_losses);
-        mean_per_copy(w.row_losses, copies, w.copy_losses);
+                for (const int label : labels) ctx.labeled.push_back({ctx.labeled.size(), static_cast<std::size_t>(label)});
+        if (ctx.labeled.empty()) throw argument_error("loss", "the batch has no label tokens");
+        ctx.row_losses.resize(ctx.labeled.size());
+        Backend::cross_entropy_rows(ctx.logits.data(), config_.vocab_size, ctx.labeled, ctx.row_losses);
+        mean_per_copy(ctx.row_losses, copies, ctx.copy_losses);
     }
 
-    std::shared_ptr<const weights> weights_;
-    std::shared_ptr<const tokenizer> tokenizer_;
     config config_;
     std::vector<float> inverse_frequencies_;
     bool add_bos_ = true;
     std::vector<int> stop_ids_;  ///< generation stops at these (generation_config.json, else config.json)
-    std::shared_ptr<const std::vector<typename Backend::weight>> prepared_;
+    std::shared_ptr<const stack> decoder_;
     std::shared_ptr<const placed_parameters<Backend>> placed_;
 };
 

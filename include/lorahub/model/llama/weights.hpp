@@ -6,42 +6,41 @@
 #include <vector>
 
 #include "lorahub/io/weight_store.hpp"
-#include "lorahub/model/linear_layers.hpp"
+#include "lorahub/model/layers/layer_stack.hpp"
 #include "lorahub/model/llama/config.hpp"
 #include "lorahub/model/llama/layout.hpp"
+#include "lorahub/model/tensors.hpp"
 
 namespace lorahub::llama {
 
-/// Indices into weights::linears of one decoder layer's projections, and its two norms.
-struct decoder_layer {
-    std::span<const float> input_norm, post_attention_norm;
-    std::size_t q, k, v, o, gate, up, down;
-};
-
-/// The model's tensors as float32 views (model_tensors): zero-copy into the mapped files when
-/// stored as aligned F32, converted once at load otherwise (bf16/f16 checkpoints). Copies
-/// share the underlying memory.
+/// The model's tensors as float32 views over the weight store (model_tensors): zero-copy into
+/// the mapped files when stored as aligned F32, converted once at load otherwise; layers found
+/// by the names of layout.hpp. Copies share the underlying memory.
 class weights : public model_tensors {
 public:
     weights(const config& c, std::shared_ptr<const io::weight_store> store) : model_tensors(std::move(store)), config_(c) {
         check_weights(c, this->store());
-        embed_tokens = load("model.embed_tokens.weight");
-        lm_head = c.tie_word_embeddings ? embed_tokens : load("lm_head.weight");
-        final_norm = load("model.norm.weight");
+        embed_tokens = load(llama::embed_tokens);
+        lm_head = c.tie_word_embeddings ? embed_tokens : load(llama::lm_head);
+        final_norm = load(llama::final_norm);
         for (const auto& target : linear_layers(c)) add_linear(target);
-        constexpr std::size_t per_layer = std::size(projections);
         for (std::size_t i = 0; i < c.num_hidden_layers; ++i) {
             const auto p = layer_prefix(i);
-            const std::size_t first = i * per_layer;
-            layers.push_back({load(p + "input_layernorm.weight"), load(p + "post_attention_layernorm.weight"), first, first + 1, first + 2,
-                              first + 3, first + 4, first + 5, first + 6});
+            auto linear = [&](const char* name) { return linear_index(p + name); };
+            using names = layer_names;
+            layers.push_back({load(p + names::input_norm),
+                              {linear(names::q), linear(names::k), linear(names::v), linear(names::o)},
+                              {},
+                              std::nullopt,
+                              load(p + names::post_attention_norm),
+                              {linear(names::gate), linear(names::up), linear(names::down)}});
         }
     }
 
     const config& model_config() const noexcept { return config_; }
 
     std::span<const float> embed_tokens, lm_head, final_norm;
-    std::vector<decoder_layer> layers;
+    std::vector<layers::host_layer> layers;
 
 private:
     config config_;

@@ -1,6 +1,9 @@
 #pragma once
 
+#include <algorithm>
 #include <cmath>
+#include <iterator>
+#include <string_view>
 #include <cstddef>
 #include <filesystem>
 #include <string>
@@ -15,6 +18,10 @@ namespace lorahub::t5 {
 
 /// The activation of the feed-forward block, as HF names it after reading feed_forward_proj.
 using lorahub::activation;
+
+/// The values of config.json's model_type this family reads (a config without one is T5, as
+/// HF's T5Config allows).
+inline constexpr std::string_view model_types[] = {"t5", "mt5"};
 
 /// Everything the T5 forward pass needs from config.json, validated.
 struct config {
@@ -57,7 +64,7 @@ inline config parse_config(const io::json& document, const std::string& subject)
     if (!document.is_object()) throw config_error(subject, "config must be a JSON object");
     if (document.contains("model_type")) {
         const auto& type = document["model_type"];
-        if (!type.is_string() || (type.get<std::string>() != "t5" && type.get<std::string>() != "mt5"))
+        if (!type.is_string() || std::find(std::begin(model_types), std::end(model_types), type.get<std::string>()) == std::end(model_types))
             throw unsupported_error(subject, "model_type " + type.dump() + " is not a T5 model");
     }
     config result;

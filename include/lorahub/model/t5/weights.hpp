@@ -1,75 +1,56 @@
 #pragma once
 
 #include <cstddef>
-#include <map>
 #include <memory>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "lorahub/io/weight_store.hpp"
-#include "lorahub/model/linear_layers.hpp"
+#include "lorahub/model/layers/layer_stack.hpp"
 #include "lorahub/model/t5/config.hpp"
 #include "lorahub/model/t5/layout.hpp"
+#include "lorahub/model/tensors.hpp"
 
 namespace lorahub::t5 {
 
 using lorahub::linear_weight;
 
-struct attention_block {
-    std::size_t q, k, v, o;  // indices into weights::linears
-};
-
-struct feed_forward_block {
-    std::size_t wi, wi_1, wo;  // wi is wi_0 when gated; wi_1 is used only when gated
-};
-
-struct encoder_layer {
-    std::span<const float> self_norm, ff_norm;
-    attention_block self;
-    feed_forward_block ff;
-};
-
-struct decoder_layer {
-    std::span<const float> self_norm, cross_norm, ff_norm;
-    attention_block self, cross;
-    feed_forward_block ff;
-};
-
 /// The model's tensors as float32 views (model_tensors): zero-copy into the mapped files when
 /// stored as aligned F32, converted once at load otherwise. Copies share the underlying memory.
+/// Every name comes from layout.hpp.
 class weights : public model_tensors {
 public:
     weights(const config& c, std::shared_ptr<const io::weight_store> store) : model_tensors(std::move(store)), config_(c) {
         check_weights(c, this->store());
-        shared = load("shared.weight");
-        lm_head = c.tie_word_embeddings ? shared : load("lm_head.weight");
-        encoder_position_bias = load("encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight");
-        decoder_position_bias = load("decoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight");
-        encoder_final_norm = load("encoder.final_layer_norm.weight");
-        decoder_final_norm = load("decoder.final_layer_norm.weight");
-        std::map<std::string, std::size_t> index;
-        for (const auto& spec : linear_layers(c)) {
-            index[spec.module] = linears.size();
-            add_linear(spec);
-        }
+        shared = load(shared_embedding);
+        lm_head = c.tie_word_embeddings ? shared : load(t5::lm_head);
+        encoder_position_bias = load(t5::encoder_position_bias);
+        decoder_position_bias = load(t5::decoder_position_bias);
+        encoder_final_norm = load(t5::encoder_final_norm);
+        decoder_final_norm = load(t5::decoder_final_norm);
+        for (const auto& target : linear_layers(c)) add_linear(target);
+        const auto projections = feed_forward_projections(c);
         auto attention = [&](const std::string& prefix) {
-            return attention_block{index.at(prefix + "q"), index.at(prefix + "k"), index.at(prefix + "v"), index.at(prefix + "o")};
+            return layers::attention_linears{linear_index(prefix + ".q"), linear_index(prefix + ".k"), linear_index(prefix + ".v"), linear_index(prefix + ".o")};
         };
         auto feed_forward = [&](const std::string& prefix) {
-            if (c.gated_activation) return feed_forward_block{index.at(prefix + "wi_0"), index.at(prefix + "wi_1"), index.at(prefix + "wo")};
-            return feed_forward_block{index.at(prefix + "wi"), index.at(prefix + "wi"), index.at(prefix + "wo")};
+            const auto gate = linear_index(prefix + "." + projections.front());
+            return layers::feed_forward_linears{gate, c.gated_activation ? linear_index(prefix + "." + projections[1]) : gate,
+                                                linear_index(prefix + "." + projections.back())};
         };
-        for (std::size_t i = 0; i < c.num_layers; ++i) {
-            const auto p = encoder_block(i);
-            encoder.push_back({load(p + "0.layer_norm.weight"), load(p + "1.layer_norm.weight"), attention(p + "0.SelfAttention."),
-                               feed_forward(p + "1.DenseReluDense.")});
-        }
-        for (std::size_t i = 0; i < c.num_decoder_layers; ++i) {
-            const auto p = decoder_block(i);
-            decoder.push_back({load(p + "0.layer_norm.weight"), load(p + "1.layer_norm.weight"), load(p + "2.layer_norm.weight"),
-                               attention(p + "0.SelfAttention."), attention(p + "1.EncDecAttention."),
-                               feed_forward(p + "2.DenseReluDense.")});
+        for (const bool decoder : {false, true}) {
+            const std::size_t blocks = decoder ? c.num_decoder_layers : c.num_layers;
+            for (std::size_t i = 0; i < blocks; ++i) {
+                const auto names = block_names::of(decoder, i);
+                layers::host_layer layer{load(names.self_norm), attention(names.self_attention), {}, {}, load(names.ff_norm),
+                                         feed_forward(names.feed_forward)};
+                if (decoder) {
+                    layer.cross_norm = load(names.cross_norm);
+                    layer.cross = attention(names.cross_attention);
+                }
+                (decoder ? this->decoder : encoder).push_back(layer);
+            }
         }
     }
 
@@ -78,8 +59,7 @@ public:
     std::span<const float> shared, lm_head;
     std::span<const float> encoder_position_bias, decoder_position_bias;  // [buckets, heads]
     std::span<const float> encoder_final_norm, decoder_final_norm;
-    std::vector<encoder_layer> encoder;
-    std::vector<decoder_layer> decoder;
+    std::vector<layers::host_layer> encoder, decoder;
 
 private:
     config config_;

@@ -8,13 +8,14 @@
 #include <string>
 #include <vector>
 
-#include <lorahub/core/printable.hpp>
-#include <lorahub/io/json.hpp>
+#include "lorahub/core/printable.hpp"
+#include "lorahub/core/text_format.hpp"
+#include "lorahub/hub/evaluation_plan.hpp"
+#include "lorahub/io/json.hpp"
 
-#include "evaluate.hpp"
-#include "plot.hpp"
+namespace lorahub {
 
-namespace lorahub::cli {
+/// The reports of an evaluation (hub/evaluate.hpp): a markdown table, every number as JSON, a bar chart as SVG.
 
 /// Every method of the outcomes in first-seen order (a task without a trained LoRA lacks that row).
 inline std::vector<std::string> method_names(const std::vector<task_outcome>& outcomes) {
@@ -169,4 +170,29 @@ inline std::string evaluation_svg(const std::vector<task_outcome>& outcomes) {
     return svg.str();
 }
 
-}  // namespace lorahub::cli
+/// A markdown document: what each method is, the tables, and the command that made it
+/// (`command_line`); `modules` is the pool's size, `seconds` the run's wall time.
+inline std::string evaluation_document(const std::string& command_line, const std::vector<task_outcome>& outcomes, const evaluation_plan& plan,
+                                       std::size_t modules, double seconds, const std::string& precision) {
+    std::ostringstream out;
+    out << "# LoraHub evaluation\n\n"
+        << "Exact-match accuracy in percent (upstream's: strip, lowercase, drop \".\") on each task's test examples, "
+        << modules << " modules. Produced by:\n\n    " << command_line << "\n\n"
+        << "- *zero-shot*: the base model alone.\n"
+        << "- *ICL*: the base model with few-shot examples prepended to each test input (\"input\\noutput\" blocks).\n"
+        << "- *uniform*: every module at weight 1/N (A and B averaged, LoraHub's composition rule).\n"
+        << "- *best single module (oracle)*: the module with the highest test accuracy alone (w = e_i); it looks at the test set.\n"
+        << "- *LoraHub optimizer/budget*: weights learned from the few-shot examples only (objective: upstream's loss + 0.05 mean|w|), "
+        << "mean over seeds 1.." << plan.seeds << " with the range in brackets; each seed composes "
+        << (modules <= plan.subset ? std::string("all the modules") : std::to_string(plan.subset) + " modules drawn at random")
+        << " (upstream's reproduce_bbh.py draws 20 of 196 per seed). *select k*: every module is first scored alone on the few-shot "
+        << "examples (N evaluations on top of the budget) and only the k with the lowest loss are searched.\n"
+        << "- *task LoRA (upper bound)*: a LoRA trained on the task's own training data, when the hub has one.\n"
+        << "- Upstream LoraHub (the pip package, NGOpt choosing COBYLA) on the demo hub, side by side: `docs/benchmarks.md` "
+        << "(`bench/peers/run_upstream.sh`).\n\n"
+        << evaluation_markdown(outcomes) << "\n"
+        << formatted("All of the above took %.0f s on this machine (CPU backend, %s).\n", seconds, precision.c_str());
+    return out.str();
+}
+
+}  // namespace lorahub

@@ -1,9 +1,8 @@
-#pragma once
-
 #include <cstdint>
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -14,21 +13,18 @@
 #include <lorahub/io/safetensors.hpp>
 #include <lorahub/io/torch_checkpoint.hpp>
 #include <lorahub/io/weight_store.hpp>
-#include <lorahub/model/llama/config.hpp>
-#include <lorahub/model/llama/layout.hpp>
-#include <lorahub/model/llama/tokenizer.hpp>
-#include <lorahub/model/t5/config.hpp>
-#include <lorahub/model/t5/layout.hpp>
-#include <lorahub/model/t5/tokenizer.hpp>
+#include <lorahub/model/families.hpp>
 
-#include "model_family.hpp"
+#include "../commands.hpp"
+#include "../output.hpp"
 
 namespace lorahub::cli {
+namespace {
 
 using io::json;
 
 /// Parameter counts and dtypes of a set of tensors.
-inline json tensor_totals(const std::vector<const io::tensor_view*>& views) {
+json tensor_totals(const std::vector<const io::tensor_view*>& views) {
     std::uint64_t parameters = 0;
     std::map<std::string, std::uint64_t> by_dtype;
     for (const auto* view : views) {
@@ -38,14 +34,14 @@ inline json tensor_totals(const std::vector<const io::tensor_view*>& views) {
     return {{"tensors", views.size()}, {"parameters", parameters}, {"dtypes", by_dtype}};
 }
 
-inline std::string dtype_list(const json& totals) {
+std::string dtype_list(const json& totals) {
     std::string text;
     for (const auto& [name, count] : totals["dtypes"].items()) text += (text.empty() ? "" : ", ") + name;
     return text.empty() ? "none" : text;
 }
 
 /// A .safetensors file, or a torch.save checkpoint (.bin, .pt, .pth) read safely.
-inline json inspect_safetensors(const std::filesystem::path& path) {
+json inspect_safetensors(const std::filesystem::path& path) {
     const auto file = io::open_weights_file(path);
     std::vector<const io::tensor_view*> views;
     json tensors = json::array();
@@ -61,7 +57,7 @@ inline json inspect_safetensors(const std::filesystem::path& path) {
 }
 
 /// Weight totals and files of a model directory's store.
-inline json store_summary(const io::weight_store& store) {
+json store_summary(const io::weight_store& store) {
     std::vector<const io::tensor_view*> views;
     for (const auto& [name, located] : store.tensors()) views.push_back(located.view);
     json files = json::array();
@@ -71,66 +67,20 @@ inline json store_summary(const io::weight_store& store) {
     return summary;
 }
 
-inline json inspect_llama_model(const std::filesystem::path& directory) {
-    const auto config = llama::load_config(directory / "config.json");
-    const io::weight_store store(directory);
-    llama::check_weights(config, store);
-    json summary = {{"path", directory.string()}, {"kind", "llama-model"}};
-    summary["config"] = {{"model_type", config.model_type},
-                         {"hidden_size", config.hidden_size},
-                         {"intermediate_size", config.intermediate_size},
-                         {"num_hidden_layers", config.num_hidden_layers},
-                         {"num_attention_heads", config.num_attention_heads},
-                         {"num_key_value_heads", config.num_key_value_heads},
-                         {"head_dim", config.head_dim},
-                         {"vocab_size", config.vocab_size},
-                         {"rope_theta", config.rope_theta},
-                         {"rope_linear_factor", config.rope_linear_factor},
-                         {"max_position_embeddings", config.max_position_embeddings},
-                         {"tie_word_embeddings", config.tie_word_embeddings}};
-    summary["weights"] = store_summary(store);
-    summary["lora_targets"] = llama::linear_layers(config).size();
-    if (std::filesystem::exists(directory / "tokenizer.model")) {
-        const llama::tokenizer tokens(directory / "tokenizer.model");
-        summary["tokenizer"] = {{"file", "tokenizer.model"}, {"pieces", tokens.piece_count()}};
-    } else if (std::filesystem::exists(directory / "tokenizer.json")) {
-        summary["tokenizer"] = {{"file", "tokenizer.json"}, {"pieces", nullptr}};
-    } else {
-        summary["tokenizer"] = nullptr;
-    }
+/// A model directory as its family describes it, with its weight files.
+json inspect_model(const std::filesystem::path& directory) {
+    const auto card = describe_model(directory);
+    json summary = {{"path", directory.string()}, {"kind", card.kind}, {"family", card.family}, {"title", card.title}};
+    summary["config"] = card.config;
+    summary["details"] = card.details;
+    summary["weights"] = store_summary(io::weight_store(directory));
+    summary["lora_targets"] = card.lora_targets;
+    summary["tokenizer"] = card.tokenizer;
+    summary["tokenizer_line"] = card.tokenizer_line;
     return summary;
 }
 
-inline json inspect_model(const std::filesystem::path& directory) {
-    if (family_of(directory) == model_family::llama) return inspect_llama_model(directory);
-    const auto config = t5::load_config(directory / "config.json");
-    const io::weight_store store(directory);
-    t5::check_weights(config, store);
-    json summary = {{"path", directory.string()}, {"kind", "t5-model"}};
-    summary["config"] = {{"feed_forward_proj", config.feed_forward_proj},
-                         {"d_model", config.d_model},
-                         {"d_kv", config.d_kv},
-                         {"d_ff", config.d_ff},
-                         {"num_heads", config.num_heads},
-                         {"num_layers", config.num_layers},
-                         {"num_decoder_layers", config.num_decoder_layers},
-                         {"vocab_size", config.vocab_size},
-                         {"relative_attention_num_buckets", config.relative_attention_num_buckets},
-                         {"relative_attention_max_distance", config.relative_attention_max_distance},
-                         {"tie_word_embeddings", config.tie_word_embeddings}};
-    summary["weights"] = store_summary(store);
-    summary["lora_targets"] = t5::linear_layers(config).size();
-    const auto spiece = directory / "spiece.model";
-    if (std::filesystem::exists(spiece)) {
-        const t5::tokenizer tokens(spiece);
-        summary["tokenizer"] = {{"file", "spiece.model"}, {"pieces", tokens.piece_count()}, {"size", tokens.size()}};
-    } else {
-        summary["tokenizer"] = nullptr;
-    }
-    return summary;
-}
-
-inline json inspect_adapter(const std::filesystem::path& directory) {
+json inspect_adapter(const std::filesystem::path& directory) {
     const auto adapter = io::load_peft_adapter(directory);
     const auto& config = adapter.config;
     std::uint64_t parameters = 0;
@@ -158,7 +108,7 @@ inline json inspect_adapter(const std::filesystem::path& directory) {
 }
 
 /// Summarises a model dir, an adapter dir or a .safetensors file; throws lorahub::error.
-inline json inspect_path(const std::filesystem::path& path) {
+json inspect_path(const std::filesystem::path& path) {
     if (std::filesystem::is_directory(path)) {
         if (std::filesystem::exists(path / "adapter_config.json")) return inspect_adapter(path);
         if (std::filesystem::exists(path / "config.json")) return inspect_model(path);
@@ -171,19 +121,19 @@ inline json inspect_path(const std::filesystem::path& path) {
 }
 
 /// A string of a summary, escaped to stay on its line (names can hold any character).
-inline std::string field(const json& value) {
+std::string field(const json& value) {
     return printable(value.is_string() ? value.get<std::string>() : value.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
 /// The weights and LoRA-target lines of a model summary.
-inline void print_weights(std::ostream& out, const json& summary) {
+void print_weights(std::ostream& out, const json& summary) {
     const auto& w = summary["weights"];
     out << "  weights: " << w["tensors"] << " tensors, " << w["parameters"] << " parameters (" << dtype_list(w) << ") in "
         << w["files"].size() << " file(s)\n";
     out << "  LoRA-targetable linear layers: " << summary["lora_targets"] << "\n";
 }
 
-inline void print_summary(std::ostream& out, const json& summary) {
+void print_summary(std::ostream& out, const json& summary) {
     const auto kind = summary["kind"].get<std::string>();
     out << field(summary["path"]) << ": ";
     if (kind == "safetensors" || kind == "torch-checkpoint") {
@@ -191,29 +141,11 @@ inline void print_summary(std::ostream& out, const json& summary) {
             << dtype_list(summary) << ")\n";
         for (const auto& tensor : summary["tensor_list"])
             out << "  " << field(tensor["name"]) << "  " << field(tensor["dtype"]) << " " << field(tensor["shape"]) << "\n";
-    } else if (kind == "t5-model") {
-        const auto& c = summary["config"];
-        out << "T5 model (" << field(c["feed_forward_proj"])
-            << (c["tie_word_embeddings"].get<bool>() ? ", tied head" : ", untied head") << ")\n";
-        out << "  d_model " << c["d_model"] << ", d_kv " << c["d_kv"] << ", heads " << c["num_heads"] << ", d_ff "
-            << c["d_ff"] << ", layers " << c["num_layers"] << "+" << c["num_decoder_layers"] << ", vocab "
-            << c["vocab_size"] << "\n";
+    } else if (summary.contains("family")) {
+        out << field(summary["title"]) << "\n";
+        for (const auto& line : summary["details"]) out << "  " << field(line) << "\n";
         print_weights(out, summary);
-        if (summary["tokenizer"].is_null()) out << "  tokenizer: none (no spiece.model)\n";
-        else out << "  tokenizer: spiece.model, " << summary["tokenizer"]["pieces"] << " pieces\n";
-    } else if (kind == "llama-model") {
-        const auto& c = summary["config"];
-        out << "Llama-family causal LM (" << field(c["model_type"]) << (c["tie_word_embeddings"].get<bool>() ? ", tied head" : ", untied head")
-            << ")\n";
-        out << "  hidden " << c["hidden_size"] << ", heads " << c["num_attention_heads"] << " (key/value " << c["num_key_value_heads"]
-            << ", head_dim " << c["head_dim"] << "), intermediate " << c["intermediate_size"] << ", layers " << c["num_hidden_layers"]
-            << ", vocab " << c["vocab_size"] << "\n";
-        out << "  rope_theta " << c["rope_theta"] << (c["rope_linear_factor"].get<double>() != 1.0 ? ", linear scaling " + c["rope_linear_factor"].dump() : std::string())
-            << ", max positions " << c["max_position_embeddings"] << "\n";
-        print_weights(out, summary);
-        if (summary["tokenizer"].is_null()) out << "  tokenizer: none (no tokenizer.model)\n";
-        else if (summary["tokenizer"]["pieces"].is_null()) out << "  tokenizer: tokenizer.json only (lorahub reads tokenizer.model; not usable)\n";
-        else out << "  tokenizer: tokenizer.model, " << summary["tokenizer"]["pieces"] << " pieces\n";
+        out << "  tokenizer: " << field(summary["tokenizer_line"]) << "\n";
     } else {
         out << "PEFT LoRA adapter\n";
         out << "  r " << summary["r"] << ", lora_alpha " << summary["lora_alpha"] << ", scaling " << summary["scaling"]
@@ -224,6 +156,40 @@ inline void print_summary(std::ostream& out, const json& summary) {
         if (!summary["base_model_name_or_path"].get<std::string>().empty())
             out << "  base model " << field(summary["base_model_name_or_path"]) << "\n";
     }
+}
+
+int run_inspect(const std::vector<std::string>& paths, bool as_json) {
+    int status = 0;
+    json all = json::array();
+    for (const auto& path : paths) {
+        try {
+            auto summary = inspect_path(path);
+            if (as_json) all.push_back(std::move(summary));
+            else print_summary(std::cout, summary);
+        } catch (const lorahub::error& failure) {
+            std::cerr << "error: " << failure.what() << "\n";
+            status = 1;
+        } catch (const std::exception& failure) {
+            std::cerr << "error: " << printable(path) << ": " << printable(failure.what()) << "\n";
+            status = 1;
+        }
+    }
+    if (as_json && !all.empty()) std::cout << json_text(paths.size() == 1 ? all[0] : all, 2) << "\n";
+    return status;
+}
+
+}  // namespace
+
+command add_inspect(CLI::App& app) {
+    auto* inspect = app.add_subcommand("inspect", "Summarise a model dir, a PEFT adapter dir, or a .safetensors or torch .bin file");
+    struct request {
+        std::vector<std::string> paths;
+        bool as_json = false;
+    };
+    auto in = std::make_shared<request>();
+    inspect->add_option("paths", in->paths, "Paths to inspect")->required();
+    inspect->add_flag("--json", in->as_json, "Print the summary as JSON (an array for several paths)");
+    return {inspect, [in](const std::string&) { return run_inspect(in->paths, in->as_json); }};
 }
 
 }  // namespace lorahub::cli

@@ -4,10 +4,8 @@
 #include <memory>
 #include <span>
 #include <string>
-#include <utility>
 #include <vector>
 
-#include "lorahub/backend/cpu/gemm.hpp"
 #include "lorahub/core/dtype.hpp"
 #include "lorahub/core/error.hpp"
 #include "lorahub/core/lora.hpp"
@@ -65,6 +63,13 @@ public:
         return linears.size();
     }
 
+    /// The linear layers LoRA can target, in binding order (the order of `linears`).
+    std::vector<lora_target> lora_targets() const {
+        std::vector<lora_target> targets;
+        for (const auto& linear : linears) targets.push_back({linear.module, linear.in_features, linear.out_features});
+        return targets;
+    }
+
     /// Drops the mapped file pages of a linear layer's float32 weight from memory, for a
     /// backend that has converted it (they are read again from the file if touched).
     void evict_linear_source(std::size_t index) const noexcept {
@@ -99,52 +104,5 @@ private:
     std::shared_ptr<const io::weight_store> store_;
     std::vector<std::shared_ptr<const std::vector<float>>> owned_;
 };
-
-/// Binds LoRA layers to the model's linear layers by module name, checking that each named
-/// module exists and that A is [r, in] and B is [out, r] for it. `subject` names the source.
-inline lora_binding bind_lora(const model_tensors& model, std::span<const lora_layer> layers, const std::string& subject) {
-    lora_binding binding(model.linears.size());
-    for (const auto& layer : layers) {
-        const auto index = model.linear_index(layer.module);
-        if (index == model.linears.size())
-            throw shape_error(subject, "LoRA module \"" + layer.module + "\" is not a linear layer of this model");
-        const auto& linear = model.linears[index];
-        if (layer.in_features != linear.in_features || layer.out_features != linear.out_features)
-            throw shape_error(subject, "LoRA module \"" + layer.module + "\" maps " + std::to_string(layer.in_features) + " -> " +
-                                           std::to_string(layer.out_features) + " features but the model's layer maps " +
-                                           std::to_string(linear.in_features) + " -> " + std::to_string(linear.out_features));
-        if (layer.a.size() != layer.rank * layer.in_features || layer.b.size() != layer.out_features * layer.rank)
-            throw shape_error(subject, "LoRA module \"" + layer.module + "\" has matrices that do not match its rank");
-        if (binding[index].rank != 0) throw shape_error(subject, "LoRA module \"" + layer.module + "\" is given twice");
-        binding[index] = {layer.a.data(), layer.b.data(), layer.rank, layer.scaling, layer.in_features, layer.out_features};
-    }
-    return binding;
-}
-
-/// W' = W + s B A for every layer `lora` (host views) gives a LoRA: (tensor name, values) pairs.
-inline std::vector<std::pair<std::string, std::vector<float>>> merged_linear_weights(const model_tensors& model, const lora_binding& lora) {
-    std::vector<std::pair<std::string, std::vector<float>>> merged;
-    for (std::size_t index = 0; index < lora.size(); ++index) {
-        const auto& ref = lora[index];
-        if (ref.rank == 0) continue;
-        const auto& linear = model.linears[index];
-        std::vector<float> values(linear.weight.begin(), linear.weight.end());
-        cpu::eigen_gemm::multiply({ref.b, linear.out_features, ref.rank, ref.rank}, {ref.a, ref.rank, linear.in_features, linear.in_features},
-                                  {values.data(), linear.out_features, linear.in_features, linear.in_features}, ref.scaling, 1.0f);
-        merged.emplace_back(linear.module + ".weight", std::move(values));
-    }
-    return merged;
-}
-
-/// Copies of `tensors` whose linear layers hold W' = W + s B A where `lora` gives a LoRA.
-template <class Tensors>
-std::shared_ptr<Tensors> merged_tensors(const Tensors& tensors, const lora_binding& lora) {
-    auto merged = std::make_shared<Tensors>(tensors);
-    for (auto& [name, values] : merged_linear_weights(tensors, lora)) {
-        const auto module = name.substr(0, name.size() - std::string_view(".weight").size());
-        merged->replace_linear(tensors.linear_index(module), std::move(values));
-    }
-    return merged;
-}
 
 }  // namespace lorahub

@@ -1,0 +1,177 @@
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <lorahub/core/printable.hpp>
+#include <lorahub/core/text_format.hpp>
+#include <lorahub/io/peft_adapter.hpp>
+#include <lorahub/optim/policies.hpp>
+
+#include "../commands.hpp"
+#include "../flags.hpp"
+#include "../model_work.hpp"
+#include "../output.hpp"
+#include "../plot.hpp"
+
+namespace lorahub::cli {
+namespace {
+
+struct learn_request {
+    sources in;
+    std::int64_t budget = 40;
+    std::string optimizer = "cobyla";
+    composer_choice composer;
+    std::int64_t seed = 42;
+    std::int64_t batch_size = 0;
+    std::int64_t population = 0;
+    std::string start = "zero";
+    std::int64_t starts = 1;
+    std::int64_t select = 0;
+    std::int64_t max_restarts = 9;
+    std::int64_t stall_generations = 0;
+    std::string out, report, plot;
+    bool quiet = false;
+};
+
+io::json learn_report(const learn_request& request, const std::vector<std::string>& module_names, const learn_result& result, double load_seconds) {
+    io::json trace = io::json::array();
+    for (std::size_t i = 0; i < result.trace.size(); ++i) {
+        const auto& step = result.trace[i];
+        trace.push_back({{"evaluation", i + 1},
+                         {"weights", step.weights},
+                         {"loss", std::isfinite(step.loss) ? io::json(step.loss) : io::json(nullptr)},
+                         {"objective", std::isfinite(step.objective) ? io::json(step.objective) : io::json(nullptr)},
+                         {"seconds", step.seconds}});
+    }
+    return {{"model", request.in.model},
+            {"modules", request.in.modules},
+            {"module_names", module_names},
+            {"examples", request.in.examples},
+            {"weights", result.weights},
+            {"objective", result.objective},
+            {"loss", result.loss},
+            {"optimizer", result.optimizer},
+            {"composer", result.composer},
+            {"density", request.composer.density},
+            {"seed", request.seed},
+            {"precision", request.in.precision},
+            {"budget", request.budget},
+            {"population", request.population},
+            {"start", request.start},
+            {"starts", request.starts},
+            {"select", request.select},
+            {"max_restarts", request.max_restarts},
+            {"stall_generations", request.stall_generations},
+            {"searched", result.searched},
+            {"single_losses", result.single_losses},
+            {"evaluations", result.trace.size()},
+            {"trace", trace},
+            {"timings", {{"load_seconds", load_seconds}, {"search_seconds", result.seconds}}}};
+}
+
+int learn_with(const learn_request& request) {
+    const bool live = ::isatty(STDERR_FILENO) != 0;
+    learn_job job;
+    job.model = request.in.model;
+    job.examples = request.in.examples;
+    job.modules = request.in.modules;
+    job.batch_size = static_cast<std::size_t>(request.batch_size);
+    job.optimizer = request.optimizer;
+    job.composer = request.composer.composer("--composer");
+    job.budget = static_cast<std::size_t>(request.budget);
+    job.seed = static_cast<std::uint64_t>(request.seed);
+    job.population = static_cast<std::size_t>(request.population);
+    job.start = request.start == "uniform" ? start_point::uniform : request.start == "best-single" ? start_point::best_single : start_point::zero;
+    job.starts = static_cast<std::size_t>(request.starts);
+    job.select = static_cast<std::size_t>(request.select);
+    job.restarts = {.max_restarts = static_cast<std::size_t>(request.max_restarts),
+                    .stall_generations = static_cast<std::size_t>(request.stall_generations)};
+    if (job.composer.nonnegative_weights) job.lower = 0.0;  // the sqrt-weighted PEFT types are defined for w >= 0 only
+    if (!request.quiet) {
+        job.on_loaded = [&](std::size_t modules, std::size_t examples) {
+            std::cerr << formatted("lorahub learn: %zu modules, %zu examples, %s + %s, budget %zu\n", modules, examples,
+                                   request.optimizer.c_str(), request.composer.name.c_str(), job.budget);
+            if (job.composer.nonnegative_weights)
+                std::cerr << "lorahub learn: " << request.composer.name << " takes sqrt(w x scaling): weights searched in [0, 1.5]\n";
+        };
+        job.on_evaluation = [&](std::size_t index, const evaluation& step, const evaluation& best) {
+            char line[160];
+            std::snprintf(line, sizeof line, "[%3zu/%zu] objective %.5f  best %.5f  (%.2f s)", index, job.budget, step.objective,
+                          best.objective, step.seconds);
+            if (live) std::fprintf(stderr, "\r%s\033[K", line);
+            else std::fprintf(stderr, "%s\n", line);
+        };
+    }
+    const auto learned = with_model_work(request.in.options(), [&]<class Work>() { return Work::learn(job); });
+    const auto& result = learned.result;
+    if (live && !request.quiet) std::fprintf(stderr, "\n");
+
+    if (!request.out.empty()) {
+        auto config = io::config_for_layers(learned.pool_config, result.composed);
+        config.base_model_name_or_path = request.in.model;
+        io::save_peft_adapter(request.out, config, result.composed);
+    }
+    if (!request.report.empty())
+        write_text_file(request.report, json_text(learn_report(request, learned.module_names, result, learned.load_seconds), 2) + "\n");
+    if (!request.plot.empty()) write_text_file(request.plot, learn_plot_svg(result, learned.module_names));
+    std::cout << formatted("objective=%.9g loss=%.9g evaluations=%zu seconds=%.2f\n", result.objective, result.loss, result.trace.size(),
+                           result.seconds);
+    for (std::size_t i = 0; i < result.weights.size(); ++i)
+        std::cout << formatted("  %+.6f  ", result.weights[i]) << printable(learned.module_names[i]) << "\n";
+    if (!request.out.empty()) std::cout << "composed adapter: " << printable(request.out) << "\n";
+    return 0;
+}
+
+int run_learn(learn_request request) {
+    require_at_least(request.budget, 1, "--budget");
+    require_at_least(request.seed, 0, "--seed");
+    require_at_least(request.batch_size, 0, "--batch-size");
+    require_at_least(request.population, 0, "--population");
+    require_at_least(request.composer.svd_rank, 0, "--svd-rank");
+    require_at_least(request.starts, 1, "--starts");
+    require_at_least(request.select, 0, "--select");
+    require_at_least(request.max_restarts, 0, "--max-restarts");
+    require_at_least(request.stall_generations, 0, "--stall-generations");
+    if (request.starts > request.budget) throw argument_error("--starts", "is more than --budget: every start needs an evaluation");
+    request.composer.seed = request.seed;  // DARE's masks follow --seed
+    complete_from_demo_hub(request.in, true, false);
+    return learn_with(request);
+}
+
+}  // namespace
+
+command add_learn(CLI::App& app) {
+    auto* learn = app.add_subcommand("learn", "Find module weights for a task from its few-shot examples");
+    auto request = std::make_shared<learn_request>();
+    auto& r = *request;
+    add_sources(learn, r.in, true);
+    learn->add_option("--budget", r.budget, "Objective evaluations (default 40)");
+    learn->add_option("--optimizer", r.optimizer, "Optimizer (default cobyla, as upstream):\n" + optim::policies::described("    "))
+        ->check(CLI::IsMember(optim::policies::names()));
+    learn->add_option("--max-restarts", r.max_restarts, "cma-es-ipop / -bipop: large-population restarts at most (default 9)");
+    learn->add_option("--stall-generations", r.stall_generations,
+                      "cma-es-ipop / -bipop: also restart when a run's best has not improved for G generations (default 0: off, as pycma)");
+    add_composer_options(learn, r.composer, "--composer", false);
+    learn->add_option("--seed", r.seed, "Random seed (default 42)");
+    learn->add_option("--batch-size", r.batch_size, "Examples per loss batch (default: all in one batch)");
+    learn->add_option("--population", r.population,
+                      "Candidates per CMA-ES generation / random-search batch, scored together in one pass (default: CMA-ES 4 + 3 ln n, random 16)");
+    learn->add_option("--start", r.start, "Where the search starts: zero (default, as upstream), uniform (1/N each) or best-single")
+        ->check(CLI::IsMember({"zero", "uniform", "best-single"}));
+    learn->add_option("--starts", r.starts, "Searches sharing the budget, the later ones from random points of the box (default 1)");
+    learn->add_option("--select", r.select, "Search only the K modules with the lowest single-module loss (N evaluations first; default: all)");
+    learn->add_option("--out", r.out, "Write the composed adapter here as a PEFT folder");
+    learn->add_option("--report", r.report, "Write a JSON report (weights, objective, trace, timings)");
+    learn->add_option("--plot", r.plot, "Write an SVG of the objective per evaluation and the module weights");
+    learn->add_flag("--quiet", r.quiet, "No progress on stderr");
+    return {learn, [request](const std::string&) { return run_learn(*request); }};
+}
+
+}  // namespace lorahub::cli

@@ -1,0 +1,15 @@
+#pragma once
+
+/// Eigen, for every lorahub header that uses it. GCC 12 reports its own AVX-512 intrinsics'
+/// `__m512 __Y = __Y;` idiom as (maybe) uninitialized once Eigen's product kernels are inlined
+/// into a caller, hundreds of false positives per translation unit; those two warnings are
+/// off for the code included here, and only for it.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
+#include <Eigen/Dense>
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif

@@ -1,0 +1,89 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <limits>
+#include <string>
+#include <vector>
+
+namespace lorahub {
+
+/// What an evaluation compares, as the LoraHub paper does: the base model zero-shot, in-context
+/// learning, the uniform average of the modules, the best single module (an oracle: chosen by
+/// test accuracy), a LoRA trained on the task (an upper bound, when the task has one) and
+/// LoraHub for every optimizer x budget x selection, over seeds.
+struct evaluation_plan {
+    std::vector<std::string> optimizers{"cobyla"};
+    std::vector<std::size_t> budgets{40};
+    std::vector<std::size_t> selects{0};  ///< 0: all modules of the seed's subset
+    std::size_t seeds = 5;                ///< seeds 1..seeds
+    /// Modules per seed, drawn at random as upstream's reproduce_bbh.py draws 20 of its 196;
+    /// a pool no larger than this is used whole by every seed.
+    std::size_t subset = 20;
+    std::size_t icl_examples = 0;  ///< examples prepended for ICL; 0: all the few-shot examples
+    std::size_t max_new_tokens = 32;
+};
+
+/// A task given by its files (from a hub manifest or from the command line).
+struct evaluation_task {
+    std::string name;
+    std::filesystem::path few_shot, test, trained_lora;  ///< trained_lora: empty when the task has none
+};
+
+/// The methods of the comparison, one run each (LoraHub: one run per optimizer, budget,
+/// selection and seed; the oracle: one run per module, the best chosen when gathering).
+enum class run_method { zero_shot, icl, uniform, single_module, lorahub, task_lora };
+
+/// One independent run of an evaluation: what a CLI loop, a Python call, an MPI rank or a
+/// Slurm array task executes. Items depend on nothing but the session's inputs, so any
+/// subset may run anywhere, in any order, and the results gather into the same table.
+struct run_item {
+    std::size_t task = 0;  ///< index into the session's tasks
+    run_method method = run_method::zero_shot;
+    std::size_t module = 0;  ///< single_module: the module's index in the pool
+    std::string optimizer;   ///< lorahub: the optimizer policy's name
+    std::size_t budget = 0, select = 0;
+    std::uint64_t seed = 0;
+};
+
+/// What one run gives: test accuracy in percent; LoraHub also its learned objective and time.
+struct run_result {
+    std::size_t item = 0;  ///< index into the session's items()
+    double accuracy = 0;
+    double objective = std::numeric_limits<double>::quiet_NaN();
+    double seconds = 0;
+};
+
+/// One method on one task, gathered from its runs: a value per seed (one value for the
+/// deterministic baselines).
+struct method_outcome {
+    std::string method;
+    std::vector<double> accuracy;   ///< percent, per seed
+    std::vector<double> objective;  ///< LoraHub only: the learned objective, per seed
+    std::string detail;             ///< e.g. the oracle's module
+    double seconds = 0;             ///< learning time summed over seeds (LoraHub only)
+
+    double mean_accuracy() const { return mean(accuracy); }
+    double mean_objective() const { return mean(objective); }
+    static double mean(const std::vector<double>& values) {
+        double sum = 0;
+        for (double value : values) sum += value;
+        return values.empty() ? 0.0 : sum / static_cast<double>(values.size());
+    }
+};
+
+struct task_outcome {
+    std::string task;
+    std::size_t few_shot = 0, test = 0;
+    std::vector<method_outcome> methods;  ///< the same methods, in the same order, for every task
+};
+
+/// The LoraHub methods of a plan, named as the table shows them ("LoraHub cobyla/40", "... select 5").
+inline std::string lorahub_method_name(const std::string& optimizer, std::size_t budget, std::size_t select) {
+    std::string name = "LoraHub " + optimizer + "/" + std::to_string(budget);
+    if (select > 0) name += " select " + std::to_string(select);
+    return name;
+}
+
+}  // namespace lorahub

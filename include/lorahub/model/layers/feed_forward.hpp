@@ -1,0 +1,41 @@
+#pragma once
+
+#include <cstddef>
+
+#include "lorahub/core/activation.hpp"
+#include "lorahub/model/layers/linear.hpp"
+
+namespace lorahub::layers {
+
+/// The linear layers of one feed-forward sublayer: indices into the model's linears. `gate` is
+/// T5's wi (wi_0 when gated) or Llama's gate_proj; `up` is wi_1 or up_proj, read only when gated;
+/// `down` is wo or down_proj.
+struct feed_forward_linears {
+    std::size_t gate = 0, up = 0, down = 0;
+};
+
+/// The feed-forward's inner width and activation: act(gate x) * (up x) when gated (T5 v1.1's
+/// gated-gelu, Llama's SwiGLU), act(gate x) otherwise (original T5's relu).
+struct feed_forward_shape {
+    std::size_t width = 0;
+    activation kind = activation::relu;
+    bool gated = false;
+};
+
+/// hidden += down(act(gate(x)) [* up(x)]) for the `rows` rows of x = s.normed.
+template <class Backend>
+void feed_forward(const prepared_linears<Backend>& linears, const feed_forward_linears& block, const feed_forward_shape& shape,
+                  std::size_t rows, candidates<Backend> lora, scratch<Backend>& s, float* hidden) {
+    s.gate.resize(rows * shape.width);
+    linears.apply(s.normed.data(), rows, block.gate, lora, s.gate.data(), s.lora_rank);
+    if (shape.gated) {
+        s.up.resize(rows * shape.width);
+        linears.apply(s.normed.data(), rows, block.up, lora, s.up.data(), s.lora_rank);
+        Backend::activate(shape.kind, s.gate.data(), s.up.data(), rows * shape.width);
+    } else {
+        Backend::activate(shape.kind, s.gate.data(), nullptr, rows * shape.width);
+    }
+    linears.apply(s.gate.data(), rows, block.down, lora, hidden, s.lora_rank, 1.0f);
+}
+
+}  // namespace lorahub::layers

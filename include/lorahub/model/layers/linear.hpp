@@ -1,0 +1,74 @@
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "lorahub/core/primitives.hpp"
+#include "lorahub/model/tensors.hpp"
+
+namespace lorahub::layers {
+
+/// Buffers the shared layers reuse from call to call, part of each model's context: the
+/// normed input of a sublayer, attention's projections and output, the feed-forward's two
+/// inner activations, and LoRA's rank-r intermediate.
+template <class Backend>
+struct scratch {
+    template <class T>
+    using buffer = typename Backend::template buffer<T>;
+    buffer<float> normed, query, key, value, attended, gate, up, lora_rank;
+};
+
+/// One LoRA binding per candidate whose rows a pass carries (nullptr: no LoRA), in row-block order.
+template <class Backend>
+using candidates = std::span<const typename Backend::lora_binding* const>;
+
+/// A model's linear layers on a backend: the host weights (module names, shapes, the float32
+/// source) and each one prepared once by the backend (a view for fp32; a bf16 copy in bf16
+/// mode, after which the float32 source pages are released so the peak stays near the
+/// converted size). Applied with LoRA at run time, never merged. Copies share the prepared weights.
+template <class Backend>
+class prepared_linears {
+public:
+    /// `tensors` must outlive this object (models keep both behind the same shared pointers).
+    explicit prepared_linears(const model_tensors& tensors) : host_(&tensors.linears) {
+        auto prepared = std::make_shared<std::vector<typename Backend::weight>>();
+        prepared->reserve(host_->size());
+        for (std::size_t index = 0; index < host_->size(); ++index) {
+            const auto& linear = (*host_)[index];
+            prepared->push_back(Backend::prepare(linear.weight.data(), linear.out_features, linear.in_features));
+            if constexpr (!Backend::reads_source_weights) tensors.evict_linear_source(index);
+        }
+        prepared_ = std::move(prepared);
+    }
+
+    const linear_weight& host(std::size_t index) const { return (*host_)[index]; }
+
+    /// out = x W^T (+ beta out) (+ s (x A^T) B^T) for linear layer `index`. x is [rows, in];
+    /// the rows are split into equal consecutive blocks, one per candidate of `lora`, and each
+    /// block gets its candidate's LoRA. `rank_scratch` holds the rank-r intermediate.
+    void apply(const float* x, std::size_t rows, std::size_t index, candidates<Backend> lora, float* out,
+               typename Backend::template buffer<float>& rank_scratch, float beta = 0.0f) const {
+        const auto& layer = host(index);
+        const std::size_t in = layer.in_features, out_features = layer.out_features;
+        Backend::linear({x, rows, in, in}, (*prepared_)[index], {out, rows, out_features, out_features}, 1.0f, beta);
+        const std::size_t block = rows / lora.size();
+        for (std::size_t p = 0; p < lora.size(); ++p) {
+            if (lora[p] == nullptr || (*lora[p])[index].rank == 0) continue;
+            const auto& ref = (*lora[p])[index];
+            const float* x_block = x + p * block * in;
+            float* out_block = out + p * block * out_features;
+            rank_scratch.resize(block * ref.rank);
+            Backend::gemm_nt({x_block, block, in, in}, {ref.a, ref.rank, in, in}, {rank_scratch.data(), block, ref.rank, ref.rank});
+            Backend::gemm_nt({rank_scratch.data(), block, ref.rank, ref.rank}, {ref.b, out_features, ref.rank, ref.rank},
+                             {out_block, block, out_features, out_features}, ref.scaling, 1.0f);
+        }
+    }
+
+private:
+    const std::vector<linear_weight>* host_;
+    std::shared_ptr<const std::vector<typename Backend::weight>> prepared_;
+};
+
+}  // namespace lorahub::layers

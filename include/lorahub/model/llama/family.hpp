@@ -1,0 +1,70 @@
+#pragma once
+
+#include <filesystem>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "lorahub/io/weight_store.hpp"
+#include "lorahub/model/llama/config.hpp"
+#include "lorahub/model/llama/layout.hpp"
+#include "lorahub/model/llama/tokenizer.hpp"
+#include "lorahub/model/model_card.hpp"
+
+namespace lorahub::llama {
+
+template <class Backend>
+class model;  // model.hpp
+
+/// The Llama family's entry in the model registry (model/families.hpp). Light to include:
+/// the model itself is in model.hpp.
+struct family {
+    static constexpr std::string_view name = "llama";
+    static constexpr std::string_view description = "LlamaForCausalLM and MistralForCausalLM (causal LMs)";
+    static constexpr std::span<const std::string_view> model_types = llama::model_types;
+    template <class Backend>
+    using model = llama::model<Backend>;
+
+    /// The directory's config and weights checked against each other, summarised.
+    static model_card describe(const std::filesystem::path& directory) {
+        const auto c = load_config(directory / "config.json");
+        check_weights(c, io::weight_store(directory));
+        model_card card;
+        card.family = std::string(name);
+        card.kind = "llama-model";
+        card.title = "Llama-family causal LM (" + c.model_type + (c.tie_word_embeddings ? ", tied head)" : ", untied head)");
+        card.config = {{"model_type", c.model_type},
+                       {"hidden_size", c.hidden_size},
+                       {"intermediate_size", c.intermediate_size},
+                       {"num_hidden_layers", c.num_hidden_layers},
+                       {"num_attention_heads", c.num_attention_heads},
+                       {"num_key_value_heads", c.num_key_value_heads},
+                       {"head_dim", c.head_dim},
+                       {"vocab_size", c.vocab_size},
+                       {"rope_theta", c.rope_theta},
+                       {"rope_linear_factor", c.rope_linear_factor},
+                       {"max_position_embeddings", c.max_position_embeddings},
+                       {"tie_word_embeddings", c.tie_word_embeddings}};
+        card.details.push_back("hidden " + std::to_string(c.hidden_size) + ", heads " + std::to_string(c.num_attention_heads) + " (key/value " +
+                               std::to_string(c.num_key_value_heads) + ", head_dim " + std::to_string(c.head_dim) + "), intermediate " +
+                               std::to_string(c.intermediate_size) + ", layers " + std::to_string(c.num_hidden_layers) + ", vocab " +
+                               std::to_string(c.vocab_size));
+        card.details.push_back("rope_theta " + card.config["rope_theta"].dump() +
+                               (c.rope_linear_factor != 1.0 ? ", linear scaling " + card.config["rope_linear_factor"].dump() : std::string()) +
+                               ", max positions " + std::to_string(c.max_position_embeddings));
+        card.lora_targets = linear_layers(c).size();
+        if (std::filesystem::exists(directory / "tokenizer.model")) {
+            const tokenizer tokens(directory / "tokenizer.model");
+            card.tokenizer = {{"file", "tokenizer.model"}, {"pieces", tokens.piece_count()}};
+            card.tokenizer_line = "tokenizer.model, " + std::to_string(tokens.piece_count()) + " pieces";
+        } else if (std::filesystem::exists(directory / "tokenizer.json")) {
+            card.tokenizer = {{"file", "tokenizer.json"}, {"pieces", nullptr}};
+            card.tokenizer_line = "tokenizer.json only (lorahub reads tokenizer.model; not usable)";
+        } else {
+            card.tokenizer_line = "none (no tokenizer.model)";
+        }
+        return card;
+    }
+};
+
+}  // namespace lorahub::llama
