@@ -1,6 +1,7 @@
 // The include graph follows the layering of the design, one way only:
 // core <- io <- lora <- model <- hub, backend beside model, optim on core alone, and
-// concepts.hpp on core alone. Read from the headers' own #include lines, transitively.
+// concepts.hpp on core alone (the model families reach the hub only through Model / Backend).
+// Read from the headers' own #include lines, transitively.
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -108,4 +109,18 @@ TEST_CASE("no .hpp header includes CUDA: the CUDA backend is .cuh, for files nvc
         }
     }
     CHECK(cuda_headers >= 4);
+}
+
+TEST_CASE("lorahub.hpp reaches every public header but the opt-in CUDA backend", "[layering]") {
+    const auto reached = closure("lorahub/lorahub.hpp");
+    std::size_t checked = 0;
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(include_root / "lorahub")) {
+        if (!entry.is_regular_file()) continue;
+        const auto header = std::filesystem::relative(entry.path(), include_root).string();
+        if (header == "lorahub/lorahub.hpp" || header.starts_with("lorahub/backend/cuda/")) continue;
+        INFO(header);
+        CHECK(reached.contains(header));
+        ++checked;
+    }
+    CHECK(checked > 60);
 }

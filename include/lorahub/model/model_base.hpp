@@ -1,8 +1,10 @@
 #pragma once
 
+#include <filesystem>
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -46,6 +48,20 @@ public:
     }
 
 protected:
+    /// What a family's load() reads alike from a HF model directory: its Weights over the
+    /// directory's weight files as config `c` lays them out, and its tokenizer from
+    /// `tokenizer_file` when the directory has one (null otherwise).
+    struct loaded_parts {
+        std::shared_ptr<const Weights> tensors;
+        std::shared_ptr<const Tokenizer> tokens;
+    };
+    template <class Config>
+    static loaded_parts load_parts(const std::filesystem::path& directory, const Config& c, std::string_view tokenizer_file) {
+        loaded_parts parts{std::make_shared<const Weights>(c, std::make_shared<const io::weight_store>(directory)), nullptr};
+        if (std::filesystem::exists(directory / tokenizer_file)) parts.tokens = std::make_shared<const Tokenizer>(directory / tokenizer_file);
+        return parts;
+    }
+
     model_base(std::shared_ptr<const Weights> tensors, std::shared_ptr<const Tokenizer> tokens)
         : weights_(std::move(tensors)), tokenizer_(std::move(tokens)), linears_(*weights_) {}
 

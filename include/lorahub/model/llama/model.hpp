@@ -93,11 +93,8 @@ public:
     /// eos_token_id (where generation stops, as HF generate reads it) from a HF model directory.
     static model load(const std::filesystem::path& directory) {
         const auto c = load_config(directory / "config.json");
-        auto store = std::make_shared<const io::weight_store>(directory);
-        auto tensors = std::make_shared<const weights>(c, std::move(store));
-        std::shared_ptr<const tokenizer> tokens;
-        if (std::filesystem::exists(directory / "tokenizer.model")) tokens = std::make_shared<const tokenizer>(directory / "tokenizer.model");
-        model result(std::move(tensors), std::move(tokens));
+        auto parts = base::load_parts(directory, c, "tokenizer.model");
+        model result(std::move(parts.tensors), std::move(parts.tokens));
         if (const auto document = optional_json_object(directory / "tokenizer_config.json"))
             result.add_bos_ = io::bool_field(*document, "add_bos_token", true, display(directory / "tokenizer_config.json"));
         if (const auto document = optional_json_object(directory / "generation_config.json");

@@ -89,12 +89,8 @@ public:
 
     /// Loads config.json, the weights and, when present, spiece.model from a HF model dir.
     static model load(const std::filesystem::path& directory) {
-        const auto c = load_config(directory / "config.json");
-        auto store = std::make_shared<const io::weight_store>(directory);
-        auto tensors = std::make_shared<const weights>(c, std::move(store));
-        std::shared_ptr<const tokenizer> tokens;
-        if (std::filesystem::exists(directory / "spiece.model")) tokens = std::make_shared<const tokenizer>(directory / "spiece.model");
-        return model(std::move(tensors), std::move(tokens));
+        auto parts = base::load_parts(directory, load_config(directory / "config.json"), "spiece.model");
+        return model(std::move(parts.tensors), std::move(parts.tokens));
     }
 
     /// Prepares every linear layer's weight for the backend once (a view for fp32; a bf16
