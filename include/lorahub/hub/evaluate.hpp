@@ -55,6 +55,7 @@ inline void check_plan(const evaluation_plan& plan) {
     if (plan.subset == 0) throw argument_error("evaluation", "needs at least one module per seed");
     for (const auto budget : plan.budgets)
         if (budget == 0) throw argument_error("evaluation", "a LoraHub budget must be at least 1");
+        else optim::check_search_size(budget, 0, plan.subset, "evaluation budget");
     for (const auto& optimizer : plan.optimizers)
         if (!optim::policies::contains(optimizer))
             throw argument_error("evaluation", "\"" + optimizer + "\" is not " + optim::policies::sentence());
@@ -226,14 +227,14 @@ private:
 
     void build_items() {
         for (std::size_t t = 0; t < tasks_.size(); ++t) {
-            for (const auto method : {run_method::zero_shot, run_method::icl, run_method::uniform}) items_.push_back({t, method});
-            for (std::size_t i = 0; i < pool_.size(); ++i) items_.push_back({t, run_method::single_module, i});
+            for (const auto method : {run_method::zero_shot, run_method::icl, run_method::uniform}) items_.push_back({.task = t, .method = method});
+            for (std::size_t i = 0; i < pool_.size(); ++i) items_.push_back({.task = t, .method = run_method::single_module, .module = i});
             for (const auto& optimizer : plan_.optimizers)
                 for (const auto budget : plan_.budgets)
                     for (const auto select : plan_.selects)
                         for (std::uint64_t seed = 1; seed <= plan_.seeds; ++seed)
                             items_.push_back({t, run_method::lorahub, 0, optimizer, budget, select, seed});
-            if (!tasks_[t].trained_lora.empty()) items_.push_back({t, run_method::task_lora});
+            if (!tasks_[t].trained_lora.empty()) items_.push_back({.task = t, .method = run_method::task_lora});
         }
     }
 
