@@ -19,7 +19,7 @@ mkdir -p "$out"
 echo "lorahub eval on the demo hub (accuracy % on 100 test examples per task; LoraHub: mean over 5 seeds):"
 "$lorahub" eval --select 0,3 --quiet --json "$out/eval.json" --svg "$out/eval.svg"
 task=${LORAHUB_TASK:-letter_count}
-"$lorahub" learn --task "$task" --quiet --out "$out/$task/adapter" --report "$out/$task/report.json" --plot "$out/$task/search.svg" >/dev/null
+"$lorahub" learn --task "$task" --quiet --force --out "$out/$task/adapter" --report "$out/$task/report.json" --plot "$out/$task/search.svg" >/dev/null
 echo
 echo "every number per seed: $out/eval.json, chart: $out/eval.svg"
 echo "task $task: composed PEFT adapter $out/$task/adapter, report $out/$task/report.json, search plot $out/$task/search.svg"

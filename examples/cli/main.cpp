@@ -1,4 +1,6 @@
+#include <filesystem>
 #include <iostream>
+#include <new>
 #include <optional>
 #include <regex>
 #include <string>
@@ -53,6 +55,14 @@ int main(int argc, char** argv) {
             if (parsed.subcommand->parsed()) return parsed.run(command_line);
     } catch (const lorahub::error& failure) {
         std::cerr << "error: " << failure.what() << "\n";
+        return 1;
+    } catch (const std::filesystem::filesystem_error& failure) {
+        // as every other error: "<path>: <problem>" (a symlink loop, a permission denied)
+        const auto subject = failure.path1().empty() ? std::string("filesystem") : failure.path1().string();
+        std::cerr << "error: " << lorahub::printable(subject) << ": " << lorahub::printable(failure.code().message()) << "\n";
+        return 1;
+    } catch (const std::bad_alloc&) {
+        std::cerr << "error: out of memory: the inputs or flags ask for more than this machine has\n";
         return 1;
     } catch (const std::exception& failure) {
         std::cerr << "error: " << lorahub::printable(failure.what()) << "\n";

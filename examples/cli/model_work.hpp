@@ -11,6 +11,7 @@
 #include <lorahub/hub/evaluation_plan.hpp>
 #include <lorahub/hub/infer.hpp>
 #include <lorahub/hub/learn.hpp>
+#include <lorahub/io/atomic_output.hpp>
 #include <lorahub/io/peft_config.hpp>
 #include <lorahub/lora/any_composer.hpp>
 #include <lorahub/model/model_options.hpp>
@@ -34,6 +35,7 @@ struct learn_job {
     start_point start = start_point::zero;
     optim::restart_settings restarts{};
     double lower = -1.5;
+    module_scaling scaling = module_scaling::first_module;
     std::function<void(std::size_t modules, std::size_t examples)> on_loaded;  ///< after loading, before the search
     std::function<void(std::size_t index, const evaluation&, const evaluation& best)> on_evaluation;
 };
@@ -50,6 +52,7 @@ struct score_job {
     std::vector<std::string> modules;
     std::vector<double> weights;
     std::size_t batch_size = 0;
+    module_scaling scaling = module_scaling::first_module;
 };
 
 struct infer_job {
@@ -59,6 +62,7 @@ struct infer_job {
     std::vector<double> weights;
     any_composer composer;
     infer_options options;
+    module_scaling scaling = module_scaling::first_module;
 };
 
 struct evaluate_job {
@@ -75,7 +79,8 @@ struct model_work {
     static score_result score(const score_job& job);
     static inference_result infer(const infer_job& job);
     static std::vector<task_outcome> evaluate(const evaluate_job& job);
-    static void merge(const std::filesystem::path& model, const std::filesystem::path& adapter, const std::filesystem::path& out);
+    static void merge(const std::filesystem::path& model, const std::filesystem::path& adapter, const std::filesystem::path& out,
+                      io::existing_output existing);
 };
 
 extern template struct model_work<cpu::backend>;

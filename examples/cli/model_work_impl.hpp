@@ -38,7 +38,7 @@ template <class Backend>
 learned model_work<Backend>::learn(const learn_job& job) {
     return detail::with_loaded_model<Backend>(job.model, [&]<class Model>(const Model& model) {
         const auto started = std::chrono::steady_clock::now();
-        const auto pool = lora_pool::load(job.modules);
+        const auto pool = lora_pool::load(job.modules, job.scaling);
         const auto examples = io::read_examples(job.examples);
         const auto batches = tokenize_examples(model, examples, job.batch_size, display(job.examples));
         learned out{{}, pool.names(), pool.config(), 0};
@@ -63,7 +63,7 @@ learned model_work<Backend>::learn(const learn_job& job) {
 template <class Backend>
 score_result model_work<Backend>::score(const score_job& job) {
     return detail::with_loaded_model<Backend>(job.model, [&](const auto& model) {
-        const auto pool = lora_pool::load(job.modules);
+        const auto pool = lora_pool::load(job.modules, job.scaling);
         const auto examples = io::read_examples(job.examples);
         return lorahub::score(model, pool, tokenize_examples(model, examples, job.batch_size, display(job.examples)), job.weights);
     });
@@ -75,7 +75,7 @@ inference_result model_work<Backend>::infer(const infer_job& job) {
         const auto examples = io::read_examples(job.examples);
         if (!job.adapter.empty()) return lorahub::infer(model, examples, io::load_peft_adapter(job.adapter).layers, job.options);
         if (job.modules.empty()) return lorahub::infer(model, examples, job.options);
-        return lorahub::infer(model, examples, lora_pool::load(job.modules), job.weights, job.options, job.composer);
+        return lorahub::infer(model, examples, lora_pool::load(job.modules, job.scaling), job.weights, job.options, job.composer);
     });
 }
 
@@ -91,10 +91,10 @@ std::vector<task_outcome> model_work<Backend>::evaluate(const evaluate_job& job)
 
 template <class Backend>
 void model_work<Backend>::merge(const std::filesystem::path& model_directory, const std::filesystem::path& adapter_directory,
-                                const std::filesystem::path& out) {
+                                const std::filesystem::path& out, io::existing_output existing) {
     detail::with_loaded_model<Backend>(model_directory, [&](const auto& model) {
         const auto adapter = io::load_peft_adapter(adapter_directory);
-        save_merged_model(model, model.bind(adapter.layers, display(adapter_directory)), out);
+        save_merged_model(model, model.bind(adapter.layers, display(adapter_directory)), out, existing);
     });
 }
 

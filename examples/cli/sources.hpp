@@ -1,10 +1,12 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <string>
 #include <vector>
 
 #include <lorahub/core/error.hpp>
+#include <lorahub/lora/pool.hpp>
 #include <lorahub/model/model_options.hpp>
 
 #include "demo_hub.hpp"
@@ -20,6 +22,19 @@ struct sources {
     std::string task;
     std::string precision = "fp32";
     std::string device = "cpu";
+    std::string scaling = "first-module";  ///< --scaling: module_scaling by name
+    bool allow_base_mismatch = false;
+
+    lorahub::module_scaling module_scaling() const {
+        return scaling == "per-module" ? lorahub::module_scaling::per_module : lorahub::module_scaling::first_module;
+    }
+
+    /// The files and directories the command reads, which no output may replace.
+    std::vector<std::filesystem::path> paths() const {
+        std::vector<std::filesystem::path> all{model, examples};
+        all.insert(all.end(), modules.begin(), modules.end());
+        return all;
+    }
 
     /// How the model runs, once --device is known to be usable.
     model_options options() const {

@@ -28,6 +28,7 @@
 #include "lorahub/io/peft_config.hpp"
 #include "lorahub/io/pickle.hpp"
 #include "lorahub/io/safetensors.hpp"
+#include "lorahub/io/side_file.hpp"
 #include "lorahub/io/torch_checkpoint.hpp"
 #include "lorahub/io/weight_store.hpp"
 #include "lorahub/io/zip_archive.hpp"

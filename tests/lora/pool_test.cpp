@@ -48,3 +48,32 @@ TEST_CASE("a pool loads from any range of path-like values and names modules as 
     CHECK(lora_pool::short_name("hub/modules/add/") == "add");
     CHECK(lora_pool::short_name("add") == "add");
 }
+
+TEST_CASE("per-module scaling makes a composition independent of the pool's order", "[lora][pool]") {
+    // pool-1-alpha-x4: pool-1's weights with lora_alpha 32 for r 4 (scaling 8; pool-0's is 2)
+    const std::string t5 = (test::fixtures() / "t5").string(), other = (test::fixtures() / "hostile" / "pool-1-alpha-x4").string();
+    auto composed = [&](std::vector<std::string> dirs, std::vector<double> w, module_scaling rule) {
+        const auto pool = lora_pool::load(dirs, rule);
+        const weighted_ab composer;
+        auto out = composer.allocate(pool);
+        composer.compose(pool, w, out);
+        return out;
+    };
+    const auto forward = composed({t5 + "/pool-0", other}, {0.5, 0.7}, module_scaling::per_module);
+    const auto backward = composed({other, t5 + "/pool-0"}, {0.7, 0.5}, module_scaling::per_module);
+    REQUIRE(forward.size() == backward.size());
+    for (std::size_t t = 0; t < forward.size(); ++t) {
+        INFO(forward[t].module);
+        CHECK(forward[t].scaling == 1.0f);
+        CHECK(backward[t].scaling == 1.0f);
+        for (std::size_t i = 0; i < forward[t].a.size(); ++i) CHECK(forward[t].a[i] == Approx(backward[t].a[i]).margin(1e-7));
+        for (std::size_t i = 0; i < forward[t].b.size(); ++i) CHECK(forward[t].b[i] == Approx(backward[t].b[i]).margin(1e-7));
+    }
+    // upstream's rule: the first module's scaling for all, so the order changes the result
+    const auto first = composed({t5 + "/pool-0", other}, {0.5, 0.7}, module_scaling::first_module);
+    const auto swapped = composed({other, t5 + "/pool-0"}, {0.7, 0.5}, module_scaling::first_module);
+    CHECK(first.front().scaling == Approx(2.0f));
+    CHECK(swapped.front().scaling == Approx(8.0f));
+    CHECK(lora_pool::load(std::vector<std::string>{t5 + "/pool-0", other}).scaled_unlike_first() == std::vector<std::size_t>{1});
+    CHECK(lora_pool::load(std::vector<std::string>{t5 + "/pool-0", t5 + "/pool-1"}).scaled_unlike_first().empty());
+}

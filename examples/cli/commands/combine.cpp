@@ -11,6 +11,7 @@
 
 #include "../commands.hpp"
 #include "../flags.hpp"
+#include "../output.hpp"
 #include "../weights_flag.hpp"
 
 namespace lorahub::cli {
@@ -21,6 +22,7 @@ struct combine_request {
     std::string weights;
     composer_choice combination;
     std::string out;
+    bool force = false;
 };
 
 /// PEFT's add_weighted_adapter without Python: the modules combined by one composer, written
@@ -32,11 +34,16 @@ int run_combine(const combine_request& request) {
     require_at_least(request.combination.seed, 0, "--seed");
     const auto weights = parse_weights(request.weights);
     check_weight_count(weights, request.modules.size());
+    planned_outputs{{request.modules.begin(), request.modules.end()}, {request.out}, {}, request.force}.check();
+    sources audited;
+    audited.modules = request.modules;
+    audit_sources(audited, request.combination.name == weighted_ab::name);
     const auto pool = lora_pool::load(request.modules);
     const auto composer = request.combination.composer("--combination");
     auto layers = composer.allocate(pool);
     composer.compose(pool, weights, layers);
-    io::save_peft_adapter(request.out, io::config_for_layers(pool.config(), layers), layers);
+    io::save_peft_adapter(request.out, io::config_for_layers(pool.config(), layers), layers, dtype::f32,
+                          existing_output_policy(request.force));
     std::cout << formatted("combined %zu modules with %s into %s (rank %zu)\n", pool.size(), request.combination.name.c_str(),
                            printable(request.out).c_str(), layers.front().rank);
     return 0;
@@ -51,6 +58,7 @@ command add_combine(CLI::App& app) {
     combine->add_option("--lora", r.modules, "PEFT LoRA module directory (repeat per module)")->required();
     combine->add_option("--weights", r.weights, "One weight per --lora, comma-separated")->required();
     combine->add_option("--out", r.out, "Output adapter folder")->required();
+    add_force_flag(combine, r.force);
     r.combination.name = "linear";
     add_composer_options(combine, r.combination, "--combination", true);
     return {combine, [request](const std::string&) { return run_combine(*request); }};

@@ -1,4 +1,6 @@
+#include <filesystem>
 #include <iostream>
+#include <span>
 #include <memory>
 #include <string>
 
@@ -14,6 +16,8 @@ namespace {
 /// Writes the safetensors equivalent of a torch.save checkpoint: the bytes
 /// safetensors.torch.save_file writes for the same state dict.
 int run_convert(const std::string& in, const std::string& out) {
+    const std::filesystem::path input = in;
+    io::check_output_file(out, std::span(&input, 1));
     const auto bytes = io::torch_checkpoint_as_safetensors(in);
     io::atomic_file file(out);
     file.write(bytes);

@@ -17,6 +17,7 @@
 
 #include "../commands.hpp"
 #include "../demo_hub.hpp"
+#include "../flags.hpp"
 #include "../model_work.hpp"
 #include "../output.hpp"
 #include "../sources.hpp"
@@ -75,6 +76,14 @@ int run_eval(eval_request request, const std::string& command_line) {
     plan.icl_examples = static_cast<std::size_t>(request.icl);
     plan.max_new_tokens = static_cast<std::size_t>(request.max_new_tokens);
 
+    std::vector<std::filesystem::path> inputs = modules;
+    inputs.push_back(request.in.model);
+    for (const auto& task : tasks) inputs.insert(inputs.end(), {task.few_shot, task.test});
+    planned_outputs{inputs, {}, {request.json, request.svg, request.markdown}}.check();
+    auto audited = request.in;
+    audited.modules.assign(modules.begin(), modules.end());
+    audit_sources(audited, true);
+
     const auto started = std::chrono::steady_clock::now();
     evaluate_job job{request.in.model, modules, tasks, plan, {}};
     if (!request.quiet)
@@ -120,6 +129,7 @@ command add_eval(CLI::App& app) {
     eval->add_option("--json", r.json, "Write every number (per seed) as JSON");
     eval->add_option("--svg", r.svg, "Write a bar chart of accuracy per task and method");
     eval->add_option("--markdown", r.markdown, "Write a markdown document: methods, tables, the command that made it");
+    add_allow_base_mismatch_flag(eval, r.in.allow_base_mismatch);
     eval->add_flag("--quiet", r.quiet, "No progress on stderr");
     return {eval, [request](const std::string& command_line) { return run_eval(*request, command_line); }};
 }

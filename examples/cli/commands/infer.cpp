@@ -44,6 +44,12 @@ int run_infer(infer_request request) {
         check_weight_count(job.weights, request.in.modules.size());
         job.modules = request.in.modules;
         job.composer = request.composer.composer("--composer");
+        job.scaling = request.in.module_scaling();
+        audit_sources(request.in, request.composer.name == weighted_ab::name);
+    } else if (!request.adapter.empty()) {
+        auto adapter_only = request.in;
+        adapter_only.modules = {request.adapter};
+        audit_sources(adapter_only, false);
     }
     const auto result = with_model_work(request.in.options(), [&]<class Work>() { return Work::infer(job); });
     const auto examples_count = result.predictions.size();

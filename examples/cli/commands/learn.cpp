@@ -37,6 +37,7 @@ struct learn_request {
     std::int64_t max_restarts = 9;
     std::int64_t stall_generations = 0;
     std::string out, report, plot;
+    bool force = false;
     bool quiet = false;
 };
 
@@ -93,6 +94,7 @@ int learn_with(const learn_request& request) {
     job.select = static_cast<std::size_t>(request.select);
     job.restarts = {.max_restarts = static_cast<std::size_t>(request.max_restarts),
                     .stall_generations = static_cast<std::size_t>(request.stall_generations)};
+    job.scaling = request.in.module_scaling();
     if (job.composer.nonnegative_weights) job.lower = 0.0;  // the sqrt-weighted PEFT types are defined for w >= 0 only
     if (!request.quiet) {
         job.on_loaded = [&](std::size_t modules, std::size_t examples) {
@@ -116,7 +118,7 @@ int learn_with(const learn_request& request) {
     if (!request.out.empty()) {
         auto config = io::config_for_layers(learned.pool_config, result.composed);
         config.base_model_name_or_path = request.in.model;
-        io::save_peft_adapter(request.out, config, result.composed);
+        io::save_peft_adapter(request.out, config, result.composed, dtype::f32, existing_output_policy(request.force));
     }
     if (!request.report.empty())
         write_text_file(request.report, json_text(learn_report(request, learned.module_names, result, learned.load_seconds), 2) + "\n");
@@ -142,6 +144,10 @@ int run_learn(learn_request request) {
     if (request.starts > request.budget) throw argument_error("--starts", "is more than --budget: every start needs an evaluation");
     request.composer.seed = request.seed;  // DARE's masks follow --seed
     complete_from_demo_hub(request.in, true, false);
+    optim::check_search_size(static_cast<std::size_t>(request.budget), static_cast<std::size_t>(request.population), request.in.modules.size(),
+                             "--budget", "--population");
+    planned_outputs{request.in.paths(), {request.out}, {request.report, request.plot}, request.force}.check();
+    audit_sources(request.in, request.composer.name == weighted_ab::name);
     return learn_with(request);
 }
 
@@ -159,7 +165,7 @@ command add_learn(CLI::App& app) {
     learn->add_option("--stall-generations", r.stall_generations,
                       "cma-es-ipop / -bipop: also restart when a run's best has not improved for G generations (default 0: off, as pycma)");
     add_composer_options(learn, r.composer, "--composer", false);
-    learn->add_option("--seed", r.seed, "Random seed (default 42)");
+    learn->add_option("--seed", r.seed, "Random seed (default 42)")->check(within_int64());
     learn->add_option("--batch-size", r.batch_size, "Examples per loss batch (default: all in one batch)");
     learn->add_option("--population", r.population,
                       "Candidates per CMA-ES generation / random-search batch, scored together in one pass (default: CMA-ES 4 + 3 ln n, random 16)");
@@ -170,6 +176,7 @@ command add_learn(CLI::App& app) {
     learn->add_option("--out", r.out, "Write the composed adapter here as a PEFT folder");
     learn->add_option("--report", r.report, "Write a JSON report (weights, objective, trace, timings)");
     learn->add_option("--plot", r.plot, "Write an SVG of the objective per evaluation and the module weights");
+    add_force_flag(learn, r.force);
     learn->add_flag("--quiet", r.quiet, "No progress on stderr");
     return {learn, [request](const std::string&) { return run_learn(*request); }};
 }

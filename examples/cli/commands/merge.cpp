@@ -6,16 +6,19 @@
 
 #include "../commands.hpp"
 #include "../model_work.hpp"
+#include "../output.hpp"
 
 namespace lorahub::cli {
 namespace {
 
 struct merge_request {
     std::string model, adapter, out;
+    bool force = false;
 };
 
 int run_merge(const merge_request& request) {
-    with_model_work(model_options{}, [&]<class Work>() { Work::merge(request.model, request.adapter, request.out); });
+    planned_outputs{{request.model, request.adapter}, {request.out}, {}, request.force}.check();
+    with_model_work(model_options{}, [&]<class Work>() { Work::merge(request.model, request.adapter, request.out, existing_output_policy(request.force)); });
     std::cout << "merged model: " << printable(request.out) << "\n";
     return 0;
 }
@@ -28,6 +31,7 @@ command add_merge(CLI::App& app) {
     merge->add_option("--model", request->model, "Base model directory")->required();
     merge->add_option("--adapter", request->adapter, "PEFT adapter folder")->required();
     merge->add_option("--out", request->out, "Output model directory")->required();
+    add_force_flag(merge, request->force);
     return {merge, [request](const std::string&) { return run_merge(*request); }};
 }
 

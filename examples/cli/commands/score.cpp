@@ -1,3 +1,4 @@
+#include <cmath>
 #include <cstdint>
 #include <iostream>
 #include <memory>
@@ -28,8 +29,12 @@ int run_score(score_request request) {
     const auto weights = parse_weights(request.weights);
     complete_from_demo_hub(request.in, true, false);
     check_weight_count(weights, request.in.modules.size());
-    const score_job job{request.in.model, request.in.examples, request.in.modules, weights, static_cast<std::size_t>(request.batch_size)};
+    audit_sources(request.in, true);
+    const score_job job{request.in.model, request.in.examples, request.in.modules, weights, static_cast<std::size_t>(request.batch_size),
+                        request.in.module_scaling()};
     const auto result = with_model_work(request.in.options(), [&]<class Work>() { return Work::score(job); });
+    if (!std::isfinite(result.loss))
+        throw argument_error(request.in.examples, formatted("the loss of these weights is %g: the model overflows on these examples", result.loss));
     if (request.as_json) std::cout << json_text(io::json{{"loss", result.loss}, {"objective", result.objective}}) << "\n";
     else std::cout << formatted("loss=%.9g objective=%.9g\n", result.loss, result.objective);
     return 0;

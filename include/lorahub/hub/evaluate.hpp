@@ -55,6 +55,7 @@ inline void check_plan(const evaluation_plan& plan) {
     if (plan.subset == 0) throw argument_error("evaluation", "needs at least one module per seed");
     for (const auto budget : plan.budgets)
         if (budget == 0) throw argument_error("evaluation", "a LoraHub budget must be at least 1");
+        else optim::check_search_size(budget, 0, plan.subset, "evaluation budget");
     for (const auto& optimizer : plan.optimizers)
         if (!optim::policies::contains(optimizer))
             throw argument_error("evaluation", "\"" + optimizer + "\" is not " + optim::policies::sentence());

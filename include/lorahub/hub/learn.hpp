@@ -210,7 +210,7 @@ std::vector<double> first_start(const learn_options<M>& options, std::size_t n, 
 template <Optimizer O, class C, Model M, LoraPool P>
 void search(const M& model, const examples_for<M>& examples, const learn_options<M>& options, composition_slots<C, M, P>& slots,
             typename M::context& context, const std::vector<double>& start, learn_result& result) {
-    result.trace.reserve(options.budget);
+    result.trace.reserve(std::min<std::size_t>(options.budget, 1 << 16));
     evaluation best{{}, std::numeric_limits<double>::infinity(), std::numeric_limits<double>::infinity(), 0};
     random_source start_points(options.seed ^ 0x9e3779b97f4a7c15ull);
     for (std::size_t run = 0; run < options.starts; ++run) {
@@ -271,6 +271,7 @@ learn_result learn(const M& model, const P& pool, const examples_for<M>& example
     if (options.starts == 0) throw argument_error("learn", "starts must be at least 1");
     if (options.budget < options.starts) throw argument_error("learn", "the budget must give every start at least one evaluation");
     const std::size_t n = pool.size();
+    optim::check_search_size(options.budget, options.population, n);
     auto context = model.make_context();
     learn_result result;
     result.optimizer = std::string(O::name);

@@ -9,6 +9,7 @@
 
 #include "lorahub/core/dtype.hpp"
 #include "lorahub/core/error.hpp"
+#include "lorahub/core/finite.hpp"
 #include "lorahub/io/atomic_output.hpp"
 #include "lorahub/io/peft_config.hpp"
 #include "lorahub/io/safetensors.hpp"
@@ -103,6 +104,9 @@ inline peft_adapter load_peft_adapter(const std::filesystem::path& directory) {
         layer.scaling = static_cast<float>(config.scaling_for(module));
         layer.a = file.read_f32(a);
         layer.b = file.read_f32(b);
+        for (const auto& [view, values] : {std::pair{&a, &layer.a}, std::pair{&b, &layer.b}})
+            if (const auto note = non_finite_note(*values); !note.empty())
+                throw format_error(subject, "tensor \"" + view->name + "\" holds " + note);
         adapter.layers.push_back(std::move(layer));
     }
     return adapter;
@@ -136,9 +140,10 @@ inline peft_config config_for_layers(const peft_config& base, const std::vector<
 }
 
 /// Writes a PEFT folder (adapter_config.json + adapter_model.safetensors) that PEFT loads
-/// with PeftModel.from_pretrained. The folder appears whole or not at all.
-inline void save_peft_adapter(const std::filesystem::path& directory, const peft_config& config,
-                              const std::vector<lora_layer>& layers, dtype type = dtype::f32) {
+/// with PeftModel.from_pretrained. The folder appears whole or not at all; an existing one
+/// is treated as `policy` says.
+inline void save_peft_adapter(const std::filesystem::path& directory, const peft_config& config, const std::vector<lora_layer>& layers,
+                              dtype type = dtype::f32, existing_output policy = existing_output::refuse) {
     if (layers.empty()) throw argument_error(display(directory), "an adapter needs at least one LoRA layer");
     std::vector<f32_tensor> tensors;
     tensors.reserve(layers.size() * 2);
@@ -148,7 +153,7 @@ inline void save_peft_adapter(const std::filesystem::path& directory, const peft
         tensors.push_back({peft_key(layer.module, 'A'), {layer.rank, layer.in_features}, layer.a});
         tensors.push_back({peft_key(layer.module, 'B'), {layer.out_features, layer.rank}, layer.b});
     }
-    staged_directory staging(directory);
+    staged_directory staging(directory, policy);
     write_safetensors(staging.path() / "adapter_model.safetensors", tensors, type, {{"format", "pt"}});
     atomic_file config_file(staging.path() / "adapter_config.json");
     config_file.write(to_json(config).dump(2) + "\n");

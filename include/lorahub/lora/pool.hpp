@@ -31,6 +31,17 @@ struct lora_stack {
     std::span<const float> b_of(std::size_t i) const { return std::span(b).subspan(i * b_block(), b_block()); }
 };
 
+/// Whose scaling (lora_alpha / r) a composition applies to each module's B.
+enum class module_scaling {
+    /// weighted_ab gives the composition the first module's scaling (upstream's rule: it
+    /// loads the first module's config); the default, for parity. With differing lora_alpha
+    /// the result then depends on the order of the pool.
+    first_module,
+    /// each module's own scaling is folded into its B at load (B_i <- s_i B_i, s_i <- 1), so
+    /// that every composer weighs each module by its own scaling, in any order.
+    per_module,
+};
+
 /// N LoRA modules of identical structure (the same target layers with the same shapes),
 /// held as one lora_stack per target layer.
 class lora_pool {
@@ -40,7 +51,7 @@ public:
     /// held outside the stacks at a time, so loading peaks near the stacks' own size.
     template <std::ranges::input_range Directories>
         requires std::constructible_from<std::filesystem::path, std::ranges::range_reference_t<Directories>>
-    static lora_pool load(Directories&& directories) {
+    static lora_pool load(Directories&& directories, module_scaling scaling = module_scaling::first_module) {
         std::vector<std::filesystem::path> paths;
         for (auto&& directory : directories) paths.emplace_back(directory);
         if (paths.empty()) throw argument_error("LoRA pool", "needs at least one module");
@@ -71,7 +82,9 @@ public:
         }
         std::vector<std::string> names;
         for (const auto& path : paths) names.push_back(short_name(path));
-        return lora_pool(first.config, std::move(names), std::move(stacks), std::move(paths));
+        lora_pool pool(first.config, std::move(names), std::move(stacks), std::move(paths));
+        if (scaling == module_scaling::per_module) pool.fold_scalings();
+        return pool;
     }
 
     /// A pool from stacks built elsewhere (tests, benchmarks, other formats): `names` gives N.
@@ -107,6 +120,30 @@ public:
     }
 
     std::size_t size() const noexcept { return names_.size(); }
+
+    /// The modules whose scaling differs from the first module's at some target layer: those
+    /// that module_scaling::first_module composes with a scaling not their own.
+    std::vector<std::size_t> scaled_unlike_first() const {
+        std::vector<std::size_t> differing;
+        for (std::size_t i = 1; i < size(); ++i)
+            if (std::ranges::any_of(stacks_, [&](const lora_stack& stack) { return stack.scaling[i] != stack.scaling[0]; }))
+                differing.push_back(i);
+        return differing;
+    }
+
+    /// module_scaling::per_module: B_i <- s_i B_i and s_i <- 1 at every target layer.
+    void fold_scalings() {
+        for (auto& stack : stacks_)
+            for (std::size_t i = 0; i < size(); ++i) {
+                const float s = stack.scaling[i];
+                for (float& value : std::span(stack.b).subspan(i * stack.b_block(), stack.b_block())) value *= s;
+                stack.scaling[i] = 1.0f;
+            }
+        config_.use_rslora = false;  // every scaling is now 1 = lora_alpha / r with lora_alpha = r
+        config_.lora_alpha = static_cast<double>(config_.r);
+        config_.alpha_pattern.clear();
+        for (const auto& [key, rank] : config_.rank_pattern) config_.alpha_pattern.emplace_back(key, static_cast<double>(rank));
+    }
 
     /// Throws unless `w` holds one finite weight per module.
     void check_weights(std::span<const double> w) const {

@@ -10,6 +10,7 @@
 #include "lorahub/io/config_fields.hpp"
 #include "lorahub/io/json.hpp"
 #include "lorahub/io/mapped_file.hpp"
+#include "lorahub/lora/module_audit.hpp"
 #include "lorahub/model/llama/family.hpp"
 #include "lorahub/model/model_card.hpp"
 #include "lorahub/model/t5/family.hpp"
@@ -66,6 +67,18 @@ decltype(auto) with_family(const std::filesystem::path& model_directory, F&& f) 
     return [&]<class... Families>(policy_list<Families...>) -> decltype(auto) {
         return detail::with_family_of_type<F, Families...>(type, model_directory / "config.json", f);
     }(model_families{});
+}
+
+/// The model in `model_directory` as its modules' configs name it: its directory, config.json's
+/// _name_or_path and its family's PEFT task type (module_audit checks modules against it).
+inline model_identity identify_model(const std::filesystem::path& model_directory) {
+    const auto path = model_directory / "config.json";
+    const auto document = io::parse_json_strict(io::read_text_file(path, 1 << 20), display(path));
+    model_identity identity;
+    identity.directory = model_directory;
+    identity.name_or_path = io::string_field(document, "_name_or_path", "", display(path));
+    identity.peft_task_type = with_family(model_directory, []<class Family>() { return std::string(Family::peft_task_type); });
+    return identity;
 }
 
 /// The family's summary of a model directory (model_card), checked against its weights.

@@ -4,10 +4,12 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "lorahub/core/dtype.hpp"
 #include "lorahub/core/error.hpp"
+#include "lorahub/core/finite.hpp"
 #include "lorahub/core/lora.hpp"
 #include "lorahub/io/safetensors.hpp"
 #include "lorahub/io/weight_store.hpp"
@@ -36,6 +38,18 @@ inline void check_tensor(const io::weight_store& store, const std::string& name,
     if (view.shape != shape)
         throw shape_error(display(found->file->path()), "tensor \"" + name + "\" has shape " + io::shape_string(view.shape) +
                                                              " but config.json implies " + io::shape_string(shape));
+}
+
+/// Checks, before any list or buffer is sized from it, that a config's layer count fits the
+/// weights present: `layers` layers of at least `tensors_per_layer` tensors each cannot come
+/// from a store holding fewer (config.json's "num_layers": 1000000000 is refused here, by
+/// name, instead of by the allocator).
+inline void check_layer_count(const io::weight_store& store, std::string_view field, std::size_t layers, std::size_t tensors_per_layer) {
+    const std::size_t tensors = store.tensors().size();
+    if (layers <= tensors / tensors_per_layer) return;
+    throw config_error(display(store.directory() / "config.json"),
+                       "\"" + std::string(field) + "\" is " + std::to_string(layers) + ", but the weights hold " + std::to_string(tensors) +
+                           " tensors: room for at most " + std::to_string(tensors / tensors_per_layer) + " such layers");
 }
 
 /// A linear layer's weight [out, in], row-major, under its PEFT module name.
@@ -86,15 +100,25 @@ public:
     std::vector<linear_weight> linears;
 
 protected:
-    /// The float32 values of a tensor the layout check has found.
+    /// The float32 values of a tensor the layout check has found; a NaN or infinity in them is
+    /// a format_error naming the tensor and its file.
     std::span<const float> load(const std::string& name) {
         const auto* found = store_->find(name);
         if (found == nullptr) throw shape_error(display(store_->directory()), "model weights have no tensor \"" + name + "\"");
-        if (const auto direct = io::safetensors_file::f32_span(*found->view)) return *direct;
+        if (const auto direct = io::safetensors_file::f32_span(*found->view)) {
+            check_finite(*direct, name, *found->file);
+            found->file->evict(std::as_bytes(*direct));  // the check leaves the memory profile of a load unchanged
+            return *direct;
+        }
         auto owned = std::make_shared<const std::vector<float>>(found->file->read_f32(*found->view));
         std::span<const float> view(*owned);
+        check_finite(view, name, *found->file);
         owned_.push_back(std::move(owned));
         return view;
+    }
+    static void check_finite(std::span<const float> values, const std::string& name, const io::safetensors_file& file) {
+        if (const auto note = non_finite_note(values); !note.empty())
+            throw format_error(display(file.path()), "tensor \"" + name + "\" holds " + note + ": the model cannot run on it");
     }
     void add_linear(const lora_target& target) {
         linears.push_back({target.module, load(target.module + ".weight"), target.in_features, target.out_features});

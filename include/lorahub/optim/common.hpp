@@ -9,9 +9,11 @@
 #include <random>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "lorahub/core/error.hpp"
+#include "lorahub/core/memory.hpp"
 #include "lorahub/core/random.hpp"
 
 namespace lorahub::optim {
@@ -39,6 +41,33 @@ enum class box_handling {
     transform,
 };
 
+/// The largest budget and population a search takes. Beyond them a search's own bookkeeping
+/// (a trace entry per evaluation, a population's points and their ranking) would outgrow a
+/// workstation's memory before any model runs; LoraHub's searches use 40 to a few thousand.
+inline constexpr std::size_t max_budget = 1'000'000;
+inline constexpr std::size_t max_population = 10'000;
+
+/// Checks a search's size before anything is allocated for it: budget and population within
+/// the limits above, and the bookkeeping of `dimension` weights within the memory available
+/// now. Errors name `budget_subject` / `population_subject` (a flag, a field).
+inline void check_search_size(std::size_t budget, std::size_t population, std::size_t dimension, std::string_view budget_subject = "budget",
+                              std::string_view population_subject = "population") {
+    if (budget > max_budget)
+        throw argument_error(std::string(budget_subject), std::to_string(budget) + " evaluations is more than the limit of " + std::to_string(max_budget));
+    if (population > max_population)
+        throw argument_error(std::string(population_subject),
+                             std::to_string(population) + " points per generation is more than the limit of " + std::to_string(max_population));
+    // per evaluation: its weights, loss, objective and time; per population point: the point,
+    // its genotype and step (CMA-ES), all doubles
+    const double bytes = (static_cast<double>(budget) * static_cast<double>(dimension + 8) +
+                          3.0 * static_cast<double>(population) * static_cast<double>(dimension + 1)) * sizeof(double);
+    const double available = static_cast<double>(available_memory_bytes());
+    if (bytes > available / 2)
+        throw argument_error(std::string(budget_subject), "a search of " + std::to_string(budget) + " evaluations over " +
+                                                              std::to_string(dimension) + " weights needs " + std::to_string(static_cast<std::uint64_t>(bytes / (1 << 20))) +
+                                                              " MiB of bookkeeping, more than half the memory available now");
+}
+
 /// What every optimizer is given: a box, a start, a first step, a budget and a seed.
 /// LoraHub's defaults: weights start at 0 in [-1.5, 1.5], first step 0.5, 40 evaluations.
 struct settings {
@@ -60,6 +89,7 @@ struct settings {
         if (!(lower < upper) || !std::isfinite(lower) || !std::isfinite(upper))
             throw argument_error("optimizer", "bounds must be finite with lower < upper");
         if (budget == 0) throw argument_error("optimizer", "budget must be at least 1");
+        check_search_size(budget, population, dimension, "optimizer budget", "optimizer population");
         if (!(initial_step > 0) || !std::isfinite(initial_step)) throw argument_error("optimizer", "initial step must be positive");
         if (!start.empty() && start.size() != dimension)
             throw argument_error("optimizer", "start point has " + std::to_string(start.size()) + " values for " +

@@ -22,6 +22,7 @@ struct family {
     static constexpr std::string_view name = "llama";
     static constexpr std::string_view description = "LlamaForCausalLM and MistralForCausalLM (causal LMs)";
     static constexpr std::span<const std::string_view> model_types = llama::model_types;
+    static constexpr std::string_view peft_task_type = "CAUSAL_LM";  ///< what its adapters' task_type says
     template <class Backend>
     using model = llama::model<Backend>;
 

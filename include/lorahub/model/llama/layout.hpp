@@ -68,6 +68,8 @@ inline std::vector<weight_spec> required_weights(const config& c) {
 /// Checks that the store holds every tensor the config implies, with that shape and a
 /// floating dtype (a tied model's optional lm_head.weight too).
 inline void check_weights(const config& c, const io::weight_store& store) {
+    // a layer has q, k, v, o, gate, up, down and two norms
+    check_layer_count(store, "num_hidden_layers", c.num_hidden_layers, 9);
     for (const auto& spec : required_weights(c)) check_tensor(store, spec.name, spec.shape, true);
     if (c.tie_word_embeddings) check_tensor(store, lm_head, {c.vocab_size, c.hidden_size}, false);
 }

@@ -22,6 +22,7 @@ struct family {
     static constexpr std::string_view name = "t5";
     static constexpr std::string_view description = "T5ForConditionalGeneration: T5, T5 v1.1, Flan-T5, mT5 (seq2seq)";
     static constexpr std::span<const std::string_view> model_types = t5::model_types;
+    static constexpr std::string_view peft_task_type = "SEQ_2_SEQ_LM";  ///< what its adapters' task_type says
     template <class Backend>
     using model = t5::model<Backend>;
 

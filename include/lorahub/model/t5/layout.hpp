@@ -107,6 +107,9 @@ inline std::vector<weight_spec> required_weights(const config& c) {
 /// Checks that the store holds every tensor the config implies, with that shape and a
 /// floating dtype; an embed_tokens alias, if present, must match `shared.weight`.
 inline void check_weights(const config& c, const io::weight_store& store) {
+    // an encoder block has q, k, v, o, wi (or wi_0, wi_1), wo and two norms; a decoder block five more
+    check_layer_count(store, "num_layers", c.num_layers, 8);
+    check_layer_count(store, "num_decoder_layers", c.num_decoder_layers, 13);
     for (const auto& spec : required_weights(c)) check_tensor(store, spec.name, spec.shape, true);
     for (const char* alias : {"encoder.embed_tokens.weight", "decoder.embed_tokens.weight"})
         check_tensor(store, alias, {c.vocab_size, c.d_model}, false);
