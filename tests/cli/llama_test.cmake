@@ -47,5 +47,7 @@ file(MAKE_DIRECTORY ${WORK}/json-tokenizer)
 file(COPY ${L}/mha-tied-linear/config.json ${L}/mha-tied-linear/model.safetensors DESTINATION ${WORK}/json-tokenizer)
 file(WRITE ${WORK}/json-tokenizer/tokenizer.json "{}")
 expect(tokenizer_json 1 "error: [^\n]*json-tokenizer: has only tokenizer.json" infer --model ${WORK}/json-tokenizer --examples ${L}/examples.jsonl)
-expect(wrong_model 1 "error: composed LoRA: LoRA module \"model.layers.0.self_attn.q_proj\" maps 48 -> 48 features" score
+expect(other_base 1 "error: .*pool-0: was trained on \".*gqa-untied\", not on the model at .*mha-tied-linear" score
        --model ${L}/mha-tied-linear --lora ${L}/pool-0 --examples ${L}/examples.jsonl --weights 1)
+expect(wrong_model 1 "error: composed LoRA: LoRA module \"model.layers.0.self_attn.q_proj\" maps 48 -> 48 features" score
+       --model ${L}/mha-tied-linear --lora ${L}/pool-0 --examples ${L}/examples.jsonl --weights 1 --allow-base-mismatch)

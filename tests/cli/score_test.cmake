@@ -13,8 +13,10 @@ expect(count 1 "error: --weights: 2 weights for 3 modules" score ${args} --weigh
 expect(nan 1 "error: --weights: \"nan\" is not a finite number" score ${args} --weights 0.5,nan,1)
 expect(mismatch 1 "error: .*pool-0 and .*flan-odd.all: target different layers" score
        --model ${T5}/flan-odd --lora ${T5}/pool-0 --lora ${T5}/flan-odd.all --examples ${T5}/examples.jsonl --weights 1,1)
-expect(wrong_model 1 "error: composed LoRA: LoRA module" score
+expect(other_base 1 "error: .*pool-0: was trained on \".*flan-odd\", not on the model at .*t5-relu" score
        --model ${T5}/t5-relu --lora ${T5}/pool-0 --examples ${T5}/examples.jsonl --weights 1)
+expect(wrong_model 1 "error: composed LoRA: LoRA module" score
+       --model ${T5}/t5-relu --lora ${T5}/pool-0 --examples ${T5}/examples.jsonl --weights 1 --allow-base-mismatch)
 expect(no_examples 1 "error: .*absent.jsonl: cannot open" score --model ${T5}/flan-odd --lora ${T5}/pool-0 --examples ${T5}/absent.jsonl --weights 1)
 # the bf16 compute mode stays within 1e-2 of upstream's float32 loss (3.3023); other precisions are refused
 expect(bf16 0 "^loss=3\\.(2[7-9]|3[0-3])[0-9]* objective=" score ${args} --weights 0.5,-0.25,1.5 --precision bf16)

@@ -104,7 +104,7 @@ TEST_CASE("what a killed writer left beside its target goes with the next write"
     CHECK(std::filesystem::exists(dir / ".other.partial-Keep00"));
 }
 
-TEST_CASE("outputs get the umask's modes; a read-only file is not replaced", "[atomic]") {
+TEST_CASE("outputs get the umask's modes, and a read-only file is not replaced", "[atomic]") {
     test::temp_dir dir;
     const mode_t previous = ::umask(027);
     {

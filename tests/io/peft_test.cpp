@@ -158,7 +158,8 @@ TEST_CASE("save_peft_adapter writes a folder that loads back identically", "[pef
     }
     // replacing an existing folder leaves only the new one and no staging folders
     const auto adapter = io::load_peft_adapter(test::fixtures() / "io/adapters/qv-r4");
-    io::save_peft_adapter(dir / "rslora-ff", adapter.config, adapter.layers);
+    CHECK_THROWS_WITH(io::save_peft_adapter(dir / "rslora-ff", adapter.config, adapter.layers), Catch::Contains("exists and is not empty"));
+    io::save_peft_adapter(dir / "rslora-ff", adapter.config, adapter.layers, dtype::f32, io::existing_output::replace_ours);
     CHECK(io::load_peft_adapter(dir / "rslora-ff").layers.size() == adapter.layers.size());
     std::size_t entries = 0;
     for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(dir.path())) ++entries;

@@ -54,6 +54,8 @@ inline mode_t process_umask() {
 inline std::filesystem::file_status status_of(const std::filesystem::path& path) {
     std::error_code failure;
     const auto status = std::filesystem::symlink_status(path, failure);
+    // under a file: it cannot exist (check_parent names the file)
+    if (failure == std::errc::not_a_directory) return std::filesystem::file_status(std::filesystem::file_type::not_found);
     if (failure && failure != std::errc::no_such_file_or_directory)
         throw io_error(display(path), "cannot be examined: " + failure.message());
     return status;

@@ -89,6 +89,8 @@ inline std::vector<std::string> audit_modules(std::span<const std::filesystem::p
     std::vector<read_config> configs;
     for (const auto& module : modules) {
         const auto path = module / "adapter_config.json";
+        std::error_code missing;
+        if (!std::filesystem::is_regular_file(path, missing)) continue;  // the loader says what is wrong with the module
         const auto document = io::parse_json_strict(io::read_text_file(path, 1 << 20), display(path));
         auto text_of = [&](const char* key) {
             return document.is_object() && document.contains(key) && document[key].is_string() ? document[key].get<std::string>() : std::string();
