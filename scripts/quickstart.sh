@@ -11,7 +11,7 @@ scripts/install-deps.sh
 
 cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DLORAHUB_BUILD_TESTS=OFF -DLORAHUB_BUILD_BENCHMARKS=OFF -DLORAHUB_BUILD_EXAMPLES=ON
-cmake --build build/release -j "$(nproc)" --target lorahub_cli compose_and_score custom_optimizer merge_kernels
+cmake --build build/release -j "$(nproc)" --target lorahub_cli
 
 lorahub=build/release/examples/lorahub
 out=build/demo

@@ -6,16 +6,14 @@
 
 #include <lorahub/io/hub_manifest.hpp>
 
+#include "build_settings.hpp"
+
 namespace lorahub::cli {
 
 /// Where the demo hub is: $LORAHUB_DEMO_HUB, else the source tree's examples/demo-hub.
 inline std::filesystem::path demo_hub_root() {
     if (const char* override_path = std::getenv("LORAHUB_DEMO_HUB")) return override_path;
-#ifdef LORAHUB_DEMO_HUB_DIR
     return LORAHUB_DEMO_HUB_DIR;
-#else
-    return {};
-#endif
 }
 
 /// The demo hub's manifest, or nothing when there is no hub.json at demo_hub_root().

@@ -4,6 +4,8 @@
 
 #include <lorahub/core/error.hpp>
 
+#include "build_settings.hpp"
+
 #if defined(LORAHUB_CLI_WITH_CUDA)
 #include <cuda_runtime_api.h>
 #endif

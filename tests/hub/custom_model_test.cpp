@@ -135,7 +135,7 @@ TEST_CASE("learn, score and infer run a model that is not T5", "[hub][model]") {
     std::vector<io::example> examples;
     for (int i = 0; i < 40; ++i) {
         std::string input;
-        for (int k = 0; k < 3; ++k) input += "w" + std::to_string((i * 7 + k * 5) % 12) + " ";
+        for (int k = 0; k < 3; ++k) input.append("w").append(std::to_string((i * 7 + k * 5) % 12)).append(" ");
         examples.push_back({input, std::nullopt});
     }
     const auto labelled = infer(model, examples, pool, planted);
