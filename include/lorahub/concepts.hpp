@@ -9,6 +9,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -23,20 +24,32 @@ struct settings;
 struct best_so_far;
 }  // namespace optim
 
-/// A gradient-free minimizer over a box, driven by ask/tell. Policies: optim::cobyla,
-/// optim::cma_es, optim::nelder_mead, optim::random_search. Contract beyond the syntax:
-/// tell() is called once per asked point, in the order asked; a population that is empty
-/// while done() is false is an error.
+/// What a search drives: a minimizer asked for populations of points and told their values.
+/// Contract beyond the syntax: tell() is called once per asked point, in the order asked
+/// (the last population of a budget may be told in part); a population that is empty while
+/// done() is false is an error. `name` may be a member (an optimizer made at run time).
 template <class O>
-concept Optimizer = std::constructible_from<O, const optim::settings&> &&
-                    requires(O o, const O& c, std::span<const double> x, double f) {
+concept AskTellOptimizer = requires(O o, const O& c, std::span<const double> x, double f) {
+    { o.name } -> std::convertible_to<std::string_view>;
+    { o.ask_population() } -> std::same_as<std::vector<std::vector<double>>>;
+    o.tell(x, f);
+    { c.done() } -> std::same_as<bool>;
+};
+
+/// A gradient-free minimizer policy over a box, made from optim::settings. Policies:
+/// optim::cobyla, optim::cma_es (and its restarts), optim::nelder_mead, optim::random_search.
+template <class O>
+concept Optimizer = AskTellOptimizer<O> && std::constructible_from<O, const optim::settings&> &&
+                    requires(O o, const O& c) {
                         { O::name } -> std::convertible_to<std::string_view>;
                         { o.ask() } -> std::same_as<std::vector<double>>;
-                        { o.ask_population() } -> std::same_as<std::vector<std::vector<double>>>;
-                        o.tell(x, f);
-                        { c.done() } -> std::same_as<bool>;
                         { c.best() } -> std::convertible_to<const optim::best_so_far&>;
                     };
+
+/// Makes the optimizer of each start of a search from its settings (learn_using()).
+template <class F>
+concept OptimizerFactory = std::invocable<F&, const optim::settings&> &&
+                           AskTellOptimizer<std::remove_cvref_t<std::invoke_result_t<F&, const optim::settings&>>>;
 
 /// N LoRA modules of one structure: per target layer a stack a = [N, rank, in] and
 /// b = [N, out, rank] with N scalings (lora_pool; later, pools living on a device).

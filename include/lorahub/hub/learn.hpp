@@ -11,6 +11,7 @@
 #include <numeric>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "lorahub/concepts.hpp"
@@ -65,6 +66,10 @@ struct learn_options {
     std::function<double(std::span<const double>)> regularizer = [](std::span<const double> w) { return l1_penalty(w); };
     /// Called after every evaluation (progress reporting).
     std::function<void(std::size_t index, const evaluation&, const evaluation& best)> on_evaluation;
+    /// Asked after every evaluation (after on_evaluation): true ends the search there, the best
+    /// evaluation so far its result (a user's early stop). The points of a population pass
+    /// already scored are still recorded.
+    std::function<bool()> stop;
 };
 
 /// The loss of a composition and its objective.
@@ -204,16 +209,17 @@ std::vector<double> first_start(const learn_options<M>& options, std::size_t n, 
     return start;
 }
 
-/// The search of learn() over the whole pool: options.starts runs of O sharing the budget,
-/// the first from `start`, the later ones from seeded random points of the box; each
-/// evaluation recorded in result.trace.
-template <Optimizer O, class C, Model M, LoraPool P>
-void search(const M& model, const examples_for<M>& examples, const learn_options<M>& options, composition_slots<C, M, P>& slots,
-            typename M::context& context, const std::vector<double>& start, learn_result& result) {
+/// The search of learn() over the whole pool: options.starts runs of the optimizers that
+/// make_optimizer makes, sharing the budget, the first from `start`, the later ones from
+/// seeded random points of the box; each evaluation recorded in result.trace.
+template <OptimizerFactory F, class C, Model M, LoraPool P>
+void search(F& make_optimizer, const M& model, const examples_for<M>& examples, const learn_options<M>& options,
+            composition_slots<C, M, P>& slots, typename M::context& context, const std::vector<double>& start, learn_result& result) {
     result.trace.reserve(std::min<std::size_t>(options.budget, 1 << 16));
     evaluation best{{}, std::numeric_limits<double>::infinity(), std::numeric_limits<double>::infinity(), 0};
     random_source start_points(options.seed ^ 0x9e3779b97f4a7c15ull);
-    for (std::size_t run = 0; run < options.starts; ++run) {
+    bool stopped = false;
+    for (std::size_t run = 0; run < options.starts && !stopped; ++run) {
         const std::size_t share = options.budget / options.starts + (run < options.budget % options.starts ? 1 : 0);
         const std::size_t limit = result.trace.size() + share;
         optim::settings settings{.dimension = start.size(), .lower = options.lower, .upper = options.upper, .budget = share,
@@ -221,18 +227,20 @@ void search(const M& model, const examples_for<M>& examples, const learn_options
                                  .population = options.population, .restarts = options.restarts};
         if (run > 0)
             for (auto& value : settings.start) value = start_points.uniform(options.lower, options.upper);
-        O optimizer(settings);
+        auto optimizer = make_optimizer(std::as_const(settings));
+        if (run == 0) result.optimizer = std::string(optimizer.name);
         auto record = [&](const std::vector<double>& w, double loss, double seconds) {
             const double objective = objective_of(loss, w, options.regularizer);
             result.trace.push_back({w, loss, objective, seconds});
             if (objective < best.objective) best = result.trace.back();
             if (options.on_evaluation) options.on_evaluation(result.trace.size(), result.trace.back(), best);
             optimizer.tell(w, objective);
+            if (options.stop && options.stop()) stopped = true;
         };
-        while (!optimizer.done() && result.trace.size() < limit) {
+        while (!stopped && !optimizer.done() && result.trace.size() < limit) {
             const auto population = optimizer.ask_population();
             if (population.empty())
-                throw argument_error(std::string(O::name), "ask_population() returned no point although done() is false");
+                throw argument_error(std::string(optimizer.name), "ask_population() returned no point although done() is false");
             const std::size_t usable = std::min(population.size(), limit - result.trace.size());  // may overshoot the budget
             score_points(model, examples, options, slots, context, std::span(population.data(), usable), record);
         }
@@ -246,23 +254,12 @@ void search(const M& model, const examples_for<M>& examples, const learn_options
 
 }  // namespace detail
 
-/// LoraHub: searches module weights w in the box with optimizer policy O, scoring each w by
-/// loss(compose(pool, w)) + regularizer(w). Compositions are written into storage allocated
-/// once and bound to the model once, and the model's context is made once, so composing and
-/// scoring allocate nothing after the first evaluation of a size; the trace entry, the
-/// points the optimizer returns from ask_population() and the small vector of losses of a
-/// pass are the per-evaluation allocations left. The points of ask_population() (a CMA-ES
-/// generation, a batch of random search) are scored together, up to options.population_pass
-/// at a time, when the model is a PopulationModel and options.loss is the default; otherwise
-/// one at a time. Either way the trace and the result are those of one-at-a-time scoring, up
-/// to float rounding. A non-finite loss scores +infinity and is never the result. An
-/// optimizer that is not done() but asks no point is an error, not an endless loop.
-/// options.start, options.starts and options.select choose where and over which modules the
-/// search runs (see learn_options).
-template <Optimizer O, class C = weighted_ab, Model M, LoraPool P>
+/// learn() with each start's optimizer made by make_optimizer(settings) instead of a policy
+/// type: an optimizer known only at run time (one driven from Python, say).
+template <OptimizerFactory F, class C = weighted_ab, Model M, LoraPool P>
     requires Composer<C, P>
-learn_result learn(const M& model, const P& pool, const examples_for<M>& examples, const learn_options<M>& options = {},
-                   const C& composer = {}) {
+learn_result learn_using(F& make_optimizer, const M& model, const P& pool, const examples_for<M>& examples,
+                         const learn_options<M>& options = {}, const C& composer = {}) {
     using clock = std::chrono::steady_clock;
     const auto started = clock::now();
     if constexpr (requires { composer.nonnegative_weights; })
@@ -274,7 +271,6 @@ learn_result learn(const M& model, const P& pool, const examples_for<M>& example
     optim::check_search_size(options.budget, options.population, n);
     auto context = model.make_context();
     learn_result result;
-    result.optimizer = std::string(O::name);
     result.composer = std::string(composer.name);
     composition_slots<C, M, P> slots(model, pool, composer);
     if (options.select > 0 || options.start == start_point::best_single)
@@ -300,7 +296,7 @@ learn_result learn(const M& model, const P& pool, const examples_for<M>& example
                 sub_options.start_weights.clear();
                 for (std::size_t index : order) sub_options.start_weights.push_back(options.start_weights.at(index));
             }
-            auto sub = learn<O, C>(model, pool.subset(order), examples, sub_options, composer);
+            auto sub = learn_using(make_optimizer, model, pool.subset(order), examples, sub_options, composer);
             sub.weights = detail::expand_weights(sub.weights, order, n);
             for (auto& step : sub.trace) step.weights = detail::expand_weights(step.weights, order, n);
             sub.single_losses = std::move(result.single_losses);
@@ -313,11 +309,32 @@ learn_result learn(const M& model, const P& pool, const examples_for<M>& example
     }
     result.searched.resize(n);
     std::iota(result.searched.begin(), result.searched.end(), std::size_t{0});
-    detail::search<O>(model, examples, options, slots, context, detail::first_start(options, n, result.single_losses), result);
+    detail::search(make_optimizer, model, examples, options, slots, context, detail::first_start(options, n, result.single_losses), result);
     slots.compose(std::span(&result.weights, 1));
     result.composed = slots.release_first();
     result.seconds = std::chrono::duration<double>(clock::now() - started).count();
     return result;
+}
+
+/// LoraHub: searches module weights w in the box with optimizer policy O, scoring each w by
+/// loss(compose(pool, w)) + regularizer(w). Compositions are written into storage allocated
+/// once and bound to the model once, and the model's context is made once, so composing and
+/// scoring allocate nothing after the first evaluation of a size; the trace entry, the
+/// points the optimizer returns from ask_population() and the small vector of losses of a
+/// pass are the per-evaluation allocations left. The points of ask_population() (a CMA-ES
+/// generation, a batch of random search) are scored together, up to options.population_pass
+/// at a time, when the model is a PopulationModel and options.loss is the default; otherwise
+/// one at a time. Either way the trace and the result are those of one-at-a-time scoring, up
+/// to float rounding. A non-finite loss scores +infinity and is never the result. An
+/// optimizer that is not done() but asks no point is an error, not an endless loop.
+/// options.start, options.starts and options.select choose where and over which modules the
+/// search runs (see learn_options).
+template <Optimizer O, class C = weighted_ab, Model M, LoraPool P>
+    requires Composer<C, P>
+learn_result learn(const M& model, const P& pool, const examples_for<M>& examples, const learn_options<M>& options = {},
+                   const C& composer = {}) {
+    auto make_optimizer = [](const optim::settings& settings) { return O(settings); };
+    return learn_using(make_optimizer, model, pool, examples, options, composer);
 }
 
 }  // namespace lorahub
