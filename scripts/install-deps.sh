@@ -3,6 +3,8 @@
 # Packages are installed with their recommendations: some -dev packages' CMake configs need
 # what the package only recommends (libdnnl-dev's dnnl-config.cmake requires OpenCL, from
 # ocl-icd-opencl-dev), and those are listed here too so that a purged one is noticed.
+# `install-deps.sh python` also installs what building the Python package needs (a venv and
+# Python's headers); the C++ library and the CLI never need Python.
 set -euo pipefail
 
 packages=(
@@ -14,6 +16,7 @@ packages=(
   catch2 libbenchmark-dev
   clang libclang-rt-dev libomp-dev  # libFuzzer for scripts/fuzz.sh; LLVM OpenMP + Archer for scripts/tsan.sh
 )
+[ "${1:-}" = python ] && packages+=(python3-dev python3-venv)
 
 missing=()
 for package in "${packages[@]}"; do

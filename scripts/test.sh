@@ -5,16 +5,25 @@
 # runs them and the CLI's tests under the sanitizers (the model numerics, the examples and the
 # package consumers run in the optimized build only); then runs each libFuzzer target for
 # LORAHUB_FUZZ_SECONDS (default 20) so that parser regressions show, then the parallel paths
-# under ThreadSanitizer.
+# under ThreadSanitizer. The Python package is built by pip in a venv (build/python-venv) and
+# its pytest suite runs against it and the optimized build's CLI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh
+scripts/install-deps.sh python
 
 jobs=$(nproc)
 cmake -S . -B build/test -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DLORAHUB_BUILD_TESTS=ON -DLORAHUB_BUILD_EXAMPLES=ON -DLORAHUB_BUILD_BENCHMARKS=ON
 cmake --build build/test -j "$jobs"
 ctest --test-dir build/test --output-on-failure -j "$jobs"
+
+# the Python package, as `pip install .` builds it (the build tools installed once in the venv,
+# so that a rerun rebuilds only what changed); nevergrad and pycma for the ask/tell tests
+venv=build/python-venv
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+"$venv/bin/pip" install --quiet --disable-pip-version-check scikit-build-core nanobind numpy pytest nevergrad cma
+"$venv/bin/pip" install --quiet --disable-pip-version-check --no-build-isolation .
+LORAHUB_CLI="$PWD/build/test/examples/lorahub" "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/python
 
 # line tables only (-g1): the sanitizers' reports name file and line, in a fifth less compile time than -g
 cmake -S . -B build/sanitize -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O0 -g1" -DLORAHUB_SANITIZE=ON \

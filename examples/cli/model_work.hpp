@@ -30,11 +30,7 @@ struct learn_job {
     std::size_t batch_size = 0;  ///< 0: one batch
     std::string optimizer;       ///< a name of optim::policies
     any_composer composer;
-    std::size_t budget = 40, population = 0, starts = 1, select = 0;
-    std::uint64_t seed = 42;
-    start_point start = start_point::zero;
-    optim::restart_settings restarts{};
-    double lower = -1.5;
+    search_settings search;
     module_scaling scaling = module_scaling::first_module;
     std::function<void(std::size_t modules, std::size_t examples)> on_loaded;  ///< after loading, before the search
     std::function<void(std::size_t index, const evaluation&, const evaluation& best)> on_evaluation;

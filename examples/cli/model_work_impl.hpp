@@ -45,14 +45,7 @@ learned model_work<Backend>::learn(const learn_job& job) {
         out.load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
         if (job.on_loaded) job.on_loaded(pool.size(), examples.size());
         learn_options<Model> options;
-        options.budget = job.budget;
-        options.seed = job.seed;
-        options.population = job.population;
-        options.start = job.start;
-        options.starts = job.starts;
-        options.select = job.select;
-        options.restarts = job.restarts;
-        options.lower = job.lower;
+        static_cast<search_settings&>(options) = job.search;
         options.on_evaluation = job.on_evaluation;
         out.result = optim::with_optimizer(job.optimizer, [&]<class O>() { return lorahub::learn<O>(model, pool, batches, options, job.composer); },
                                            "--optimizer");

@@ -34,16 +34,7 @@ public:
     learn_result learn(const lora_pool& pool, const any_composer& composer, std::span<const io::example> examples,
                        const search_request& request) const override {
         learn_options<M> options;
-        options.budget = request.budget;
-        options.population = request.population;
-        options.starts = request.starts;
-        options.select = request.select;
-        options.seed = request.seed;
-        options.start = request.start;
-        options.start_weights = request.start_weights;
-        options.lower = request.lower;
-        options.upper = request.upper;
-        options.restarts = request.restarts;
+        static_cast<search_settings&>(options) = request.search;
         if (request.regularizer) options.regularizer = request.regularizer;
         options.on_evaluation = request.on_evaluation;
         options.stop = request.stop;

@@ -163,13 +163,6 @@ std::function<double(std::span<const double>)> python_regularizer(const shared_o
     };
 }
 
-start_point start_named(const std::string& name) {
-    if (name == "zero") return start_point::zero;
-    if (name == "uniform") return start_point::uniform;
-    if (name == "best-single") return start_point::best_single;
-    throw argument_error("start", "\"" + name + "\" is not zero, uniform, best-single or a list of weights");
-}
-
 struct learn_arguments {
     std::string optimizer = "cobyla";
     nb::object driver = nb::none();  ///< None unless the optimizer is a Python object
@@ -186,17 +179,18 @@ learn_outcome learn_call(const model_object& model, const pool_object& pool, con
                     nb::object regularizer, nb::object callback) {
     search_request request;
     request.optimizer = arguments.driver.is_none() ? arguments.optimizer : std::string();
-    request.budget = arguments.budget;
-    request.population = arguments.population;
-    request.starts = arguments.starts;
-    request.select = arguments.select;
     request.batch_size = arguments.batch_size;
-    request.seed = arguments.seed;
-    request.start = start_named(arguments.start);
-    if (arguments.start_weights) request.start_weights = *arguments.start_weights;
-    request.lower = arguments.lower;
-    request.upper = arguments.upper;
-    request.restarts = {.max_restarts = arguments.max_restarts, .stall_generations = arguments.stall_generations};
+    auto& search = request.search;
+    search.budget = arguments.budget;
+    search.population = arguments.population;
+    search.starts = arguments.starts;
+    search.select = arguments.select;
+    search.seed = arguments.seed;
+    search.start = start_point_named(arguments.start);
+    if (arguments.start_weights) search.start_weights = *arguments.start_weights;
+    search.lower = arguments.lower;
+    search.upper = arguments.upper;
+    search.restarts = {.max_restarts = arguments.max_restarts, .stall_generations = arguments.stall_generations};
     const auto regularizer_object = regularizer.is_none() ? shared_object() : std::make_shared<nb::object>(std::move(regularizer));
     const auto callback_object = callback.is_none() ? shared_object() : std::make_shared<nb::object>(std::move(callback));
     const auto driver_object = arguments.driver.is_none() ? shared_object() : std::make_shared<nb::object>(arguments.driver);

@@ -46,16 +46,12 @@ struct external_optimizer {
     bool done() const { return false; }  // the budget ends its search
 };
 
-/// What a search is, in model-independent terms (learn_options less the model's types).
+/// A search in model-independent terms: learn_options less the model's types.
 struct search_request {
+    search_settings search;
+    std::size_t batch_size = 0;
     std::string optimizer;  ///< a name of optim::policies, or empty: make_external
     std::function<std::unique_ptr<dynamic_optimizer>(const optim::settings&)> make_external;
-    std::size_t budget = 40, population = 0, starts = 1, select = 0, batch_size = 0;
-    std::uint64_t seed = 42;
-    start_point start = start_point::zero;
-    std::vector<double> start_weights;
-    double lower = -1.5, upper = 1.5;
-    optim::restart_settings restarts{};
     std::function<double(std::span<const double>)> regularizer;  ///< empty: upstream's 0.05 * mean |w|
     std::function<void(std::size_t index, const evaluation&, const evaluation& best)> on_evaluation;
     std::function<bool()> stop;

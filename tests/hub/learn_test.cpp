@@ -484,3 +484,70 @@ TEST_CASE("infer() with a learn result, with pool and weights, and with layers a
     CHECK_THROWS_WITH(infer(model, examples, pool, std::vector<double>{1.0}, short_answers),
                       Catch::Matchers::Contains("1 weights for a pool of 3 modules"));
 }
+
+TEST_CASE("learn_using() with a factory of a policy searches as learn<policy>() does", "[hub][learn]") {
+    test::temp_dir dir;
+    const auto hub = test::make_random_hub(dir.path(), 4, 16);
+    const auto model = t5::model<>::load(hub.model);
+    const auto pool = lora_pool::load(hub.modules);
+    const auto task = plant(model, pool, {0.5, -0.2, 0.3, 0.1});
+    learn_options<t5::model<>> options;
+    options.budget = 24;
+    options.starts = 2;
+    options.select = 3;
+    std::vector<std::size_t> made_dimensions;
+    auto make = [&](const optim::settings& settings) {
+        made_dimensions.push_back(settings.dimension);
+        return optim::cma_es(settings);
+    };
+    const auto made = learn_using(make, model, pool, task.few_shot, options);
+    const auto policy = learn<optim::cma_es>(model, pool, task.few_shot, options);
+    CHECK(made_dimensions == std::vector<std::size_t>{3, 3});  // one optimizer per start, over the selected modules
+    CHECK(made.optimizer == "cma-es");
+    CHECK(made.weights == policy.weights);
+    REQUIRE(made.trace.size() == policy.trace.size());
+    for (std::size_t i = 0; i < made.trace.size(); ++i) CHECK(made.trace[i].weights == policy.trace[i].weights);
+}
+
+TEST_CASE("options.stop ends the search after the evaluation it answers true for", "[hub][learn]") {
+    test::temp_dir dir;
+    const auto hub = test::make_random_hub(dir.path(), 3, 17);
+    const auto model = t5::model<>::load(hub.model);
+    const auto pool = lora_pool::load(hub.modules);
+    const auto task = plant(model, pool, {0.4, 0.1, -0.3});
+    learn_options<t5::model<>> options;
+    options.budget = 30;
+    options.starts = 3;
+    std::size_t evaluations = 0;
+    options.on_evaluation = [&](std::size_t, const evaluation&, const evaluation&) { ++evaluations; };
+    options.stop = [&] { return evaluations == 6; };
+    const auto stopped = learn<optim::cobyla>(model, pool, task.few_shot, options);
+    CHECK(stopped.trace.size() == 6);  // no later start runs either
+    const auto best = std::min_element(stopped.trace.begin(), stopped.trace.end(),
+                                       [](const evaluation& a, const evaluation& b) { return a.objective < b.objective; });
+    CHECK(stopped.weights == best->weights);
+    CHECK(stopped.objective == best->objective);
+}
+
+TEST_CASE("score_all() gives each point's score(), the points scored in population passes", "[hub][score][population]") {
+    test::temp_dir dir;
+    const auto hub = test::make_random_hub(dir.path(), 4, 18);
+    const auto model = t5::model<>::load(hub.model);
+    const auto pool = lora_pool::load(hub.modules);
+    const auto task = plant(model, pool, {0.2, 0.2, -0.5, 0.4});
+    std::vector<std::vector<double>> points;
+    random_source random(4);
+    for (int p = 0; p < 7; ++p) points.push_back({random.uniform(-1, 1), random.uniform(-1, 1), random.uniform(-1, 1), random.uniform(-1, 1)});
+    learn_options<t5::model<>> options;
+    options.population_pass = 3;  // passes of 3, 3 and 1
+    const auto all = score_all(model, pool, task.few_shot, points, options);
+    REQUIRE(all.size() == points.size());
+    for (std::size_t p = 0; p < points.size(); ++p) {
+        const auto one = score(model, pool, task.few_shot, points[p]);
+        CHECK(std::abs(all[p].loss - one.loss) <= 1e-6 * one.loss);
+        CHECK(std::abs(all[p].objective - one.objective) <= 1e-6 * one.objective);
+    }
+    CHECK(score_all(model, pool, task.few_shot, std::span<const std::vector<double>>()).empty());
+    points[2].pop_back();
+    CHECK_THROWS_WITH(score_all(model, pool, task.few_shot, points), Catch::Matchers::Contains("3 weights for a pool of 4"));
+}

@@ -86,26 +86,26 @@ int learn_with(const learn_request& request) {
     job.batch_size = static_cast<std::size_t>(request.batch_size);
     job.optimizer = request.optimizer;
     job.composer = request.composer.composer("--composer");
-    job.budget = static_cast<std::size_t>(request.budget);
-    job.seed = static_cast<std::uint64_t>(request.seed);
-    job.population = static_cast<std::size_t>(request.population);
-    job.start = request.start == "uniform" ? start_point::uniform : request.start == "best-single" ? start_point::best_single : start_point::zero;
-    job.starts = static_cast<std::size_t>(request.starts);
-    job.select = static_cast<std::size_t>(request.select);
-    job.restarts = {.max_restarts = static_cast<std::size_t>(request.max_restarts),
+    job.search.budget = static_cast<std::size_t>(request.budget);
+    job.search.seed = static_cast<std::uint64_t>(request.seed);
+    job.search.population = static_cast<std::size_t>(request.population);
+    job.search.start = start_point_named(request.start);
+    job.search.starts = static_cast<std::size_t>(request.starts);
+    job.search.select = static_cast<std::size_t>(request.select);
+    job.search.restarts = {.max_restarts = static_cast<std::size_t>(request.max_restarts),
                     .stall_generations = static_cast<std::size_t>(request.stall_generations)};
     job.scaling = request.in.module_scaling();
-    if (job.composer.nonnegative_weights) job.lower = 0.0;  // the sqrt-weighted PEFT types are defined for w >= 0 only
+    if (job.composer.nonnegative_weights) job.search.lower = 0.0;  // the sqrt-weighted PEFT types are defined for w >= 0 only
     if (!request.quiet) {
         job.on_loaded = [&](std::size_t modules, std::size_t examples) {
             std::cerr << formatted("lorahub learn: %zu modules, %zu examples, %s + %s, budget %zu\n", modules, examples,
-                                   request.optimizer.c_str(), request.composer.name.c_str(), job.budget);
+                                   request.optimizer.c_str(), request.composer.name.c_str(), job.search.budget);
             if (job.composer.nonnegative_weights)
                 std::cerr << "lorahub learn: " << request.composer.name << " takes sqrt(w x scaling): weights searched in [0, 1.5]\n";
         };
         job.on_evaluation = [&](std::size_t index, const evaluation& step, const evaluation& best) {
             char line[160];
-            std::snprintf(line, sizeof line, "[%3zu/%zu] objective %.5f  best %.5f  (%.2f s)", index, job.budget, step.objective,
+            std::snprintf(line, sizeof line, "[%3zu/%zu] objective %.5f  best %.5f  (%.2f s)", index, job.search.budget, step.objective,
                           best.objective, step.seconds);
             if (live) std::fprintf(stderr, "\r%s\033[K", line);
             else std::fprintf(stderr, "%s\n", line);

@@ -11,10 +11,12 @@
 #include <numeric>
 #include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 #include "lorahub/concepts.hpp"
+#include "lorahub/core/error.hpp"
 #include "lorahub/core/random.hpp"
 #include "lorahub/hub/objective.hpp"
 #include "lorahub/lora/pool.hpp"
@@ -35,8 +37,18 @@ struct evaluation {
 /// whose single-module loss is lowest (w = its unit vector; N evaluations first).
 enum class start_point { zero, uniform, best_single };
 
-template <Model M>
-struct learn_options {
+/// The start point named "zero", "uniform" or "best-single" (the CLI's --start, Python's start=).
+inline start_point start_point_named(std::string_view name) {
+    if (name == "zero") return start_point::zero;
+    if (name == "uniform") return start_point::uniform;
+    if (name == "best-single") return start_point::best_single;
+    throw argument_error("start", "\"" + std::string(name) + "\" is not zero, uniform or best-single");
+}
+
+/// What a search is, apart from the model: its budget, start, selection, box, seed and the
+/// optimizer's population and restarts. Front ends (the CLI, Python) fill one from their flags
+/// or arguments; learn_options<M> is one plus what depends on the model type.
+struct search_settings {
     std::size_t budget = 40;
     start_point start = start_point::zero;
     std::vector<double> start_weights;  ///< when not empty: the first start (one weight per module), instead of `start`
@@ -56,6 +68,10 @@ struct learn_options {
     /// CMA-ES with IPOP / BIPOP restarts (optim::cma_es_ipop, cma_es_bipop): how many, and the
     /// stall trigger that lets them happen within LoraHub's budgets.
     optim::restart_settings restarts{};
+};
+
+template <Model M>
+struct learn_options : search_settings {
     /// The loss of a composed LoRA on the examples. Empty (the default): upstream LoraHub's
     /// reduction (reference_loss), with the candidates of a population scored together in one
     /// pass when the model can (PopulationModel). A loss given here scores one at a time.
