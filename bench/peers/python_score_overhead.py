@@ -23,9 +23,9 @@ REPOSITORY = Path(__file__).resolve().parents[2]
 
 
 def cpp_microseconds(binary: Path) -> float:
-    output = subprocess.run([str(binary), "--benchmark_format=json", "--benchmark_min_time=2s"], check=True,
+    output = subprocess.run([str(binary), "--benchmark_format=json", "--benchmark_min_time=2"], check=True,
                             capture_output=True, text=True).stdout
-    (run,) = [b for b in json.loads(output)["benchmarks"] if b["name"] == "BM_score_call"]
+    (run,) = [b for b in json.loads(output)["benchmarks"] if b["name"].startswith("BM_score_call")]
     assert run["time_unit"] == "us"
     return run["real_time"]
 
