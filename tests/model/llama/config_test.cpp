@@ -23,7 +23,7 @@ TEST_CASE("Llama configs read HF's fields and defaults", "[llama][config]") {
     CHECK(tiny.key_value_dim() == 256);
     CHECK(tiny.query_dim() == 2048);
     CHECK(tiny.rms_norm_eps == 1e-5);
-    CHECK(tiny.rope_linear_factor == 1.0);
+    CHECK(tiny.rope_scaling.type == "default");
     CHECK(tiny.sliding_window == 0);
     const auto defaults = parse(R"({"model_type": "llama", "hidden_size": 64, "num_attention_heads": 4})");
     CHECK(defaults.num_key_value_heads == 4);
@@ -36,8 +36,16 @@ TEST_CASE("Llama configs read HF's fields and defaults", "[llama][config]") {
     CHECK(mistral.head_dim == 32);
     CHECK(mistral.eos_token_ids == std::vector<int>{2, 7});
     CHECK_FALSE(mistral.has_bos());
-    CHECK(parse(R"({"rope_scaling": {"type": "linear", "factor": 4.0}})").rope_linear_factor == 4.0);
-    CHECK(parse(R"({"rope_scaling": {"rope_type": "default"}})").rope_linear_factor == 1.0);
+    CHECK(parse(R"({"rope_scaling": {"type": "linear", "factor": 4.0}})").rope_scaling.factor == 4.0);
+    CHECK(parse(R"({"rope_scaling": {"rope_type": "default"}})").rope_scaling.type == "default");
+    // Llama 3.1 8B's rope_scaling, as its config.json ships it
+    const auto llama31 = parse(R"({"rope_scaling": {"factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+        "original_max_position_embeddings": 8192, "rope_type": "llama3"}, "rope_theta": 500000.0})").rope_scaling;
+    CHECK(llama31.type == "llama3");
+    CHECK(llama31.factor == 8.0);
+    CHECK(llama31.low_freq_factor == 1.0);
+    CHECK(llama31.high_freq_factor == 4.0);
+    CHECK(llama31.original_max_position_embeddings == 8192.0);
 }
 
 TEST_CASE("Llama configs we do not implement are refused naming the field", "[llama][config]") {
@@ -45,9 +53,12 @@ TEST_CASE("Llama configs we do not implement are refused naming the field", "[ll
     CHECK_THROWS_WITH(parse(R"({"hidden_act": "gelu"})"), Contains("\"hidden_act\" \"gelu\" is not supported"));
     CHECK_THROWS_WITH(parse(R"({"attention_bias": true})"), Contains("\"attention_bias\": true is not supported"));
     CHECK_THROWS_WITH(parse(R"({"mlp_bias": true})"), Contains("\"mlp_bias\": true"));
-    CHECK_THROWS_WITH(parse(R"({"rope_scaling": {"rope_type": "llama3", "factor": 8.0}})"), Contains("\"rope_scaling\" type \"llama3\""));
+    CHECK_THROWS_WITH(parse(R"({"rope_scaling": {"rope_type": "llama3", "factor": 8.0}})"), Contains("type llama3 needs \"low_freq_factor\""));
+    CHECK_THROWS_WITH(parse(R"({"rope_scaling": {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 4.0, "high_freq_factor": 1.0,
+        "original_max_position_embeddings": 8192}})"), Contains("must be less than"));
+    CHECK_THROWS_WITH(parse(R"({"rope_scaling": {"rope_type": "yarn", "factor": 4.0}})"), Contains("type \"yarn\" is not supported"));
     CHECK_THROWS_WITH(parse(R"({"rope_scaling": {"type": "dynamic", "factor": 2.0}})"), Contains("type \"dynamic\""));
-    CHECK_THROWS_WITH(parse(R"({"rope_scaling": {"type": "linear"}})"), Contains("needs a \"factor\""));
+    CHECK_THROWS_WITH(parse(R"({"rope_scaling": {"type": "linear"}})"), Contains("needs \"factor\""));
     CHECK_THROWS_WITH(parse(R"({"num_attention_heads": 6, "num_key_value_heads": 4})"), Contains("multiple of \"num_key_value_heads\""));
     CHECK_THROWS_WITH(parse(R"({"head_dim": 7})"), Contains("\"head_dim\" must be even"));
     CHECK_THROWS_WITH(parse(R"({"vocab_size": 100, "eos_token_id": 100})"), Contains("\"eos_token_id\" 100 is not below vocab_size 100"));
@@ -61,7 +72,8 @@ TEST_CASE("rotary frequencies follow theta^(-2i/d), divided by the linear factor
     CHECK(plain[0] == 1.0f);
     CHECK(plain[1] == Approx(0.1));     // 10000^(-2/8)
     CHECK(plain[3] == Approx(0.001));   // 10000^(-6/8)
-    c.rope_linear_factor = 2.0;
+    c.rope_scaling.type = "linear";
+    c.rope_scaling.factor = 2.0;
     CHECK(llama::rotary_inverse_frequencies(c)[1] == Approx(0.05));
     std::vector<float> cos, sin;
     llama::append_rotary_rows(plain, 0, 3, cos, sin);
@@ -69,4 +81,24 @@ TEST_CASE("rotary frequencies follow theta^(-2i/d), divided by the linear factor
     CHECK(cos[0] == 1.0f);
     CHECK(sin[4] == Approx(std::sin(1.0)));   // position 1, frequency 1
     CHECK(cos[9] == Approx(std::cos(0.2)));   // position 2, frequency 0.1
+}
+
+TEST_CASE("llama3 rope scaling keeps short wavelengths, divides long ones, blends between", "[llama][rotary]") {
+    // head_dim 16, theta 10000: wavelengths 2 pi 10000^(i/4) = 6.3, 19.9, 62.8, 198.7, ...; with an
+    // original context of 64: above 64 / 1 divided by the factor, below 64 / 4 = 16 kept
+    auto c = parse(R"({"hidden_size": 32, "num_attention_heads": 2, "rope_theta": 10000.0, "rope_scaling": {"rope_type": "llama3",
+        "factor": 4.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0, "original_max_position_embeddings": 64}})");
+    const auto scaled = llama::rotary_inverse_frequencies(c);
+    c.rope_scaling = {};
+    const auto plain = llama::rotary_inverse_frequencies(c);
+    REQUIRE(scaled.size() == 8);
+    CHECK(scaled[0] == plain[0]);                  // wavelength 6.3 < 16
+    for (std::size_t i = 3; i < 8; ++i) CHECK(scaled[i] == plain[i] / 4.0f);  // wavelengths above 64
+    for (std::size_t i : {1u, 2u}) {               // 19.9 and 62.8: the blend, s = (64 / wavelength - 1) / 3
+        const double wavelength = 2 * 3.141592653589793 / plain[i];
+        const double s = (64 / wavelength - 1) / 3;
+        CHECK(scaled[i] == Approx((1 - s) * plain[i] / 4 + s * plain[i]).epsilon(1e-6));
+        CHECK(scaled[i] < plain[i]);
+        CHECK(scaled[i] > plain[i] / 4);
+    }
 }

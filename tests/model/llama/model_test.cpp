@@ -79,9 +79,9 @@ void check_parity(const Model& model, const lora_binding* lora, const std::strin
     CHECK(greedy == want["greedy"].get<std::vector<std::vector<int>>>());
 }
 
-const std::vector<std::string> model_names{"gqa-untied", "mha-tied-linear", "mistral-headdim"};
+const std::vector<std::string> model_names{"gqa-untied", "mha-tied-linear", "mistral-headdim", "llama3-rope"};
 const std::vector<std::pair<std::string, std::string>> adapter_cases{
-    {"gqa-untied", "all"}, {"gqa-untied", "qv"}, {"mha-tied-linear", "mlp-rslora"}, {"mistral-headdim", "qkvo"}};
+    {"gqa-untied", "all"}, {"gqa-untied", "qv"}, {"mha-tied-linear", "mlp-rslora"}, {"mistral-headdim", "qkvo"}, {"llama3-rope", "qv"}};
 
 }  // namespace
 

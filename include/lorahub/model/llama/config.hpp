@@ -18,6 +18,18 @@ namespace lorahub::llama {
 /// The values of config.json's model_type this family reads.
 inline constexpr std::string_view model_types[] = {"llama", "mistral"};
 
+/// config.json's rope_scaling as HF's rope initialisers read it: "default"; "linear" (every
+/// rotary frequency divided by `factor`); "llama3" (Llama 3.1's: wavelengths longer than
+/// original_max_position_embeddings / low_freq_factor divided by `factor`, those shorter than
+/// original_max_position_embeddings / high_freq_factor kept, a smooth blend between).
+struct rope_scaling {
+    std::string type = "default";
+    double factor = 1.0;
+    double low_freq_factor = 1.0;
+    double high_freq_factor = 4.0;
+    double original_max_position_embeddings = 8192.0;
+};
+
 /// Everything the Llama-family forward pass needs from config.json (LlamaConfig and
 /// MistralConfig fields), validated. Configs whose numerics we do not implement are refused
 /// with an error naming the field.
@@ -33,8 +45,7 @@ struct config {
     std::size_t max_position_embeddings = 2048;
     double rms_norm_eps = 1e-6;
     double rope_theta = 10000.0;
-    /// "linear" rope scaling divides every rotary frequency by this factor; 1 = default rope.
-    double rope_linear_factor = 1.0;
+    llama::rope_scaling rope_scaling;
     bool tie_word_embeddings = false;
     /// Absent (-1) when config.json has "bos_token_id": null.
     int bos_token_id = 1;
@@ -69,18 +80,32 @@ inline std::vector<int> eos_ids(const io::json& document, const std::string& sub
     return ids;
 }
 
-/// rope_scaling: null, {"rope_type"|"type": "default"} or {"rope_type": "linear", "factor": f}.
-inline double rope_linear_factor(const io::json& document, const std::string& subject) {
-    if (!document.contains("rope_scaling") || document["rope_scaling"].is_null()) return 1.0;
+/// rope_scaling: null, {"rope_type"|"type": "default"}, {"rope_type": "linear", "factor": f} or
+/// {"rope_type": "llama3", "factor", "low_freq_factor", "high_freq_factor",
+/// "original_max_position_embeddings"} (all four required, as HF's validation requires them).
+inline rope_scaling rope_scaling_of(const io::json& document, const std::string& subject) {
+    rope_scaling result;
+    if (!document.contains("rope_scaling") || document["rope_scaling"].is_null()) return result;
     const auto& scaling = document["rope_scaling"];
     if (!scaling.is_object()) throw config_error(subject, "\"rope_scaling\" must be an object or null");
-    const std::string type = scaling.contains("rope_type") ? io::string_field(scaling, "rope_type", "default", subject)
-                                                           : io::string_field(scaling, "type", "default", subject);
-    if (type == "default") return 1.0;
-    if (type != "linear")
-        throw unsupported_error(subject, "\"rope_scaling\" type \"" + type + "\" is not supported (default and linear are)");
-    if (!scaling.contains("factor")) throw config_error(subject, "\"rope_scaling\" of type linear needs a \"factor\"");
-    return io::positive_number_field(scaling, "factor", 1.0, subject);
+    result.type = scaling.contains("rope_type") ? io::string_field(scaling, "rope_type", "default", subject)
+                                                : io::string_field(scaling, "type", "default", subject);
+    if (result.type == "default") return result;
+    if (result.type != "linear" && result.type != "llama3")
+        throw unsupported_error(subject, "\"rope_scaling\" type \"" + result.type + "\" is not supported (default, linear and llama3 are)");
+    auto required = [&](const char* key) {
+        if (!scaling.contains(key))
+            throw config_error(subject, "\"rope_scaling\" of type " + result.type + " needs \"" + std::string(key) + "\"");
+        return io::positive_number_field(scaling, key, 1.0, subject);
+    };
+    result.factor = required("factor");
+    if (result.type == "linear") return result;
+    result.low_freq_factor = required("low_freq_factor");
+    result.high_freq_factor = required("high_freq_factor");
+    result.original_max_position_embeddings = required("original_max_position_embeddings");
+    if (!(result.low_freq_factor < result.high_freq_factor))
+        throw config_error(subject, "\"rope_scaling\": \"low_freq_factor\" must be less than \"high_freq_factor\"");
+    return result;
 }
 
 }  // namespace detail
@@ -104,7 +129,7 @@ inline config parse_config(const io::json& document, const std::string& subject)
     result.max_position_embeddings = size("max_position_embeddings", mistral ? 4096 * 32 : result.max_position_embeddings);
     result.rms_norm_eps = io::positive_number_field(document, "rms_norm_eps", result.rms_norm_eps, subject);
     result.rope_theta = io::positive_number_field(document, "rope_theta", result.rope_theta, subject);
-    result.rope_linear_factor = detail::rope_linear_factor(document, subject);
+    result.rope_scaling = detail::rope_scaling_of(document, subject);
     result.tie_word_embeddings = io::bool_field(document, "tie_word_embeddings", result.tie_word_embeddings, subject);
     result.bos_token_id = document.contains("bos_token_id") && document["bos_token_id"].is_null()
                               ? -1

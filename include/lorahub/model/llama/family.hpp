@@ -43,7 +43,8 @@ struct family {
                        {"head_dim", c.head_dim},
                        {"vocab_size", c.vocab_size},
                        {"rope_theta", c.rope_theta},
-                       {"rope_linear_factor", c.rope_linear_factor},
+                       {"rope_scaling", c.rope_scaling.type},
+                       {"rope_scaling_factor", c.rope_scaling.factor},
                        {"max_position_embeddings", c.max_position_embeddings},
                        {"tie_word_embeddings", c.tie_word_embeddings}};
         card.details.push_back("hidden " + std::to_string(c.hidden_size) + ", heads " + std::to_string(c.num_attention_heads) + " (key/value " +
@@ -51,7 +52,7 @@ struct family {
                                std::to_string(c.intermediate_size) + ", layers " + std::to_string(c.num_hidden_layers) + ", vocab " +
                                std::to_string(c.vocab_size));
         card.details.push_back("rope_theta " + card.config["rope_theta"].dump() +
-                               (c.rope_linear_factor != 1.0 ? ", linear scaling " + card.config["rope_linear_factor"].dump() : std::string()) +
+                               (c.rope_scaling.type != "default" ? ", " + c.rope_scaling.type + " scaling " + card.config["rope_scaling_factor"].dump() : std::string()) +
                                ", max positions " + std::to_string(c.max_position_embeddings));
         card.lora_targets = linear_layers(c).size();
         if (std::filesystem::exists(directory / "tokenizer.model")) {
