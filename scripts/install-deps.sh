@@ -12,6 +12,7 @@ packages=(
   libeigen3-dev xtensor-dev nlohmann-json3-dev libsentencepiece-dev
   libzip-dev zipcmp zipmerge ziptool   # libzip's CMake config checks for its three tools
   libnlopt-dev libnlopt-cxx-dev libcli11-dev
+  libpcre2-dev libicu-dev              # tokenizer.json: pre-tokenizer regexes, Unicode normalization
   libdnnl-dev ocl-icd-opencl-dev opencl-c-headers  # dnnl-config.cmake: find_package(OpenCL REQUIRED)
   catch2 libbenchmark-dev
   clang libclang-rt-dev libomp-dev  # libFuzzer for scripts/fuzz.sh; LLVM OpenMP + Archer for scripts/tsan.sh

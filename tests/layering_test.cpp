@@ -1,5 +1,6 @@
 // The include graph follows the layering of the design, one way only:
-// core <- io <- lora <- model <- hub, backend beside model, optim on core alone, and
+// core <- io <- lora <- model <- hub, text (tokenizer.json) on core and io below model,
+// backend beside model, optim on core alone, and
 // concepts.hpp on core alone (the model families reach the hub only through Model / Backend).
 // Read from the headers' own #include lines, transitively.
 #include <filesystem>
@@ -55,7 +56,8 @@ TEST_CASE("no include runs upward", "[layering]") {
         {"lora", {"core", "io", "lora"}},
         {"optim", {"core", "optim", "concepts.hpp"}},
         {"backend", {"core", "backend"}},
-        {"model", {"core", "io", "lora", "backend", "model"}},
+        {"text", {"core", "io", "text"}},
+        {"model", {"core", "io", "lora", "text", "backend", "model"}},
         {"concepts.hpp", {"core"}},
         {"hub", {"core", "io", "lora", "optim", "concepts.hpp", "hub"}},
     };

@@ -23,5 +23,6 @@ command add_combine(CLI::App& app);
 command add_merge(CLI::App& app);
 command add_convert(CLI::App& app);
 command add_eval(CLI::App& app);
+command add_tokenize(CLI::App& app);
 
 }  // namespace lorahub::cli

@@ -10,7 +10,7 @@ any_composer composer_choice::composer(const char* flag) const {
     options.density = density;
     options.svd_rank = static_cast<std::size_t>(svd_rank);
     if (svd_clamp > 0.0) options.svd_clamp = svd_clamp;
-    options.sign = majority_sign == "frequency" ? majority_sign::frequency : majority_sign::total;
+    options.sign = majority_sign_named(majority_sign);
     options.seed = static_cast<std::uint64_t>(seed);
     return any_composer::named(name, options, flag);
 }

@@ -35,7 +35,7 @@ from ._core import ArgumentError, ConfigError, FormatError, ShapeError, Unsuppor
 
 __all__ = [
     "Adapter", "ArgumentError", "ConfigError", "DemoHub", "Evaluation", "FormatError", "LearnResult", "Model", "Pool",
-    "Score", "ShapeError", "UnsupportedError", "accuracy", "combine", "composers", "demo_hub", "infer", "learn",
+    "Score", "ShapeError", "Tokenizer", "UnsupportedError", "accuracy", "combine", "composers", "demo_hub", "infer", "learn",
     "load_adapter", "load_model", "load_pool", "optimizers", "read_examples", "score",
 ]
 __version__ = "0.1.0"
@@ -136,6 +136,51 @@ class Model:
 
     def __repr__(self) -> str:
         return f"lorahub.Model({str(self.path)!r}, family={self.family!r}, precision={self.precision!r})"
+
+
+class Tokenizer:
+    """A ``tokenizer.json`` (the Hugging Face ``tokenizers`` format) run in C++, giving the ids and
+    text ``tokenizers`` gives: BPE models (byte-level as GPT-2, Llama 3 and Qwen2; with byte
+    fallback as Mistral), their normalizers, pre-tokenizers, decoders, added tokens and templates.
+    ``tokenizer_config.json`` beside the file supplies bos / eos and, for the Llama-family classes,
+    ``add_bos_token`` / ``add_eos_token`` as transformers reads them. A part it cannot follow
+    exactly raises :class:`UnsupportedError` naming it.
+
+    >>> tokens = Tokenizer("Qwen2-0.5B/tokenizer.json")          # doctest: +SKIP
+    >>> tokens.decode(tokens.encode("Hello world"))               # doctest: +SKIP
+    'Hello world'
+    """
+
+    def __init__(self, path: PathLike):
+        path = Path(path)
+        self._native = _core.Tokenizer(os.fspath(path / "tokenizer.json" if path.is_dir() else path))
+
+    def encode(self, text: str, add_special_tokens: bool = False) -> list[int]:
+        """The ids of ``text``; with ``add_special_tokens``, the template's (bos / eos) around them."""
+        return self._native.encode(text, add_special_tokens)
+
+    def decode(self, ids: Sequence[int], skip_special_tokens: bool = False) -> str:
+        """The text of ``ids`` (bytes that are not UTF-8 become U+FFFD, as ``tokenizers`` does)."""
+        return self._native.decode([int(i) for i in ids], skip_special_tokens)
+
+    def token_to_id(self, token: str) -> Optional[int]:
+        return self._native.id_of(token)
+
+    @property
+    def bos_id(self) -> Optional[int]:
+        return self._native.bos_id
+
+    @property
+    def eos_id(self) -> Optional[int]:
+        return self._native.eos_id
+
+    @property
+    def vocab_size(self) -> int:
+        """Ids that have a token: the model's vocabulary and the added tokens beyond it."""
+        return self._native.vocabulary_size
+
+    def __repr__(self) -> str:
+        return f"lorahub.Tokenizer({str(self._native.path)!r}, vocab_size={self.vocab_size})"
 
 
 def load_model(path: PathLike, precision: str = "fp32") -> Model:

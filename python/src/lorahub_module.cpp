@@ -23,6 +23,7 @@
 #include <nanobind/stl/pair.h>
 #include <nanobind/stl/shared_ptr.h>
 #include <nanobind/stl/string.h>
+#include <nanobind/stl/string_view.h>
 #include <nanobind/stl/vector.h>
 
 #include <lorahub/core/error.hpp>
@@ -32,6 +33,7 @@
 #include <lorahub/lora/policies.hpp>
 #include <lorahub/model/families.hpp>
 #include <lorahub/optim/policies.hpp>
+#include <lorahub/text/tokenizer.hpp>
 
 #include "model_handle.hpp"
 
@@ -331,6 +333,25 @@ NB_MODULE(_core, m) {
             model.handle->save_merged(adapter.layers, adapter.name, out, force ? io::existing_output::replace_ours : io::existing_output::refuse);
         }, nb::arg("adapter"), nb::arg("out"), nb::arg("force") = false);
 
+    nb::class_<text::tokenizer>(m, "Tokenizer", "A tokenizer.json (see lorahub.Tokenizer).")
+        .def("__init__", [](text::tokenizer* self, const std::filesystem::path& file) {
+            nb::gil_scoped_release released;
+            new (self) text::tokenizer(file);
+        }, nb::arg("path"))
+        .def("encode", [](const text::tokenizer& tokens, const std::string& text, bool add_special_tokens) {
+            nb::gil_scoped_release released;
+            return tokens.encode(text, add_special_tokens);
+        }, nb::arg("text"), nb::arg("add_special_tokens"))
+        .def("decode", [](const text::tokenizer& tokens, const std::vector<int>& ids, bool skip_special_tokens) {
+            nb::gil_scoped_release released;
+            return tokens.decode(ids, skip_special_tokens);
+        }, nb::arg("ids"), nb::arg("skip_special_tokens"))
+        .def("id_of", &text::tokenizer::id_of, nb::arg("token"))
+        .def_prop_ro("bos_id", &text::tokenizer::bos_id)
+        .def_prop_ro("eos_id", &text::tokenizer::eos_id)
+        .def_prop_ro("vocabulary_size", &text::tokenizer::vocabulary_size)
+        .def_prop_ro("path", &text::tokenizer::path);
+
     m.def("load_model", [](const std::filesystem::path& directory, const std::string& precision) {
         nb::gil_scoped_release released;
         return model_object{load_model(directory, precision), precision};
@@ -374,8 +395,7 @@ NB_MODULE(_core, m) {
         options.density = density;
         options.svd_rank = svd_rank;
         options.svd_clamp = svd_clamp;
-        if (sign != "total" && sign != "frequency") throw argument_error("majority_sign", "\"" + sign + "\" is not total or frequency");
-        options.sign = sign == "frequency" ? majority_sign::frequency : majority_sign::total;
+        options.sign = majority_sign_named(sign);
         options.seed = seed;
         return make_composer(name, options);
     }, nb::arg("name"), nb::arg("density") = 1.0, nb::arg("svd_rank") = 0, nb::arg("svd_clamp").none() = nb::none(),

@@ -46,7 +46,21 @@ expect(unknown_family 1 "error: [^\n]*gpt2/config.json: model_type \"gpt2\" is n
 file(MAKE_DIRECTORY ${WORK}/json-tokenizer)
 file(COPY ${L}/mha-tied-linear/config.json ${L}/mha-tied-linear/model.safetensors DESTINATION ${WORK}/json-tokenizer)
 file(WRITE ${WORK}/json-tokenizer/tokenizer.json "{}")
-expect(tokenizer_json 1 "error: [^\n]*json-tokenizer: has only tokenizer.json" infer --model ${WORK}/json-tokenizer --examples ${L}/examples.jsonl)
+expect(tokenizer_json 1 "error: [^\n]*json-tokenizer/tokenizer.json: has no \"model\"" infer --model ${WORK}/json-tokenizer --examples ${L}/examples.jsonl)
+
+# tokenize: a tokenizer.json folder's ids as pip tokenizers gives them, and back
+set(K ${FIXTURES}/tokenizer_json)
+file(COPY ${K}/mistral-v03/tokenizer.json ${K}/mistral-v03/tokenizer_config.json DESTINATION ${WORK}/json-tokenizer)
+file(READ ${K}/expected.json kinds)
+string(JSON hello_text GET "${kinds}" kinds mistral-v03 cases 0 text)
+string(JSON hello_ids GET "${kinds}" kinds mistral-v03 cases 0 ids)
+string(REGEX REPLACE "[][ \n]" "" hello_ids "${hello_ids}")
+string(REPLACE "," " " hello_ids "${hello_ids}")
+expect(tokenize 0 "^${hello_ids}\n$" tokenize --model ${WORK}/json-tokenizer "${hello_text}")
+string(REPLACE " " "," hello_list "${hello_ids}")
+expect(tokenize_decode 0 "^${hello_text}\n$" tokenize --model ${WORK}/json-tokenizer --decode "${hello_list}")
+expect(tokenize_json 0 "\"ids\": \\[" tokenize --model ${WORK}/json-tokenizer --json "${hello_text}")
+expect(tokenize_bad_ids 1 "error: --decode: \"x1\" is not a token id" tokenize --model ${WORK}/json-tokenizer --decode "1,x1")
 expect(other_base 1 "error: .*pool-0: was trained on \".*gqa-untied\", not on the model at .*mha-tied-linear" score
        --model ${L}/mha-tied-linear --lora ${L}/pool-0 --examples ${L}/examples.jsonl --weights 1)
 expect(wrong_model 1 "error: composed LoRA: LoRA module \"model.layers.0.self_attn.q_proj\" maps 48 -> 48 features" score

@@ -45,6 +45,13 @@ namespace lorahub {
 
 enum class majority_sign { total, frequency };
 
+/// The sign election named "total" or "frequency" (the CLI's --majority-sign, Python's majority_sign=).
+inline majority_sign majority_sign_named(std::string_view name) {
+    if (name == "total") return majority_sign::total;
+    if (name == "frequency") return majority_sign::frequency;
+    throw argument_error("majority_sign", "\"" + std::string(name) + "\" is not total or frequency");
+}
+
 /// Fills `mask` with 0 / 1 (keep with probability `density`) for the tensor `part` ("A",
 /// "B" or "delta") of adapter `adapter` at target `module`.
 using dare_mask_source =

@@ -58,7 +58,7 @@ protected:
     template <class Config>
     static loaded_parts load_parts(const std::filesystem::path& directory, const Config& c, std::string_view tokenizer_file) {
         loaded_parts parts{std::make_shared<const Weights>(c, std::make_shared<const io::weight_store>(directory)), nullptr};
-        if (std::filesystem::exists(directory / tokenizer_file)) parts.tokens = std::make_shared<const Tokenizer>(directory / tokenizer_file);
+        if (!tokenizer_file.empty() && std::filesystem::exists(directory / tokenizer_file)) parts.tokens = std::make_shared<const Tokenizer>(directory / tokenizer_file);
         return parts;
     }
 

@@ -171,15 +171,27 @@ TEST_CASE("bad Llama batches, lengths and adapters are clear errors", "[llama][e
     CHECK_THROWS_WITH(model.generate({prompt}, nullptr, 50), Contains("sliding_window"));
 }
 
-TEST_CASE("a Llama model with only tokenizer.json loads, and asking for its tokenizer is a clear error", "[llama][tokenizer]") {
+TEST_CASE("a Llama model without tokenizer.model reads tokenizer.json: prompts with its template, outputs without", "[llama][tokenizer]") {
     test::temp_dir dir;
     const auto source = fixture("mha-tied-linear");
+    const auto tokenizer_kind = test::fixtures() / "tokenizer_json/mistral-v03";
     std::filesystem::create_directories(dir / "model");
     for (const char* file : {"config.json", "model.safetensors"}) std::filesystem::copy_file(source / file, dir / "model" / file);
-    test::write_file(dir / "model/tokenizer.json", "{}");
+    for (const char* file : {"tokenizer.json", "tokenizer_config.json"}) std::filesystem::copy_file(tokenizer_kind / file, dir / "model" / file);
     const auto model = llama::model<>::load(dir / "model");
-    CHECK(model.loss(fixture_batch()) == Approx(expected()["mha-tied-linear"]["base"]["loss"].get<double>()).epsilon(1e-5));
-    CHECK_THROWS_WITH(model.encode_input("hello"), Contains("has only tokenizer.json"));
+    const auto kinds = io::parse_json_strict(test::read_file(test::fixtures() / "tokenizer_json/expected.json"), "expected.json");
+    const auto& hello = kinds["kinds"]["mistral-v03"]["cases"][0];
+    REQUIRE(hello["text"] == "hello world");
+    // AutoTokenizer's ids with special tokens (LlamaTokenizerFast: <s> first), and without
+    CHECK(model.encode_input("hello world") == hello["transformers_ids"].get<std::vector<int>>());
+    llama::batch built;
+    model.add_example(built, "hello world", "hello world");
+    auto completion = hello["ids"].get<std::vector<int>>();
+    completion.push_back(2);
+    CHECK(built.labels[0] == completion);
+    CHECK(model.decode_output(completion) == "hello world");
+    test::write_file(dir / "model/tokenizer.json", "{}");
+    CHECK_THROWS_WITH(llama::model<>::load(dir / "model"), Contains("tokenizer.json: has no \"model\""));
 }
 
 TEST_CASE("generation stops at generation_config.json's eos ids, as HF generate does", "[llama][generate]") {

@@ -26,6 +26,13 @@ struct family {
     template <class Backend>
     using model = llama::model<Backend>;
 
+    /// The directory's tokenizer (tokenizer.model, else tokenizer.json), as the model reads it.
+    static llama::tokenizer load_tokenizer(const std::filesystem::path& directory) {
+        const auto file = tokenizer::file_in(directory);
+        if (file.empty()) throw io_error(display(directory), "has no tokenizer.model or tokenizer.json");
+        return llama::tokenizer(file);
+    }
+
     /// The directory's config and weights checked against each other, summarised.
     static model_card describe(const std::filesystem::path& directory) {
         const auto c = load_config(directory / "config.json");
@@ -55,15 +62,13 @@ struct family {
                                (c.rope_scaling.type != "default" ? ", " + c.rope_scaling.type + " scaling " + card.config["rope_scaling_factor"].dump() : std::string()) +
                                ", max positions " + std::to_string(c.max_position_embeddings));
         card.lora_targets = linear_layers(c).size();
-        if (std::filesystem::exists(directory / "tokenizer.model")) {
-            const tokenizer tokens(directory / "tokenizer.model");
-            card.tokenizer = {{"file", "tokenizer.model"}, {"pieces", tokens.piece_count()}};
-            card.tokenizer_line = "tokenizer.model, " + std::to_string(tokens.piece_count()) + " pieces";
-        } else if (std::filesystem::exists(directory / "tokenizer.json")) {
-            card.tokenizer = {{"file", "tokenizer.json"}, {"pieces", nullptr}};
-            card.tokenizer_line = "tokenizer.json only (lorahub reads tokenizer.model; not usable)";
+        if (const auto file = tokenizer::file_in(directory); !file.empty()) {
+            const tokenizer tokens(file);
+            card.tokenizer = {{"file", file.filename().string()}, {"pieces", tokens.piece_count()}};
+            card.tokenizer_line = file.filename().string() + ", " + std::to_string(tokens.piece_count()) +
+                                  (file.extension() == ".json" ? " tokens" : " pieces");
         } else {
-            card.tokenizer_line = "none (no tokenizer.model)";
+            card.tokenizer_line = "none (no tokenizer.model or tokenizer.json)";
         }
         return card;
     }

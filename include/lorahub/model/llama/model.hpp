@@ -93,7 +93,7 @@ public:
     /// eos_token_id (where generation stops, as HF generate reads it) from a HF model directory.
     static model load(const std::filesystem::path& directory) {
         const auto c = load_config(directory / "config.json");
-        auto parts = base::load_parts(directory, c, "tokenizer.model");
+        auto parts = base::load_parts(directory, c, tokenizer::file_in(directory).filename().string());
         model result(std::move(parts.tensors), std::move(parts.tokens));
         if (const auto document = optional_json_object(directory / "tokenizer_config.json"))
             result.add_bos_ = io::bool_field(*document, "add_bos_token", true, display(directory / "tokenizer_config.json"));
@@ -129,19 +129,17 @@ public:
     const config& model_config() const noexcept { return config_; }
     const tokenizer& tokens() const {
         if (tokenizer_) return *tokenizer_;
-        const auto& directory = weights_->store().directory();
-        if (std::filesystem::exists(directory / "tokenizer.json"))
-            throw unsupported_error(display(directory), "has only tokenizer.json (a Hugging Face tokenizers file); lorahub reads "
-                                                        "SentencePiece tokenizer.model files for Llama-family models");
-        throw io_error(display(directory), "has no tokenizer.model");
+        throw io_error(display(weights_->store().directory()), "has no tokenizer.model or tokenizer.json");
     }
     /// Whether sequences start with bos: config.json has a bos_token_id and
     /// tokenizer_config.json does not say add_bos_token: false.
     bool adds_bos() const noexcept { return add_bos_ && config_.has_bos(); }
     context make_context() const { return {}; }
 
-    /// The prompt generation and the loss start from: [bos] + encode(input).
+    /// The prompt generation and the loss start from: the input encoded with the tokenizer's
+    /// special tokens (tokenizer.json's template), or for tokenizer.model [bos] + encode(input).
     std::vector<int> encode_input(std::string_view input) const {
+        if (auto templated = tokens().prompt(input)) return std::move(*templated);
         std::vector<int> ids;
         if (adds_bos()) ids.push_back(config_.bos_token_id);
         const auto text = tokens().encode(input);
@@ -150,8 +148,8 @@ public:
     }
     std::string decode_output(std::span<const int> ids) const { return tokens().decode(ids); }
 
-    /// Adds one example as LoraHub on a causal LM tokenizes it: prompt [bos] + encode(input),
-    /// labels encode(output) + [eos].
+    /// Adds one example as LoraHub on a causal LM tokenizes it: prompt encode_input(input),
+    /// labels encode(output) (no special tokens) + [eos]; the loss counts the labels only.
     void add_example(batch& examples, std::string_view input, std::string_view output) const {
         auto prompt = encode_input(input);
         auto completion = tokens().encode(output);

@@ -20,14 +20,14 @@ inline std::vector<float> rotary_inverse_frequencies(const config& c) {
     const auto theta = static_cast<float>(c.rope_theta);
     const auto& scaling = c.rope_scaling;
     const auto factor = static_cast<float>(scaling.factor);
+    const double low_wavelength = scaling.original_max_position_embeddings / scaling.low_freq_factor;
+    const double high_wavelength = scaling.original_max_position_embeddings / scaling.high_freq_factor;
     for (std::size_t i = 0; i < half; ++i) {
         const float exponent = static_cast<float>(2 * i) / static_cast<float>(c.head_dim);
         const auto power = static_cast<float>(std::pow(static_cast<double>(theta), static_cast<double>(exponent)));
         inverse[i] = 1.0f / power;
         if (scaling.type == "linear") inverse[i] /= factor;
         if (scaling.type != "llama3") continue;
-        const double low_wavelength = scaling.original_max_position_embeddings / scaling.low_freq_factor;
-        const double high_wavelength = scaling.original_max_position_embeddings / scaling.high_freq_factor;
         const float wavelength = static_cast<float>(2.0 * std::numbers::pi) / inverse[i];
         if (wavelength > low_wavelength) {
             inverse[i] /= factor;

@@ -68,7 +68,7 @@ inline config parse_config(const io::json& document, const std::string& subject)
             throw unsupported_error(subject, "model_type " + type.dump() + " is not a T5 model");
     }
     config result;
-    auto positive_size = io::positive_size_field;
+    auto positive_size = io::positive_size_field<io::json>;
     result.vocab_size = positive_size(document, "vocab_size", result.vocab_size, subject);
     result.d_model = positive_size(document, "d_model", result.d_model, subject);
     result.d_kv = positive_size(document, "d_kv", result.d_kv, subject);

@@ -26,6 +26,12 @@ struct family {
     template <class Backend>
     using model = t5::model<Backend>;
 
+    /// The directory's tokenizer (spiece.model), as the model reads it.
+    static t5::tokenizer load_tokenizer(const std::filesystem::path& directory) {
+        if (!std::filesystem::exists(directory / "spiece.model")) throw io_error(display(directory), "has no spiece.model");
+        return t5::tokenizer(directory / "spiece.model");
+    }
+
     /// The directory's config and weights checked against each other, summarised.
     static model_card describe(const std::filesystem::path& directory) {
         const auto c = load_config(directory / "config.json");
