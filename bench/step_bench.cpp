@@ -80,6 +80,9 @@ struct timed_backend {
         timed("activation", [&] { B::activate(kind, a, gate, n); });
     }
     static void scale(float* x, std::size_t n, float f) { timed("other", [&] { B::scale(x, n, f); }); }
+    static void add_bias(float* x, std::size_t rows, std::size_t width, const float* bias) {
+        timed("other", [&] { B::add_bias(x, rows, width, bias); });
+    }
     static void rotary(float* x, std::size_t rows, std::size_t heads, std::size_t head_dim, std::size_t stride, const float* cos, const float* sin) {
         timed("other", [&] { B::rotary(x, rows, heads, head_dim, stride, cos, sin); });
     }

@@ -120,7 +120,7 @@ concept MergeableModel = Model<M> && requires(const M& model, const typename M::
 /// The primitives a model is written against, one implementation per device and precision
 /// (cpu::backend, cpu::bf16_backend; cuda::backend and its tf32/bf16 forms): linear layers on
 /// weights the backend prepared once (its own dtype, layout or device), other parameters
-/// placed once, products, norms, activations, rotary position embeddings, attention over
+/// placed once, products, biases, norms, activations, rotary position embeddings, attention over
 /// ragged spans, cross-entropy and argmax over logit rows, embedding gathers, buffers, and
 /// copies to, from and within the backend's memory. Pointers given to a primitive point into backend memory, except the
 /// spans and ids passed as std::span, which are host values.
@@ -140,6 +140,7 @@ concept Backend = requires(const matrix_ref& a, const mutable_matrix_ref& c, con
     B::rms_norm(x, n, n, x, f, y);
     B::activate(kind, y, x, n);
     B::scale(y, n, f);
+    B::add_bias(y, n, n, x);
     B::rotary(y, n, n, n, n, x, x);
     B::gather_rows(x, n, ids, y);
     B::attention(problem);

@@ -41,6 +41,8 @@ struct labeled_row {
 
 /// One attention call over ragged sequences: for every span and head,
 /// context = softmax(scale * Q K^T + bias, causal or not) V, heads laid out [rows, heads, head_dim].
+/// A causal call with a `window` (Mistral's, Qwen2's sliding window) lets the query at position
+/// p see the keys at positions p - window + 1 .. p only, as HF's sliding-window mask does.
 /// With grouped-query attention (key_heads < heads), keys and values hold key_heads heads and
 /// query head h reads key head h / (heads / key_heads); 0 means key_heads = heads.
 struct attention_problem {
@@ -54,7 +56,16 @@ struct attention_problem {
     bool causal = false;
     std::span<const attention_span> spans;
     std::size_t key_heads = 0;
+    std::size_t window = 0;  ///< 0: every earlier key
 };
+
+/// The first key position the query at `position` sees.
+#if defined(__CUDACC__)
+__host__ __device__
+#endif
+inline std::size_t first_visible_key(const attention_problem& p, std::size_t position) {
+    return p.causal && p.window != 0 && position + 1 > p.window ? position + 1 - p.window : 0;
+}
 
 /// The key/value head query head `h` reads (grouped-query attention).
 #if defined(__CUDACC__)

@@ -52,12 +52,14 @@ inline void check_layer_count(const io::weight_store& store, std::string_view fi
                            " tensors: room for at most " + std::to_string(tensors / tensors_per_layer) + " such layers");
 }
 
-/// A linear layer's weight [out, in], row-major, under its PEFT module name.
+/// A linear layer's weight [out, in], row-major, under its PEFT module name, and its bias
+/// [out] (empty: none).
 struct linear_weight {
     std::string module;
     std::span<const float> weight;
     std::size_t in_features = 0;
     std::size_t out_features = 0;
+    std::span<const float> bias{};
 };
 
 /// A model's tensors as float32 views over a weight store: zero-copy into the mapped files
@@ -120,8 +122,10 @@ protected:
         if (const auto note = non_finite_note(values); !note.empty())
             throw format_error(display(file.path()), "tensor \"" + name + "\" holds " + note + ": the model cannot run on it");
     }
-    void add_linear(const lora_target& target) {
-        linears.push_back({target.module, load(target.module + ".weight"), target.in_features, target.out_features});
+    /// Adds a linear layer, with its "<module>.bias" tensor when `biased`.
+    void add_linear(const lora_target& target, bool biased = false) {
+        linears.push_back({target.module, load(target.module + ".weight"), target.in_features, target.out_features,
+                           biased ? load(target.module + ".bias") : std::span<const float>{}});
     }
 
 private:

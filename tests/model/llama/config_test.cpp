@@ -24,7 +24,7 @@ TEST_CASE("Llama configs read HF's fields and defaults", "[llama][config]") {
     CHECK(tiny.query_dim() == 2048);
     CHECK(tiny.rms_norm_eps == 1e-5);
     CHECK(tiny.rope_scaling.type == "default");
-    CHECK(tiny.sliding_window == 0);
+    CHECK(tiny.layer_windows.empty());
     const auto defaults = parse(R"({"model_type": "llama", "hidden_size": 64, "num_attention_heads": 4})");
     CHECK(defaults.num_key_value_heads == 4);
     CHECK(defaults.eos_token_ids == std::vector<int>{2});
@@ -32,10 +32,21 @@ TEST_CASE("Llama configs read HF's fields and defaults", "[llama][config]") {
     const auto mistral = parse(R"({"model_type": "mistral", "hidden_size": 64, "num_attention_heads": 32, "head_dim": 32,
         "eos_token_id": [2, 7], "bos_token_id": null})");
     CHECK(mistral.num_key_value_heads == 8);  // MistralConfig's default
-    CHECK(mistral.sliding_window == 4096);
+    CHECK(mistral.layer_windows == std::vector<std::size_t>(32, 4096));  // MistralConfig: 32 layers, window 4096
     CHECK(mistral.head_dim == 32);
     CHECK(mistral.eos_token_ids == std::vector<int>{2, 7});
     CHECK_FALSE(mistral.has_bos());
+    // Qwen2-0.5B's config.json fields: no sliding window (use_sliding_window false), q/k/v biases
+    const auto qwen2 = parse(R"({"architectures": ["Qwen2ForCausalLM"], "attention_dropout": 0.0, "bos_token_id": 151643,
+        "eos_token_id": 151643, "hidden_act": "silu", "hidden_size": 896, "initializer_range": 0.02, "intermediate_size": 4864,
+        "max_position_embeddings": 32768, "max_window_layers": 24, "model_type": "qwen2", "num_attention_heads": 14,
+        "num_hidden_layers": 24, "num_key_value_heads": 2, "rms_norm_eps": 1e-06, "rope_theta": 1000000.0, "sliding_window": 32768,
+        "tie_word_embeddings": true, "torch_dtype": "bfloat16", "use_cache": true, "use_sliding_window": false, "vocab_size": 151936})");
+    CHECK(qwen2.head_dim == 64);
+    CHECK(qwen2.qkv_bias);
+    CHECK(qwen2.layer_windows == std::vector<std::size_t>(24, 0));
+    CHECK(qwen2.bos_token_id == 151643);
+    CHECK(parse(R"({"model_type": "qwen2", "eos_token_id": 5})").vocab_size == 151936);  // Qwen2Config's default
     CHECK(parse(R"({"rope_scaling": {"type": "linear", "factor": 4.0}})").rope_scaling.factor == 4.0);
     CHECK(parse(R"({"rope_scaling": {"rope_type": "default"}})").rope_scaling.type == "default");
     // Llama 3.1 8B's rope_scaling, as its config.json ships it
@@ -49,7 +60,9 @@ TEST_CASE("Llama configs read HF's fields and defaults", "[llama][config]") {
 }
 
 TEST_CASE("Llama configs we do not implement are refused naming the field", "[llama][config]") {
-    CHECK_THROWS_WITH(parse(R"({"model_type": "qwen2"})"), Contains("model_type \"qwen2\" is not a Llama-family model"));
+    CHECK_THROWS_WITH(parse(R"({"model_type": "gemma"})"), Contains("model_type \"gemma\" is not a Llama-family model"));
+    CHECK_THROWS_WITH(parse(R"({"model_type": "qwen2", "eos_token_id": 1, "layer_types": ["full_attention"]})"),
+                      Contains("\"layer_types\" must list one type per layer (32)"));
     CHECK_THROWS_WITH(parse(R"({"hidden_act": "gelu"})"), Contains("\"hidden_act\" \"gelu\" is not supported"));
     CHECK_THROWS_WITH(parse(R"({"attention_bias": true})"), Contains("\"attention_bias\": true is not supported"));
     CHECK_THROWS_WITH(parse(R"({"mlp_bias": true})"), Contains("\"mlp_bias\": true"));

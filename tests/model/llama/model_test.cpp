@@ -28,13 +28,25 @@ const io::json& expected() { return test::llama_expected(); }
 
 llama::batch fixture_batch() { return test::llama_fixture_batch(); }
 
+/// The examples as HF tokenized them for `model_name`: its own (tokenizer.json models) or the
+/// shared tokenizer.model ones.
+llama::batch fixture_batch(const std::string& model_name) {
+    if (!expected()[model_name].contains("examples")) return fixture_batch();
+    llama::batch examples;
+    for (const auto& example : expected()[model_name]["examples"]) {
+        examples.inputs.push_back(example["prompt_ids"].get<std::vector<int>>());
+        examples.labels.push_back(example["completion_ids"].get<std::vector<int>>());
+    }
+    return examples;
+}
+
 std::filesystem::path fixture(const std::string& name) { return test::fixtures() / "llama" / name; }
 
 /// HF's logits of example s at sequence positions [first, first + rows).
 std::vector<float> hf_logits(const std::string& model_name, const std::string& variant, std::size_t s, std::size_t first, std::size_t rows) {
     const io::safetensors_file reference(fixture(model_name + ".expected.safetensors"));
     const auto all = reference.read_f32(reference.at(variant + ".logits." + std::to_string(s)));
-    const std::size_t vocab = expected()["vocab_size"].get<std::size_t>();
+    const std::size_t vocab = expected()[model_name].value("vocab_size", expected()["vocab_size"].get<std::size_t>());
     return {all.begin() + static_cast<std::ptrdiff_t>(first * vocab), all.begin() + static_cast<std::ptrdiff_t>((first + rows) * vocab)};
 }
 
@@ -57,7 +69,7 @@ double logit_error(const std::vector<float>& ours, const std::vector<float>& the
 template <class Model>
 void check_parity(const Model& model, const lora_binding* lora, const std::string& model_name, const std::string& variant, bool bf16 = false) {
     const double tolerance = bf16 ? 5e-2 : 1e-4;
-    const auto examples = fixture_batch();
+    const auto examples = fixture_batch(model_name);
     const auto& want = expected()[model_name][variant];
     const auto logits = model.logits(examples, lora);
     for (std::size_t s = 0; s < logits.size(); ++s) {
@@ -79,9 +91,10 @@ void check_parity(const Model& model, const lora_binding* lora, const std::strin
     CHECK(greedy == want["greedy"].get<std::vector<std::vector<int>>>());
 }
 
-const std::vector<std::string> model_names{"gqa-untied", "mha-tied-linear", "mistral-headdim", "llama3-rope"};
+const std::vector<std::string> model_names{"gqa-untied", "mha-tied-linear", "mistral-headdim", "llama3-rope", "mistral-window", "qwen2-window"};
 const std::vector<std::pair<std::string, std::string>> adapter_cases{
-    {"gqa-untied", "all"}, {"gqa-untied", "qv"}, {"mha-tied-linear", "mlp-rslora"}, {"mistral-headdim", "qkvo"}, {"llama3-rope", "qv"}};
+    {"gqa-untied", "all"}, {"gqa-untied", "qv"},        {"mha-tied-linear", "mlp-rslora"}, {"mistral-headdim", "qkvo"},
+    {"llama3-rope", "qv"}, {"mistral-window", "qv"}, {"qwen2-window", "qkv"}};
 
 }  // namespace
 
@@ -155,6 +168,38 @@ TEST_CASE("LoraHub's causal-LM examples are [bos] + input | output + [eos] as HF
     CHECK(model.encode_input(expected()["examples"][1]["input"].get<std::string>()) == reference.inputs[1]);
 }
 
+TEST_CASE("tokenizer.json models build LoraHub's examples as AutoTokenizer encodes them: template on the input, none on the output", "[llama][examples]") {
+    for (const char* name : {"mistral-window", "qwen2-window"}) {
+        INFO(name);
+        const auto model = llama::model<>::load(fixture(name));
+        llama::batch built;
+        for (const auto& example : expected()[name]["examples"])
+            model.add_example(built, example["input"].get<std::string>(), example["output"].get<std::string>());
+        const auto reference = fixture_batch(name);
+        CHECK(built.inputs == reference.inputs);
+        CHECK(built.labels == reference.labels);
+    }
+}
+
+TEST_CASE("Qwen2 and Mistral configs give HF's per-layer sliding windows and Qwen2's q/k/v biases", "[llama][config]") {
+    const auto qwen2 = llama::load_config(fixture("qwen2-window/config.json"));
+    CHECK(qwen2.layer_windows == std::vector<std::size_t>{0, 6, 6});  // layer_types: full, sliding, sliding
+    CHECK(qwen2.qkv_bias);
+    CHECK_FALSE(qwen2.has_bos());
+    const auto mistral = llama::load_config(fixture("mistral-window/config.json"));
+    CHECK(mistral.layer_windows == std::vector<std::size_t>{5, 5});
+    CHECK_FALSE(mistral.qkv_bias);
+    // without layer_types: use_sliding_window with max_window_layers, as Qwen2Config derives them
+    auto document = io::parse_json_strict(test::read_file(fixture("qwen2-window/config.json")), "config.json");
+    document.erase("layer_types");
+    document["max_window_layers"] = 2;
+    CHECK(llama::parse_config(document, "config.json").layer_windows == std::vector<std::size_t>{0, 0, 6});
+    document["use_sliding_window"] = false;  // HF: sliding_window = None, every layer full
+    CHECK(llama::parse_config(document, "config.json").layer_windows == std::vector<std::size_t>{0, 0, 0});
+    document.erase("eos_token_id");
+    CHECK_THROWS_WITH(llama::parse_config(document, "config.json"), Contains("has no \"eos_token_id\""));
+}
+
 TEST_CASE("bad Llama batches, lengths and adapters are clear errors", "[llama][errors]") {
     const auto model = llama::model<>::load(fixture("mistral-headdim"));
     CHECK_THROWS_WITH(model.loss({{{1, 5}}, {{}}}), Contains("sequence 0 is empty"));
@@ -162,13 +207,13 @@ TEST_CASE("bad Llama batches, lengths and adapters are clear errors", "[llama][e
     CHECK_THROWS_WITH(model.loss({{{1, 999}}, {{3, 2}}}), Contains("token id 999, outside the model's vocabulary of 384"));
     CHECK_THROWS_WITH(model.loss({{{1, 5}}, {{3, -100}}}), Contains("token id -100"));
     CHECK_THROWS_WITH(model.generate({{}}, nullptr, 4), Contains("sequence 0 is empty"));
-    const std::vector<int> long_prompt(200, 5);
-    CHECK_THROWS_WITH(model.loss({{long_prompt}, {{2}}}), Contains("longer than the model's sliding_window (128)"));
+    const std::vector<int> long_prompt(600, 5);
+    CHECK_THROWS_WITH(model.loss({{long_prompt}, {{2}}}), Contains("longer than the model's max_position_embeddings (512)"));
     const auto other = io::load_peft_adapter(fixture("gqa-untied.qv"));
     CHECK_THROWS_WITH(model.bind(other.layers, "gqa-untied.qv"), Contains("gqa-untied.qv: LoRA module"));
-    // generation stops at the window instead of running past it
-    const std::vector<int> prompt(120, 5);
-    CHECK_THROWS_WITH(model.generate({prompt}, nullptr, 50), Contains("sliding_window"));
+    // generation stops at the model's range instead of running past it
+    const std::vector<int> prompt(500, 5);
+    CHECK_THROWS_WITH(model.generate({prompt}, nullptr, 50), Contains("max_position_embeddings"));
 }
 
 TEST_CASE("a Llama model without tokenizer.model reads tokenizer.json: prompts with its template, outputs without", "[llama][tokenizer]") {

@@ -61,6 +61,14 @@ struct basic_backend {
     static void scale(float* x, std::size_t n, float factor) {
         for (std::size_t i = 0; i < n; ++i) x[i] *= factor;
     }
+    /// x[r, i] += bias[i] for each of the `rows` rows of x ([rows, width]): a linear layer's bias.
+    static void add_bias(float* x, std::size_t rows, std::size_t width, const float* bias) {
+        for (std::size_t r = 0; r < rows; ++r) {
+            float* row = x + r * width;
+#pragma omp simd
+            for (std::size_t i = 0; i < width; ++i) row[i] += bias[i];
+        }
+    }
     /// Rotary position embedding in place, in the rotate-half layout: for every row r and head
     /// of x (row stride `stride`), with c = cos[r, i] and s = sin[r, i] ([rows, head_dim / 2]),
     /// (x_i, x_{i+half}) <- (x_i c - x_{i+half} s, x_{i+half} c + x_i s).
@@ -122,25 +130,27 @@ struct basic_backend {
                 float* row = scores.data() + i * span.key_count;
                 const std::size_t position = span.query_position + i;
                 const std::size_t visible = p.causal ? std::min(position + 1, span.key_count) : span.key_count;
+                const std::size_t first = std::min(first_visible_key(p, position), visible);
                 // bias index of relative position (j - position) is j - position + last query position
                 const float* shifted = bias ? bias + (span.query_position + span.query_count - 1 - position) : nullptr;
                 float peak = -std::numeric_limits<float>::infinity();
                 if (shifted) {
 #pragma omp simd reduction(max : peak)
-                    for (std::size_t j = 0; j < visible; ++j) {
+                    for (std::size_t j = first; j < visible; ++j) {
                         row[j] += shifted[j];
                         peak = std::max(peak, row[j]);
                     }
                 } else {
 #pragma omp simd reduction(max : peak)
-                    for (std::size_t j = 0; j < visible; ++j) peak = std::max(peak, row[j]);
+                    for (std::size_t j = first; j < visible; ++j) peak = std::max(peak, row[j]);
                 }
                 float total = 0.0f;
 #pragma omp simd reduction(+ : total)
-                for (std::size_t j = 0; j < visible; ++j) {
+                for (std::size_t j = first; j < visible; ++j) {
                     row[j] = fast_exp(row[j] - peak);
                     total += row[j];
                 }
+                std::fill(row, row + first, 0.0f);
                 std::fill(row + visible, row + span.key_count, 0.0f);
                 inverse_sums[i] = 1.0f / total;
             }

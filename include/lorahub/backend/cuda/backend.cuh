@@ -109,6 +109,7 @@ struct basic_backend {
     }
     static void activate(activation kind, float* a, const float* gate, std::size_t n) { cuda::activate(kind, a, gate, n); }
     static void scale(float* x, std::size_t n, float factor) { cuda::scale(x, n, factor); }
+    static void add_bias(float* x, std::size_t rows, std::size_t width, const float* bias) { cuda::add_bias(x, rows, width, bias); }
     static void rotary(float* x, std::size_t rows, std::size_t heads, std::size_t head_dim, std::size_t stride, const float* cos,
                        const float* sin) {
         cuda::rotary(x, rows, heads, head_dim, stride, cos, sin);

@@ -122,6 +122,12 @@ static __global__ void scale(float* __restrict__ x, std::size_t n, float factor)
     for (std::size_t i = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x; i < n; i += stride) x[i] *= factor;
 }
 
+/// x[r, i] += bias[i] over the `n` = rows * width elements of x.
+static __global__ void add_bias(float* __restrict__ x, std::size_t n, std::size_t width, const float* __restrict__ bias) {
+    const std::size_t stride = static_cast<std::size_t>(gridDim.x) * blockDim.x;
+    for (std::size_t i = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x; i < n; i += stride) x[i] += bias[i % width];
+}
+
 /// One block per row: rotary position embedding in place (rotate-half layout), as the CPU kernel.
 static __global__ void rotary(float* __restrict__ x, std::size_t heads, std::size_t head_dim, std::size_t stride,
                               const float* __restrict__ cos, const float* __restrict__ sin) {
@@ -166,9 +172,10 @@ static __global__ void attention(attention_problem p, const attention_span* __re
         __syncwarp();
         const std::size_t position = span.query_position + i;
         const std::size_t visible = p.causal ? min(position + 1, span.key_count) : span.key_count;
+        const std::size_t first = min(first_visible_key(p, position), visible);
         const float* bias = span.relative_bias ? span.relative_bias + h * width + (span.query_position + span.query_count - 1 - position) : nullptr;
         float peak = -FLT_MAX;
-        for (std::size_t j = lane; j < visible; j += warp) {
+        for (std::size_t j = first + lane; j < visible; j += warp) {
             const float* k = p.keys + (span.key_row + j) * p.key_stride + kh * dk;
             float dot = 0.f;
             for (std::size_t d = 0; d < dk; ++d) dot += query[d] * k[d];
@@ -179,7 +186,7 @@ static __global__ void attention(attention_problem p, const attention_span* __re
         }
         peak = warp_max(peak);
         float total = 0.f;
-        for (std::size_t j = lane; j < visible; j += warp) {
+        for (std::size_t j = first + lane; j < visible; j += warp) {
             const float e = fast_exp(scores[j] - peak);
             scores[j] = e;
             total += e;
@@ -190,7 +197,7 @@ static __global__ void attention(attention_problem p, const attention_span* __re
         float* out = p.context + (span.query_row + i) * p.query_stride + h * dk;
         for (std::size_t d = lane; d < dk; d += warp) {
             float acc = 0.f;
-            for (std::size_t j = 0; j < visible; ++j) acc += scores[j] * p.values[(span.key_row + j) * p.key_stride + kh * dk + d];
+            for (std::size_t j = first; j < visible; ++j) acc += scores[j] * p.values[(span.key_row + j) * p.key_stride + kh * dk + d];
             out[d] = acc * inverse;
         }
         __syncwarp();
@@ -277,6 +284,13 @@ inline void scale(float* x, std::size_t n, float factor) {
     if (n == 0) return;
     kernels::scale<<<detail::grid_for(n, 256), 256, 0, session::current().stream()>>>(x, n, factor);
     detail::launched("scale");
+}
+
+inline void add_bias(float* x, std::size_t rows, std::size_t width, const float* bias) {
+    const std::size_t n = rows * width;
+    if (n == 0) return;
+    kernels::add_bias<<<detail::grid_for(n, 256), 256, 0, session::current().stream()>>>(x, n, width, bias);
+    detail::launched("add_bias");
 }
 
 /// cos and sin ([rows, head_dim / 2]) live on the device.

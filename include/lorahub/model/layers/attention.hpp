@@ -62,20 +62,22 @@ struct cross_attention_input {
 };
 
 /// Backend::attention over the pass's queries (s.query) and the given keys and values, into s.attended.
+/// `window`: a causal sliding window (0: none).
 template <class Backend>
 void attend(const attention_geometry& g, const float* keys, const float* values, std::span<const attention_span> spans, bool causal,
-            scratch<Backend>& s) {
+            std::size_t window, scratch<Backend>& s) {
     Backend::attention({s.query.data(), keys, values, s.attended.data(), g.heads, g.head_dim, g.query_dim(), g.key_dim(), g.scale, causal,
-                        spans, g.key_heads});
+                        spans, g.key_heads, window});
 }
 
 /// hidden += o(attention(q(x), k(x), v(x))) for the `rows` rows of x = s.normed, layer `layer`:
 /// the queries and keys rotated when the input gives rotary rows, the keys and values stored
-/// into the cache when it has writes, attention over the cache when it is read.
+/// into the cache when it has writes, attention over the cache when it is read; within the
+/// layer's causal sliding `window` (0: none).
 template <class Backend>
 void self_attention(const prepared_linears<Backend>& linears, const attention_linears& block, const attention_geometry& g,
-                    std::size_t layer, std::size_t rows, const self_attention_input& in, candidates<Backend> lora, scratch<Backend>& s,
-                    float* hidden) {
+                    std::size_t layer, std::size_t window, std::size_t rows, const self_attention_input& in, candidates<Backend> lora,
+                    scratch<Backend>& s, float* hidden) {
     const std::size_t kv = g.key_dim();
     linears.apply(s.normed.data(), rows, block.q, lora, s.query.data(), s.lora_rank);
     linears.apply(s.normed.data(), rows, block.k, lora, s.key.data(), s.lora_rank);
@@ -96,7 +98,7 @@ void self_attention(const prepared_linears<Backend>& linears, const attention_li
         }
         if (cache.read) keys = layer_keys, values = layer_values;
     }
-    attend(g, keys, values, in.spans, in.causal, s);
+    attend(g, keys, values, in.spans, in.causal, window, s);
     linears.apply(s.attended.data(), rows, block.o, lora, hidden, s.lora_rank, 1.0f);
 }
 
@@ -116,7 +118,7 @@ void cross_attention(const prepared_linears<Backend>& linears, const attention_l
         linears.apply(in.memory, in.memory_rows, block.k, lora, s.key.data(), s.lora_rank);
         linears.apply(in.memory, in.memory_rows, block.v, lora, s.value.data(), s.lora_rank);
     }
-    attend(g, keys, values, in.spans, false, s);
+    attend(g, keys, values, in.spans, false, 0, s);
     linears.apply(s.attended.data(), rows, block.o, lora, hidden, s.lora_rank, 1.0f);
 }
 

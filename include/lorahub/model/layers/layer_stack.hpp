@@ -24,6 +24,7 @@ struct transformer_layer {
     std::optional<attention_linears> cross;
     Parameter ff_norm;
     feed_forward_linears ff;
+    std::size_t self_window = 0;  ///< self-attention's causal sliding window (Mistral, Qwen2); 0: none
 };
 
 /// A layer as a model's weights hold it: norm weights as float32 views of the loaded tensors.
@@ -33,7 +34,7 @@ using host_layer = transformer_layer<std::span<const float>>;
 template <class Backend>
 transformer_layer<typename Backend::parameter> place_layer(const host_layer& host) {
     return {Backend::place(host.self_norm), host.self,    host.cross ? Backend::place(host.cross_norm) : typename Backend::parameter{},
-            host.cross,                     Backend::place(host.ff_norm), host.ff};
+            host.cross,                     Backend::place(host.ff_norm), host.ff, host.self_window};
 }
 
 /// The shape shared by every layer of a stack.
@@ -78,7 +79,7 @@ public:
         for (std::size_t l = 0; l < layers_.size(); ++l) {
             const auto& current = layers_[l];
             norm(hidden, rows, current.self_norm, s.normed.data());
-            self_attention(linears_, current.self, g, l, rows, self, lora, s, hidden);
+            self_attention(linears_, current.self, g, l, current.self_window, rows, self, lora, s, hidden);
             if (current.cross) {
                 norm(hidden, rows, current.cross_norm, s.normed.data());
                 cross_attention(linears_, *current.cross, g, l, rows, *cross, lora, s, hidden);

@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -34,18 +35,21 @@ public:
     /// `tensors` must outlive this object (models keep both behind the same shared pointers).
     explicit prepared_linears(const model_tensors& tensors) : host_(&tensors.linears) {
         auto prepared = std::make_shared<std::vector<typename Backend::weight>>();
+        auto biases = std::make_shared<std::vector<std::optional<typename Backend::parameter>>>();
         prepared->reserve(host_->size());
         for (std::size_t index = 0; index < host_->size(); ++index) {
             const auto& linear = (*host_)[index];
             prepared->push_back(Backend::prepare(linear.weight.data(), linear.out_features, linear.in_features));
+            biases->push_back(linear.bias.empty() ? std::nullopt : std::optional(Backend::place(linear.bias)));
             if constexpr (!Backend::reads_source_weights) tensors.evict_linear_source(index);
         }
         prepared_ = std::move(prepared);
+        biases_ = std::move(biases);
     }
 
     const linear_weight& host(std::size_t index) const { return (*host_)[index]; }
 
-    /// out = x W^T (+ beta out) (+ s (x A^T) B^T) for linear layer `index`. x is [rows, in];
+    /// out = x W^T (+ b) (+ beta out) (+ s (x A^T) B^T) for linear layer `index`. x is [rows, in];
     /// the rows are split into equal consecutive blocks, one per candidate of `lora`, and each
     /// block gets its candidate's LoRA. `rank_scratch` holds the rank-r intermediate.
     void apply(const float* x, std::size_t rows, std::size_t index, candidates<Backend> lora, float* out,
@@ -53,6 +57,7 @@ public:
         const auto& layer = host(index);
         const std::size_t in = layer.in_features, out_features = layer.out_features;
         Backend::linear({x, rows, in, in}, (*prepared_)[index], {out, rows, out_features, out_features}, 1.0f, beta);
+        if (const auto& bias = (*biases_)[index]) Backend::add_bias(out, rows, out_features, bias->data());
         const std::size_t block = rows / lora.size();
         for (std::size_t p = 0; p < lora.size(); ++p) {
             if (lora[p] == nullptr || (*lora[p])[index].rank == 0) continue;
@@ -69,6 +74,7 @@ public:
 private:
     const std::vector<linear_weight>* host_;
     std::shared_ptr<const std::vector<typename Backend::weight>> prepared_;
+    std::shared_ptr<const std::vector<std::optional<typename Backend::parameter>>> biases_;
 };
 
 }  // namespace lorahub::layers

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <iterator>
+#include <optional>
 #include <string_view>
 #include <filesystem>
 #include <string>
@@ -16,7 +17,7 @@
 namespace lorahub::llama {
 
 /// The values of config.json's model_type this family reads.
-inline constexpr std::string_view model_types[] = {"llama", "mistral"};
+inline constexpr std::string_view model_types[] = {"llama", "mistral", "qwen2"};
 
 /// config.json's rope_scaling as HF's rope initialisers read it: "default"; "linear" (every
 /// rotary frequency divided by `factor`); "llama3" (Llama 3.1's: wavelengths longer than
@@ -30,8 +31,8 @@ struct rope_scaling {
     double original_max_position_embeddings = 8192.0;
 };
 
-/// Everything the Llama-family forward pass needs from config.json (LlamaConfig and
-/// MistralConfig fields), validated. Configs whose numerics we do not implement are refused
+/// Everything the Llama-family forward pass needs from config.json (LlamaConfig, MistralConfig
+/// and Qwen2Config fields), validated. Configs whose numerics we do not implement are refused
 /// with an error naming the field.
 struct config {
     std::string model_type = "llama";
@@ -51,13 +52,17 @@ struct config {
     int bos_token_id = 1;
     /// Generation stops at any of these; the first one ends LoraHub's training sequences.
     std::vector<int> eos_token_ids{2};
-    /// Mistral's sliding window (0: none): sequences longer than it are refused, as this
-    /// implementation attends to every earlier position.
-    std::size_t sliding_window = 0;
+    /// Each layer's causal sliding window (0: full attention), as HF's models give it: Mistral's
+    /// `sliding_window` on every layer; Qwen2's on the layers its layer_types (or
+    /// `use_sliding_window` with `max_window_layers`) mark "sliding_attention".
+    std::vector<std::size_t> layer_windows;
+    /// Qwen2: q_proj, k_proj and v_proj have biases.
+    bool qkv_bias = false;
 
     std::size_t query_dim() const { return num_attention_heads * head_dim; }
     std::size_t key_value_dim() const { return num_key_value_heads * head_dim; }
     bool has_bos() const { return bos_token_id >= 0; }
+    std::size_t window_of(std::size_t layer) const { return layer < layer_windows.size() ? layer_windows[layer] : 0; }
 };
 
 namespace detail {
@@ -67,8 +72,12 @@ inline void refuse_true(const io::json& document, const char* key, const std::st
         throw unsupported_error(subject, std::string("\"") + key + "\": true is not supported (Llama-family projections without bias only)");
 }
 
-inline std::vector<int> eos_ids(const io::json& document, const std::string& subject) {
-    if (!document.contains("eos_token_id") || document["eos_token_id"].is_null()) return {2};
+/// eos_token_id, one or a list; `fallback` when absent (none: an error, as LoraHub needs eos).
+inline std::vector<int> eos_ids(const io::json& document, const std::string& subject, std::optional<int> fallback = 2) {
+    if (!document.contains("eos_token_id") || document["eos_token_id"].is_null()) {
+        if (!fallback) throw config_error(subject, "has no \"eos_token_id\": LoraHub ends each output with eos");
+        return {*fallback};
+    }
     const auto& value = document["eos_token_id"];
     std::vector<int> ids;
     if (value.is_array()) {
@@ -108,36 +117,67 @@ inline rope_scaling rope_scaling_of(const io::json& document, const std::string&
     return result;
 }
 
+/// Qwen2's layer windows as Qwen2Config derives them: layer_types when given, else
+/// "sliding_attention" from max_window_layers on when use_sliding_window; the window is
+/// sliding_window only when use_sliding_window (HF sets it to None otherwise).
+inline std::vector<std::size_t> qwen2_layer_windows(const io::json& document, std::size_t layers, const std::string& subject) {
+    const bool sliding = io::bool_field(document, "use_sliding_window", false, subject);
+    const std::size_t window = sliding && !(document.contains("sliding_window") && document["sliding_window"].is_null())
+                                   ? io::positive_size_field(document, "sliding_window", 4096, subject)
+                                   : 0;
+    std::vector<std::size_t> windows(layers, 0);
+    if (document.contains("layer_types") && !document["layer_types"].is_null()) {
+        const auto& types = document["layer_types"];
+        if (!types.is_array() || types.size() != layers)
+            throw config_error(subject, "\"layer_types\" must list one type per layer (" + std::to_string(layers) + ")");
+        for (std::size_t i = 0; i < layers; ++i) {
+            if (types[i] != "full_attention" && types[i] != "sliding_attention")
+                throw unsupported_error(subject, "\"layer_types\" entry " + types[i].dump() + " is not supported (full_attention, sliding_attention)");
+            if (types[i] == "sliding_attention") windows[i] = window;
+        }
+        return windows;
+    }
+    const std::size_t first_sliding = io::positive_size_field(document, "max_window_layers", 28, subject);
+    for (std::size_t i = first_sliding; i < layers; ++i) windows[i] = window;
+    return windows;
+}
+
 }  // namespace detail
 
-/// Reads the fields HF's LlamaConfig / MistralConfig read, with their defaults.
+/// Reads the fields HF's LlamaConfig / MistralConfig / Qwen2Config read, with their defaults.
 inline config parse_config(const io::json& document, const std::string& subject) {
     if (!document.is_object()) throw config_error(subject, "config must be a JSON object");
     config result;
     result.model_type = io::string_field(document, "model_type", "llama", subject);
     if (std::find(std::begin(model_types), std::end(model_types), result.model_type) == std::end(model_types))
-        throw unsupported_error(subject, "model_type \"" + result.model_type + "\" is not a Llama-family model (llama, mistral)");
-    const bool mistral = result.model_type == "mistral";
+        throw unsupported_error(subject, "model_type \"" + result.model_type + "\" is not a Llama-family model (llama, mistral, qwen2)");
+    const bool mistral = result.model_type == "mistral", qwen2 = result.model_type == "qwen2";
     auto size = [&](const char* key, std::size_t fallback) { return io::positive_size_field(document, key, fallback, subject); };
-    result.vocab_size = size("vocab_size", result.vocab_size);
+    result.vocab_size = size("vocab_size", qwen2 ? 151936 : result.vocab_size);
     result.hidden_size = size("hidden_size", result.hidden_size);
-    result.intermediate_size = size("intermediate_size", mistral ? 14336 : result.intermediate_size);
+    result.intermediate_size = size("intermediate_size", mistral ? 14336 : qwen2 ? 22016 : result.intermediate_size);
     result.num_hidden_layers = size("num_hidden_layers", result.num_hidden_layers);
     result.num_attention_heads = size("num_attention_heads", result.num_attention_heads);
     result.num_key_value_heads = size("num_key_value_heads", mistral ? 8 : result.num_attention_heads);
     result.head_dim = size("head_dim", result.hidden_size / result.num_attention_heads);
-    result.max_position_embeddings = size("max_position_embeddings", mistral ? 4096 * 32 : result.max_position_embeddings);
+    result.max_position_embeddings = size("max_position_embeddings", mistral ? 4096 * 32 : qwen2 ? 32768 : result.max_position_embeddings);
     result.rms_norm_eps = io::positive_number_field(document, "rms_norm_eps", result.rms_norm_eps, subject);
     result.rope_theta = io::positive_number_field(document, "rope_theta", result.rope_theta, subject);
     result.rope_scaling = detail::rope_scaling_of(document, subject);
     result.tie_word_embeddings = io::bool_field(document, "tie_word_embeddings", result.tie_word_embeddings, subject);
+    // Qwen2Config, as PretrainedConfig, has no bos or eos of its own
     result.bos_token_id = document.contains("bos_token_id") && document["bos_token_id"].is_null()
                               ? -1
-                              : io::token_id_field(document, "bos_token_id", result.bos_token_id, subject);
-    result.eos_token_ids = detail::eos_ids(document, subject);
-    if (mistral) result.sliding_window = document.contains("sliding_window") && document["sliding_window"].is_null()
-                                             ? 0
-                                             : size("sliding_window", 4096);
+                              : io::token_id_field(document, "bos_token_id", qwen2 ? -1 : result.bos_token_id, subject);
+    result.eos_token_ids = detail::eos_ids(document, subject, qwen2 ? std::nullopt : std::optional<int>(2));
+    if (mistral) {
+        const std::size_t window = document.contains("sliding_window") && document["sliding_window"].is_null() ? 0 : size("sliding_window", 4096);
+        result.layer_windows.assign(result.num_hidden_layers, window);
+    }
+    if (qwen2) {
+        result.layer_windows = detail::qwen2_layer_windows(document, result.num_hidden_layers, subject);
+        result.qkv_bias = true;
+    }
 
     const auto act = io::string_field(document, "hidden_act", "silu", subject);
     if (act != "silu") throw unsupported_error(subject, "\"hidden_act\" \"" + act + "\" is not supported (silu, the SwiGLU of Llama)");

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <filesystem>
 #include <span>
 #include <string>
@@ -20,7 +21,7 @@ class model;  // model.hpp
 /// the model itself is in model.hpp.
 struct family {
     static constexpr std::string_view name = "llama";
-    static constexpr std::string_view description = "LlamaForCausalLM and MistralForCausalLM (causal LMs)";
+    static constexpr std::string_view description = "LlamaForCausalLM, MistralForCausalLM and Qwen2ForCausalLM (causal LMs)";
     static constexpr std::span<const std::string_view> model_types = llama::model_types;
     static constexpr std::string_view peft_task_type = "CAUSAL_LM";  ///< what its adapters' task_type says
     template <class Backend>
@@ -53,7 +54,9 @@ struct family {
                        {"rope_scaling", c.rope_scaling.type},
                        {"rope_scaling_factor", c.rope_scaling.factor},
                        {"max_position_embeddings", c.max_position_embeddings},
-                       {"tie_word_embeddings", c.tie_word_embeddings}};
+                       {"tie_word_embeddings", c.tie_word_embeddings},
+                       {"layer_windows", c.layer_windows},
+                       {"qkv_bias", c.qkv_bias}};
         card.details.push_back("hidden " + std::to_string(c.hidden_size) + ", heads " + std::to_string(c.num_attention_heads) + " (key/value " +
                                std::to_string(c.num_key_value_heads) + ", head_dim " + std::to_string(c.head_dim) + "), intermediate " +
                                std::to_string(c.intermediate_size) + ", layers " + std::to_string(c.num_hidden_layers) + ", vocab " +
@@ -61,6 +64,12 @@ struct family {
         card.details.push_back("rope_theta " + card.config["rope_theta"].dump() +
                                (c.rope_scaling.type != "default" ? ", " + c.rope_scaling.type + " scaling " + card.config["rope_scaling_factor"].dump() : std::string()) +
                                ", max positions " + std::to_string(c.max_position_embeddings));
+        std::size_t windowed = 0;
+        for (const std::size_t window : c.layer_windows) windowed += window != 0;
+        if (windowed > 0)
+            card.details.push_back("sliding window " + std::to_string(*std::max_element(c.layer_windows.begin(), c.layer_windows.end())) + " on " +
+                                   std::to_string(windowed) + " of " + std::to_string(c.num_hidden_layers) + " layers");
+        if (c.qkv_bias) card.details.push_back("q/k/v projections with bias");
         card.lora_targets = linear_layers(c).size();
         if (const auto file = tokenizer::file_in(directory); !file.empty()) {
             const tokenizer tokens(file);

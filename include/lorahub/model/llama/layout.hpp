@@ -53,12 +53,23 @@ inline std::vector<lora_target> linear_layers(const config& c) {
     return layers;
 }
 
+/// Whether linear layer `module` has a bias (Qwen2's q, k and v projections).
+inline bool has_bias(const config& c, const std::string& module) {
+    if (!c.qkv_bias) return false;
+    for (const char* name : {layer_names::q, layer_names::k, layer_names::v})
+        if (module.ends_with(name)) return true;
+    return false;
+}
+
 /// Every tensor the forward pass reads; `lm_head.weight` only for untied models.
 inline std::vector<weight_spec> required_weights(const config& c) {
     std::vector<weight_spec> specs;
     specs.push_back({embed_tokens, {c.vocab_size, c.hidden_size}});
     if (!c.tie_word_embeddings) specs.push_back({lm_head, {c.vocab_size, c.hidden_size}});
-    for (const auto& layer : linear_layers(c)) specs.push_back({layer.module + ".weight", {layer.out_features, layer.in_features}});
+    for (const auto& layer : linear_layers(c)) {
+        specs.push_back({layer.module + ".weight", {layer.out_features, layer.in_features}});
+        if (has_bias(c, layer.module)) specs.push_back({layer.module + ".bias", {layer.out_features}});
+    }
     for (std::size_t i = 0; i < c.num_hidden_layers; ++i)
         for (const char* norm : {layer_names::input_norm, layer_names::post_attention_norm}) specs.push_back({layer_prefix(i) + norm, {c.hidden_size}});
     specs.push_back({final_norm, {c.hidden_size}});
@@ -68,8 +79,8 @@ inline std::vector<weight_spec> required_weights(const config& c) {
 /// Checks that the store holds every tensor the config implies, with that shape and a
 /// floating dtype (a tied model's optional lm_head.weight too).
 inline void check_weights(const config& c, const io::weight_store& store) {
-    // a layer has q, k, v, o, gate, up, down and two norms
-    check_layer_count(store, "num_hidden_layers", c.num_hidden_layers, 9);
+    // a layer has q, k, v, o, gate, up, down and two norms (and Qwen2's three biases)
+    check_layer_count(store, "num_hidden_layers", c.num_hidden_layers, c.qkv_bias ? 12 : 9);
     for (const auto& spec : required_weights(c)) check_tensor(store, spec.name, spec.shape, true);
     if (c.tie_word_embeddings) check_tensor(store, lm_head, {c.vocab_size, c.hidden_size}, false);
 }

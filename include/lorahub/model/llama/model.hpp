@@ -71,9 +71,11 @@ struct placed_parameters {
         : embed_tokens(Backend::place(w.embed_tokens)), lm_head(Backend::place(w.lm_head)), final_norm(Backend::place(w.final_norm)) {}
 };
 
-/// Hugging Face's LlamaForCausalLM (and MistralForCausalLM within its sliding window) in
-/// float32: RMSNorm, rotary embeddings on q and k (rotate-half, rope_theta, linear scaling),
-/// grouped-query attention, SwiGLU MLP, tied or untied head. LoRA is applied at run time
+/// Hugging Face's LlamaForCausalLM, MistralForCausalLM and Qwen2ForCausalLM in float32: RMSNorm,
+/// rotary embeddings on q and k (rotate-half, rope_theta, linear or llama3 scaling),
+/// grouped-query attention (per layer within a causal sliding window where Mistral's or
+/// Qwen2's config sets one, in packed batches and in generation alike), Qwen2's q/k/v biases,
+/// SwiGLU MLP, tied or untied head. LoRA is applied at run time
 /// (y = x W^T + s (x A^T) B^T) and never merged into W. Sequences are packed: linear layers see
 /// all tokens of all sequences as one matrix and attention runs causally per sequence.
 /// Generation keeps a KV cache. Every computation is a primitive of `Backend`.
@@ -310,15 +312,11 @@ private:
         check_token_ids(sequences, config_.vocab_size, what);
     }
 
-    /// Positions past the model's range (or past Mistral's sliding window, which this
-    /// implementation does not apply) are refused.
+    /// Positions past the model's range are refused.
     void check_length(std::size_t tokens, const char* what) const {
         if (tokens > config_.max_position_embeddings)
             throw argument_error(what, "a sequence of " + std::to_string(tokens) + " tokens is longer than the model's max_position_embeddings (" +
                                            std::to_string(config_.max_position_embeddings) + ")");
-        if (config_.sliding_window != 0 && tokens > config_.sliding_window)
-            throw unsupported_error(what, "a sequence of " + std::to_string(tokens) + " tokens is longer than the model's sliding_window (" +
-                                              std::to_string(config_.sliding_window) + "), which lorahub does not implement");
     }
 
     /// Packs inputs[s] (+ labels[s] when given) end to end, `copies` times over: token ids,

@@ -23,7 +23,7 @@ public:
         embed_tokens = load(llama::embed_tokens);
         lm_head = c.tie_word_embeddings ? embed_tokens : load(llama::lm_head);
         final_norm = load(llama::final_norm);
-        for (const auto& target : linear_layers(c)) add_linear(target);
+        for (const auto& target : linear_layers(c)) add_linear(target, has_bias(c, target.module));
         for (std::size_t i = 0; i < c.num_hidden_layers; ++i) {
             const auto p = layer_prefix(i);
             auto linear = [&](const char* name) { return linear_index(p + name); };
@@ -33,7 +33,8 @@ public:
                               {},
                               std::nullopt,
                               load(p + names::post_attention_norm),
-                              {linear(names::gate), linear(names::up), linear(names::down)}});
+                              {linear(names::gate), linear(names::up), linear(names::down)},
+                              c.window_of(i)});
         }
     }
 
