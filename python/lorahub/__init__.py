@@ -1,6 +1,6 @@
 """LoraHub in C++, from Python: compose a pool of LoRA modules for a new task from a few examples.
 
-A base model (Flan-T5, Llama, Mistral: a Hugging Face folder), a pool of PEFT LoRA modules and
+A base model (Flan-T5, Llama, Mistral, Qwen2: a Hugging Face folder), a pool of PEFT LoRA modules and
 a handful of examples of a new task: :func:`learn` searches module weights ``w`` with a
 gradient-free optimizer, scoring each ``w`` by the model's loss on the examples of the module
 composed as ``A = sum w_i A_i``, ``B = sum w_i B_i``, plus ``0.05 * mean |w|``. The work runs in
@@ -98,7 +98,7 @@ class Model:
 
     @property
     def family(self) -> str:
-        """The model family: ``"t5"`` (seq2seq) or ``"llama"`` (Llama, Mistral: causal LMs)."""
+        """The model family: ``"t5"`` (seq2seq) or ``"llama"`` (Llama, Mistral, Qwen2: causal LMs)."""
         return self._native.family
 
     @property

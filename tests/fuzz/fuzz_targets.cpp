@@ -12,6 +12,7 @@
 #include <lorahub/io/examples.hpp>
 #include <lorahub/io/json.hpp>
 #include <lorahub/io/peft_config.hpp>
+#include <lorahub/text/tokenizer.hpp>
 #include <lorahub/io/pickle.hpp>
 #include <lorahub/io/safetensors.hpp>
 #include <lorahub/io/torch_checkpoint.hpp>
@@ -41,8 +42,17 @@ void run(std::span<const std::byte> bytes) {
     (void)io::parse_examples(text, "examples.jsonl");
 #elif LORAHUB_FUZZ_TARGET == 7  // config.json of a Llama-family model
     (void)llama::parse_config(io::parse_json_strict(text, "config.json"), "config.json");
+#elif LORAHUB_FUZZ_TARGET == 8  // tokenizer.json, then text through it and ids back: "TEXT\0JSON" (no NUL: all JSON)
+    const auto split = text.find('\0');
+    const std::string_view sample = split == std::string_view::npos ? std::string_view("Hello world! 123 <s> \xE6\x9D\xB1 \r\n  x") : text.substr(0, split);
+    const text::tokenizer tokens(split == std::string_view::npos ? text : text.substr(split + 1), "tokenizer.json");
+    const auto ids = tokens.encode(sample, true);
+    (void)tokens.decode(ids, false);
+    std::vector<int> every;
+    for (int id = -2; id < 300; ++id) every.push_back(id);
+    (void)tokens.decode(every, true);
 #else
-#error "LORAHUB_FUZZ_TARGET must be 1 to 7"
+#error "LORAHUB_FUZZ_TARGET must be 1 to 8"
 #endif
 }
 

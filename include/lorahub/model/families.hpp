@@ -34,7 +34,7 @@ inline std::string model_type_of(const std::filesystem::path& model_directory) {
     return io::string_field(document, "model_type", std::string(default_model_type), subject);
 }
 
-/// Every model_type of every family: "t5, mt5, llama, mistral".
+/// Every model_type of every family: "t5, mt5, llama, mistral, qwen2".
 inline std::string known_model_types() {
     std::string text;
     auto add = [&]<class Family>() {

@@ -32,9 +32,14 @@ namespace lorahub::text {
 class tokenizer {
 public:
     /// Reads `file` (a tokenizer.json) and the tokenizer_config.json in its folder, if any.
-    explicit tokenizer(const std::filesystem::path& file) : path_(file) {
-        const std::string subject = display(file);
-        const auto document = io::parse_json_strict<io::sorted_json>(io::read_text_file(file, std::size_t{512} << 20), subject);
+    explicit tokenizer(const std::filesystem::path& file) : tokenizer(io::read_text_file(file, std::size_t{512} << 20), display(file)) {
+        path_ = file;
+        read_config(file.parent_path() / "tokenizer_config.json");
+    }
+
+    /// From the text of a tokenizer.json (no tokenizer_config.json); `subject` names it in errors.
+    tokenizer(std::string_view json_text, const std::string& subject) : path_(subject) {
+        const auto document = io::parse_json_strict<io::sorted_json>(json_text, subject);
         if (!document.is_object()) throw format_error(subject, "must be a JSON object");
         for (const char* key : {"truncation", "padding"})
             if (document.contains(key) && !document[key].is_null())
@@ -48,7 +53,6 @@ public:
         decoder_ = decoder::from_json(document.value("decoder", io::sorted_json()), subject);
         added_ = added_tokens::from_json(document.value("added_tokens", io::sorted_json()), model_, normalizer_, subject);
         post_processor_ = post_processor::from_json(document.value("post_processor", io::sorted_json()), subject);
-        read_config(file.parent_path() / "tokenizer_config.json");
     }
 
     const std::filesystem::path& path() const noexcept { return path_; }
