@@ -242,14 +242,16 @@ def batches(pairs, tokenizer, batch_size, rng):
         yield inputs.input_ids, inputs.attention_mask, labels
 
 
-def train(model, pairs, tokenizer, steps, learning_rate, label):
+def train(model, pairs, tokenizer, steps, learning_rate, label, make_batches=None):
+    """AdamW with warm-up and linear decay over batches of 64 (`make_batches`: this script's
+    seq2seq batches unless given; the causal hub passes its own)."""
     rng = random.Random(f"{SEED}-train-{label}")  # one generator per stage: any stage can be rerun alone
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=learning_rate, weight_decay=0.0)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min(1.0, (s + 1) / 200) * max(0.05, 1 - s / steps))
     model.train()
     step, started = 0, time.time()
     while step < steps:
-        for input_ids, mask, labels in batches(pairs, tokenizer, 64, rng):
+        for input_ids, mask, labels in (make_batches or batches)(pairs, tokenizer, 64, rng):
             loss = model(input_ids=input_ids, attention_mask=mask, labels=labels).loss
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

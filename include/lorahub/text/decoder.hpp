@@ -187,13 +187,13 @@ private:
     using step = std::variant<byte_level_step, byte_fallback_step, fuse_step, strip_step, replace_step, metaspace_step>;
 
     void append(const io::sorted_json& node, const std::string& subject) {
-        const std::string type = part_type(node, subject);
-        const std::string where = subject + " (" + type + ")";
-        if (type == "Sequence") {
-            const auto& parts = required_field(node, "decoders", where);
-            if (!parts.is_array()) throw format_error(where, "\"decoders\" must be a list");
-            for (const auto& part : parts) append(part, where);
-        } else if (type == "ByteLevel") {
+        for_each_part(node, "decoders", subject, [&](const std::string& type, const io::sorted_json& part, const std::string& where) {
+            append_step(type, part, where);
+        });
+    }
+
+    void append_step(const std::string& type, const io::sorted_json& node, const std::string& where) {
+        if (type == "ByteLevel") {
             steps_.push_back(byte_level_step{});
         } else if (type == "ByteFallback") {
             steps_.push_back(byte_fallback_step{});

@@ -28,6 +28,22 @@ inline std::string required_string(const io::sorted_json& part, const char* key,
 /// The part's "type"; `subject` becomes "<subject> (<type>)" for the part's own fields.
 inline std::string part_type(const io::sorted_json& part, const std::string& subject) { return required_string(part, "type", subject); }
 
+/// Calls f(type, part, where) for the part `node` or, when it is a Sequence, for each part of its
+/// `list_key` list in order (Sequences within flattened); `where` names the part in errors,
+/// "<subject> (<type>)".
+template <class F>
+void for_each_part(const io::sorted_json& node, const char* list_key, const std::string& subject, F&& f) {
+    const std::string type = part_type(node, subject);
+    const std::string where = subject + " (" + type + ")";
+    if (type != "Sequence") {
+        f(type, node, where);
+        return;
+    }
+    const auto& parts = required_field(node, list_key, where);
+    if (!parts.is_array()) throw format_error(where, std::string("\"") + list_key + "\" must be a list");
+    for (const auto& part : parts) for_each_part(part, list_key, where, f);
+}
+
 /// A one-character string field (Metaspace's replacement, Strip's content), as UTF-8.
 inline std::string character_field(const io::sorted_json& part, const char* key, const std::string& subject) {
     std::string value = required_string(part, key, subject);

@@ -83,13 +83,13 @@ private:
     using step = std::variant<unicode_step, prepend_step, replace_step, strip_step>;
 
     void append(const io::sorted_json& node, const std::string& subject) {
-        const std::string type = part_type(node, subject);
-        const std::string where = subject + " (" + type + ")";
-        if (type == "Sequence") {
-            const auto& parts = required_field(node, "normalizers", where);
-            if (!parts.is_array()) throw format_error(where, "\"normalizers\" must be a list");
-            for (const auto& part : parts) append(part, where);
-        } else if (type == "NFC") {
+        for_each_part(node, "normalizers", subject, [&](const std::string& type, const io::sorted_json& part, const std::string& where) {
+            append_step(type, part, where);
+        });
+    }
+
+    void append_step(const std::string& type, const io::sorted_json& node, const std::string& where) {
+        if (type == "NFC") {
             steps_.push_back(unicode_step{normal_form::nfc});
         } else if (type == "NFD") {
             steps_.push_back(unicode_step{normal_form::nfd});

@@ -41,13 +41,13 @@ private:
     }
 
     void append(const io::sorted_json& node, const std::string& subject) {
-        const std::string type = part_type(node, subject);
-        const std::string where = subject + " (" + type + ")";
-        if (type == "Sequence") {
-            const auto& parts = required_field(node, "processors", where);
-            if (!parts.is_array()) throw format_error(where, "\"processors\" must be a list");
-            for (const auto& part : parts) append(part, where);
-        } else if (type == "ByteLevel") {
+        for_each_part(node, "processors", subject, [&](const std::string& type, const io::sorted_json& part, const std::string& where) {
+            append_step(type, part, where);
+        });
+    }
+
+    void append_step(const std::string& type, const io::sorted_json& node, const std::string& where) {
+        if (type == "ByteLevel") {
         } else if (type == "TemplateProcessing") {
             append_template(node, where);
         } else if (type == "RobertaProcessing" || type == "BertProcessing") {

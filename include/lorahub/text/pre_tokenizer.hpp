@@ -163,13 +163,13 @@ private:
     }
 
     void append(const io::sorted_json& node, const std::string& subject) {
-        const std::string type = part_type(node, subject);
-        const std::string where = subject + " (" + type + ")";
-        if (type == "Sequence") {
-            const auto& parts = required_field(node, "pretokenizers", where);
-            if (!parts.is_array()) throw format_error(where, "\"pretokenizers\" must be a list");
-            for (const auto& part : parts) append(part, where);
-        } else if (type == "Split") {
+        for_each_part(node, "pretokenizers", subject, [&](const std::string& type, const io::sorted_json& part, const std::string& where) {
+            append_step(type, part, where);
+        });
+    }
+
+    void append_step(const std::string& type, const io::sorted_json& node, const std::string& where) {
+        if (type == "Split") {
             steps_.push_back(split_step{pattern_field(node, where), split_behaviour_named(required_string(node, "behavior", where), where),
                                         io::bool_field(node, "invert", false, where)});
         } else if (type == "ByteLevel") {

@@ -11,6 +11,7 @@
 #include <random>
 #include <span>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include <lorahub/backend/cpu/ops.hpp>
@@ -126,7 +127,7 @@ TEST_CASE("weighted_sum composes a pool stack as lora::weighted_sum does", "[cud
     }
 }
 
-TEMPLATE_TEST_CASE("rms_norm, activations, scale and gather equal the CPU kernels", "[cuda][ops]", cuda::backend, cuda::tf32_backend,
+TEMPLATE_TEST_CASE("rms_norm, activations, bias, scale and gather equal the CPU kernels", "[cuda][ops]", cuda::backend, cuda::tf32_backend,
                    cuda::bf16_backend) {
     const std::size_t rows = 9, width = 1000;
     const auto x = random_values(rows * width, 8), weight = random_values(width, 9);
@@ -149,6 +150,12 @@ TEMPLATE_TEST_CASE("rms_norm, activations, scale and gather equal the CPU kernel
             CHECK(relative_error(host(da), std::vector<double>(a.begin(), a.end())) <= 1e-6);
         }
 
+    auto biased = device(x);
+    TestType::add_bias(biased.data(), rows, width, dweight.data());
+    std::vector<double> plus_bias(x.size());
+    for (std::size_t i = 0; i < x.size(); ++i) plus_bias[i] = static_cast<double>(x[i] + weight[i % width]);
+    CHECK(relative_error(host(biased), plus_bias) == 0.0);
+
     auto scaled = device(x);
     TestType::scale(scaled.data(), x.size(), 0.25f);
     std::vector<double> quarter(x.size());
@@ -164,7 +171,7 @@ TEMPLATE_TEST_CASE("rms_norm, activations, scale and gather equal the CPU kernel
     CHECK(relative_error(host(gathered), rows_expected) == 0.0);
 }
 
-TEMPLATE_TEST_CASE("attention over ragged spans with relative bias and causal masks equals its definition", "[cuda][attention]",
+TEMPLATE_TEST_CASE("attention over ragged spans with relative bias, causal masks and sliding windows equals its definition", "[cuda][attention]",
                    cuda::backend, cuda::bf16_backend) {
     const std::size_t heads = 3, dk = 16, inner = heads * dk;
     // an encoder-like span, a causal span, and a generation step (one query at position 6 over 7 cached keys)
@@ -172,7 +179,7 @@ TEMPLATE_TEST_CASE("attention over ragged spans with relative bias and causal ma
     const std::vector<bool> causal_of{false, true, true};
     const std::size_t rows = 25;
     const auto q = random_values(rows * inner, 12), k = random_values(rows * inner, 13), v = random_values(rows * inner, 14);
-    for (bool causal : {false, true}) {
+    for (const auto [causal, window] : {std::pair<bool, std::size_t>{false, 0}, {true, 0}, {true, 3}}) {
         std::vector<float> bias_host;
         std::vector<std::size_t> bias_offsets;
         for (const auto& span : host_spans) {
@@ -184,7 +191,7 @@ TEMPLATE_TEST_CASE("attention over ragged spans with relative bias and causal ma
         auto spans = host_spans;
         for (std::size_t s = 0; s < spans.size(); ++s) spans[s].relative_bias = dbias.data() + bias_offsets[s];
         cuda::device_buffer<float> context(rows * inner);
-        TestType::attention({dq.data(), dk_.data(), dv.data(), context.data(), heads, dk, inner, inner, 0.5f, causal, spans});
+        TestType::attention({dq.data(), dk_.data(), dv.data(), context.data(), heads, dk, inner, inner, 0.5f, causal, spans, 0, window});
         std::vector<double> expected(rows * inner, 0.0);
         for (std::size_t s = 0; s < host_spans.size(); ++s) {
             const auto& span = host_spans[s];
@@ -193,9 +200,11 @@ TEMPLATE_TEST_CASE("attention over ragged spans with relative bias and causal ma
                 for (std::size_t i = 0; i < span.query_count; ++i) {
                     const std::size_t position = span.query_position + i;
                     const std::size_t visible = causal ? std::min(position + 1, span.key_count) : span.key_count;
-                    std::vector<double> p(visible);
+                    // a sliding window of w: the keys at positions position - w + 1 .. position (HF's mask)
+                    const std::size_t first = window != 0 && position + 1 > window ? position + 1 - window : 0;
+                    std::vector<double> p(visible, 0.0);
                     double peak = -1e300, total = 0;
-                    for (std::size_t j = 0; j < visible; ++j) {
+                    for (std::size_t j = first; j < visible; ++j) {
                         double dot = 0;
                         for (std::size_t d = 0; d < dk; ++d)
                             dot += static_cast<double>(q[(span.query_row + i) * inner + h * dk + d]) * k[(span.key_row + j) * inner + h * dk + d];
@@ -203,15 +212,15 @@ TEMPLATE_TEST_CASE("attention over ragged spans with relative bias and causal ma
                         p[j] = 0.5 * dot + table[h * span.bias_width() + static_cast<std::size_t>(relative + static_cast<std::ptrdiff_t>(span.query_position + span.query_count - 1))];
                         peak = std::max(peak, p[j]);
                     }
-                    for (auto& value : p) total += value = std::exp(value - peak);
+                    for (std::size_t j = first; j < visible; ++j) total += p[j] = std::exp(p[j] - peak);
                     for (std::size_t d = 0; d < dk; ++d) {
                         double acc = 0;
-                        for (std::size_t j = 0; j < visible; ++j) acc += p[j] * v[(span.key_row + j) * inner + h * dk + d];
+                        for (std::size_t j = first; j < visible; ++j) acc += p[j] * v[(span.key_row + j) * inner + h * dk + d];
                         expected[(span.query_row + i) * inner + h * dk + d] = acc / total;
                     }
                 }
         }
-        INFO((causal ? "causal" : "bidirectional"));
+        INFO((causal ? "causal" : "bidirectional") << ", window " << window);
         CHECK(relative_error(host(context), expected) <= 1e-5);
     }
 }
