@@ -88,7 +88,7 @@ public:
         return count;
     }
 
-    bool is_special(std::string_view text) const { return special_contents_.contains(std::string(text)); }
+    bool is_special(std::string_view text) const { return special_contents_.contains(text); }
 
     /// `text` cut into pieces for the model and the added tokens found in it; pieces are
     /// normalized. Empty pieces are dropped.
@@ -217,7 +217,7 @@ private:
     std::unordered_map<std::string, int, string_hash, std::equal_to<>> ids_;
     std::unordered_map<int, added_token> tokens_;
     std::unordered_map<int, std::string> normalized_contents_;
-    std::unordered_set<std::string> special_contents_;
+    std::unordered_set<std::string, string_hash, std::equal_to<>> special_contents_;  // looked up by view: no copy per decoded token
     matcher raw_matcher_;
     matcher normalized_matcher_;
 };
