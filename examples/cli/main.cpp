@@ -12,6 +12,7 @@
 #include <lorahub/core/printable.hpp>
 
 #include "commands.hpp"
+#include "errors.hpp"
 #include "terminal.hpp"
 
 namespace {
@@ -53,20 +54,8 @@ int main(int argc, char** argv) {
     try {
         for (const auto& parsed : commands)
             if (parsed.subcommand->parsed()) return parsed.run(command_line);
-    } catch (const lorahub::error& failure) {
-        std::cerr << "error: " << failure.what() << "\n";
-        return 1;
-    } catch (const std::filesystem::filesystem_error& failure) {
-        // as every other error: "<path>: <problem>" (a symlink loop, a permission denied)
-        const auto subject = failure.path1().empty() ? std::string("filesystem") : failure.path1().string();
-        std::cerr << "error: " << lorahub::printable(subject) << ": " << lorahub::printable(failure.code().message()) << "\n";
-        return 1;
-    } catch (const std::bad_alloc&) {
-        std::cerr << "error: out of memory: the inputs or flags ask for more than this machine has\n";
-        return 1;
-    } catch (const std::exception& failure) {
-        std::cerr << "error: " << lorahub::printable(failure.what()) << "\n";
-        return 1;
+    } catch (...) {
+        return report_current_error();
     }
     return 0;
 }

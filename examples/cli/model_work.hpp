@@ -9,6 +9,9 @@
 
 #include <lorahub/backend/cpu/declarations.hpp>
 #include <lorahub/hub/evaluation_plan.hpp>
+#include <lorahub/hub/evaluation_runs.hpp>
+#include <lorahub/hub/shard.hpp>
+#include <lorahub/io/json.hpp>
 #include <lorahub/hub/infer.hpp>
 #include <lorahub/hub/learn.hpp>
 #include <lorahub/io/atomic_output.hpp>
@@ -66,7 +69,17 @@ struct evaluate_job {
     std::vector<std::filesystem::path> modules;
     std::vector<evaluation_task> tasks;
     evaluation_plan plan;
-    std::function<void(const std::string& run, const run_result&)> on_run;
+    io::json sources;                ///< what the runs read, recorded with them in runs_dir
+    shard share;                     ///< the runs this process runs
+    std::filesystem::path runs_dir;  ///< results stored here as each run ends, and taken from here when stored before; empty: none
+    std::vector<std::filesystem::path> inputs;  ///< the command's inputs, which runs_dir must not be nor hold
+    std::function<void(const std::string& run, const run_result&, bool stored_before)> on_run;
+};
+
+/// The runs of an evaluation and the results of one share of them.
+struct evaluated_share {
+    evaluation_runs runs;
+    std::vector<run_result> results;
 };
 
 template <class Backend>
@@ -74,7 +87,7 @@ struct model_work {
     static learned learn(const learn_job& job);
     static score_result score(const score_job& job);
     static inference_result infer(const infer_job& job);
-    static std::vector<task_outcome> evaluate(const evaluate_job& job);
+    static evaluated_share evaluate(const evaluate_job& job);
     static void merge(const std::filesystem::path& model, const std::filesystem::path& adapter, const std::filesystem::path& out,
                       io::existing_output existing);
 };

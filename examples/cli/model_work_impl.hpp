@@ -4,6 +4,7 @@
 // instantiate it (model_work_fp32.cpp, model_work_bf16.cpp); no other file includes this.
 
 #include <chrono>
+#include <optional>
 
 #include <lorahub/backend/cpu/backend.hpp>
 #include <lorahub/hub/evaluate.hpp>
@@ -73,12 +74,15 @@ inference_result model_work<Backend>::infer(const infer_job& job) {
 }
 
 template <class Backend>
-std::vector<task_outcome> model_work<Backend>::evaluate(const evaluate_job& job) {
+evaluated_share model_work<Backend>::evaluate(const evaluate_job& job) {
     return detail::with_loaded_model<Backend>(job.model, [&](const auto& model) {
         const evaluation_session session(model, job.modules, job.tasks, job.plan);
-        return session.run_all([&](std::size_t index, const run_result& result) {
-            if (job.on_run) job.on_run(session.item_name(index), result);
+        std::optional<run_store> store;
+        if (!job.runs_dir.empty()) store.emplace(run_store::open_for(job.runs_dir, session.runs(), job.sources, job.inputs));
+        auto results = session.run_share(job.share, store ? &*store : nullptr, [&](std::size_t index, const run_result& result, bool stored_before) {
+            if (job.on_run) job.on_run(session.item_name(index), result, stored_before);
         });
+        return evaluated_share{session.runs(), std::move(results)};
     });
 }
 

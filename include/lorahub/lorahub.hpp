@@ -89,8 +89,11 @@
 
 #include "lorahub/hub/evaluate.hpp"
 #include "lorahub/hub/evaluation_report.hpp"
+#include "lorahub/hub/evaluation_runs.hpp"
 #include "lorahub/hub/infer.hpp"
 #include "lorahub/hub/learn.hpp"
 #include "lorahub/hub/merge.hpp"
 #include "lorahub/hub/objective.hpp"
+#include "lorahub/hub/run_store.hpp"
 #include "lorahub/hub/score.hpp"
+#include "lorahub/hub/shard.hpp"

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -125,4 +126,27 @@ TEST_CASE("outputs get the umask's modes, and a read-only file is not replaced",
     std::filesystem::permissions(dir / "read-only.txt", perms::owner_read | perms::group_read);
     CHECK_THROWS_WITH(io::atomic_file(dir / "read-only.txt"), Catch::Contains("is read-only"));
     CHECK(test::read_file(dir / "read-only.txt") == "keep");
+}
+
+TEST_CASE("a file created once: whole, never replaced, and one winner among racing writers", "[atomic]") {
+    test::temp_dir dir;
+    CHECK(io::create_file_once(dir / "sub" / "result.json", "first\n"));
+    CHECK_FALSE(io::create_file_once(dir / "sub" / "result.json", "second\n"));
+    CHECK(test::read_file(dir / "sub" / "result.json") == "first\n");
+    std::size_t entries = 0;
+    for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(dir / "sub")) ++entries;
+    CHECK(entries == 1);  // no temporary left beside it
+
+    std::vector<std::thread> writers;
+    std::vector<int> won(8, 0);
+    for (int w = 0; w < 8; ++w)
+        writers.emplace_back([&, w] { won[static_cast<std::size_t>(w)] = io::create_file_once(dir / "raced.json", std::string(1000, static_cast<char>('a' + w))) ? 1 : 0; });
+    for (auto& writer : writers) writer.join();
+    int winners = 0, winner = -1;
+    for (int w = 0; w < 8; ++w)
+        if (won[static_cast<std::size_t>(w)]) ++winners, winner = w;
+    REQUIRE(winners == 1);
+    CHECK(test::read_file(dir / "raced.json") == std::string(1000, static_cast<char>('a' + winner)));
+    test::write_file(dir / "file", "x");
+    CHECK_THROWS_AS(io::create_file_once(dir / "file" / "under.json", "x"), io_error);
 }

@@ -12,14 +12,19 @@
 #include <lorahub/core/printable.hpp>
 #include <lorahub/core/text_format.hpp>
 #include <lorahub/hub/evaluation_report.hpp>
+#include <lorahub/hub/run_store.hpp>
+#include <lorahub/hub/shard.hpp>
+#include <lorahub/io/config_fields.hpp>
 #include <lorahub/io/hub_manifest.hpp>
 #include <lorahub/optim/policies.hpp>
 
 #include "../commands.hpp"
 #include "../demo_hub.hpp"
+#include "../errors.hpp"
 #include "../flags.hpp"
 #include "../model_work.hpp"
 #include "../output.hpp"
+#include "../process_group.hpp"
 #include "../sources.hpp"
 
 namespace lorahub::cli {
@@ -35,10 +40,43 @@ struct eval_request {
     std::vector<std::int64_t> selects{0};
     std::int64_t seeds = 5, subset = 20, icl = 0, max_new_tokens = 32;
     std::string json, svg, markdown;
+    std::string shard;      ///< "i/n" or "slurm"; empty: every run (under mpirun: the job's share)
+    std::string runs_dir;   ///< where each run's result is stored as it ends
+    std::string from_runs;  ///< build the report from a runs directory alone
     bool quiet = false;
 };
 
-int run_eval(eval_request request, const std::string& command_line) {
+/// The reports of a complete evaluation: the files asked for, and the table on stdout.
+void write_reports(const eval_request& request, const std::vector<task_outcome>& outcomes, const evaluation_plan& plan, const io::json& sources,
+                   std::size_t modules, const std::string& timing, const std::string& command_line) {
+    if (!request.json.empty()) write_text_file(request.json, json_text(evaluation_json(outcomes, plan, sources), 2) + "\n");
+    if (!request.svg.empty()) write_text_file(request.svg, evaluation_svg(outcomes));
+    if (!request.markdown.empty()) write_text_file(request.markdown, evaluation_document(command_line, outcomes, plan, modules, timing));
+    std::cout << evaluation_markdown(outcomes);
+}
+
+/// --from-runs: the report of a sweep whose every run has a stored result, from the files alone.
+int report_from_runs(const eval_request& request, const std::string& command_line) {
+    const auto store = run_store::open(request.from_runs);
+    const auto missing = store.missing();
+    if (!missing.empty())
+        throw argument_error(request.from_runs, std::to_string(missing.size()) + " of " + std::to_string(store.runs().items().size()) +
+                                                    " runs have no result yet (the first: " + store.runs().item_name(missing.front()) +
+                                                    "): run the sweep's command again to finish them");
+    const std::vector<std::filesystem::path> inputs{request.from_runs};
+    planned_outputs{inputs, {}, {request.json, request.svg, request.markdown}}.check();
+    const auto results = store.load_all();
+    double seconds = 0;
+    for (const auto& result : results) seconds += result.wall_seconds;
+    const auto precision = io::string_field(store.sources(), "precision", "fp32", display(store.directory() / run_store::record_name));
+    write_reports(request, store.runs().outcomes(results), store.runs().plan(), store.sources(), store.runs().modules().size(),
+                  formatted("The runs took %.0f s in all, summed over runs (CPU backend, %s); this report was gathered from their results.",
+                            seconds, precision.c_str()),
+                  command_line);
+    return 0;
+}
+
+int run_sweep(eval_request request, const std::string& command_line, const process_group& group) {
     require_at_least(request.seeds, 1, "--seeds");
     require_at_least(request.subset, 1, "--modules-per-seed");
     require_at_least(request.icl, 0, "--icl");
@@ -76,6 +114,12 @@ int run_eval(eval_request request, const std::string& command_line) {
     plan.icl_examples = static_cast<std::size_t>(request.icl);
     plan.max_new_tokens = static_cast<std::size_t>(request.max_new_tokens);
 
+    const shard outer = request.shard.empty() ? shard{} : request.shard == "slurm" ? slurm_shard() : parse_shard(request.shard, "--shard");
+    if (!outer.whole() && request.runs_dir.empty())
+        throw argument_error("--shard", "a share's results are gathered from files: give --runs-dir DIR (then lorahub eval --from-runs DIR)");
+    if (!outer.whole() && !(request.json.empty() && request.svg.empty() && request.markdown.empty()))
+        throw argument_error("--shard", "a share writes no report: once every share is done, lorahub eval --from-runs DIR writes it");
+
     std::vector<std::filesystem::path> inputs = modules;
     inputs.push_back(request.in.model);
     for (const auto& task : tasks) inputs.insert(inputs.end(), {task.few_shot, task.test});
@@ -83,24 +127,46 @@ int run_eval(eval_request request, const std::string& command_line) {
     auto audited = request.in;
     audited.modules.assign(modules.begin(), modules.end());
     audit_sources(audited, true);
+    const int threads = group.size() > 1 ? group.share_cores() : 0;
 
     const auto started = std::chrono::steady_clock::now();
-    evaluate_job job{request.in.model, modules, tasks, plan, {}};
-    if (!request.quiet)
-        job.on_run = [](const std::string& run, const run_result& result) {
-            std::cerr << "lorahub eval: " << printable(run) << ": " << formatted("%.1f%%", result.accuracy) << "\n";
-        };
-    const auto outcomes = with_model_work(request.in.options(), [&]<class Work>() { return Work::evaluate(job); });
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-
     const io::json sources{{"model", request.in.model}, {"modules", request.in.modules},
                            {"hub", hub ? hub->root.string() : std::string()}, {"precision", request.in.precision}};
-    if (!request.json.empty()) write_text_file(request.json, json_text(evaluation_json(outcomes, plan, sources), 2) + "\n");
-    if (!request.svg.empty()) write_text_file(request.svg, evaluation_svg(outcomes));
-    if (!request.markdown.empty())
-        write_text_file(request.markdown, evaluation_document(command_line, outcomes, plan, modules.size(), seconds, request.in.precision));
-    std::cout << evaluation_markdown(outcomes);
+    evaluate_job job{request.in.model, modules, tasks, plan, sources, outer.within(group.share()), request.runs_dir, inputs, {}};
+    if (!request.quiet) {
+        const std::string who = group.size() > 1 ? formatted("lorahub eval [rank %zu of %zu, %d threads]: ", group.rank(), group.size(), threads)
+                                                 : std::string("lorahub eval: ");
+        job.on_run = [who](const std::string& run, const run_result& result, bool stored_before) {
+            std::cerr << who << printable(run) << ": " << formatted("%.1f%%", result.accuracy) << (stored_before ? " (stored before)" : "") << "\n";
+        };
+    }
+    const auto share = with_model_work(request.in.options(), [&]<class Work>() { return Work::evaluate(job); });
+    const auto results = group.gather(share.results);
+    if (group.rank() != 0) return 0;
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    if (!outer.whole()) {
+        std::cout << formatted("share %zu of %zu: %zu of the sweep's %zu runs have results in %s; once every share is done, "
+                               "lorahub eval --from-runs %s writes the report\n",
+                               outer.index, outer.count, results.size(), share.runs.items().size(), request.runs_dir.c_str(), request.runs_dir.c_str());
+        return 0;
+    }
+    const std::string on = group.size() > 1 ? formatted("%zu processes", group.size()) : std::string("this machine");
+    write_reports(request, share.runs.outcomes(results), plan, sources, modules.size(),
+                  formatted("All of the above took %.0f s on %s (CPU backend, %s).", seconds, on.c_str(), request.in.precision.c_str()),
+                  command_line);
     return 0;
+}
+
+int run_eval(const eval_request& request, const std::string& command_line) {
+    if (!request.from_runs.empty()) return report_from_runs(request, command_line);
+    process_group group;  // the MPI job's processes when launched by mpirun or srun, else this one alone
+    try {
+        return run_sweep(request, command_line, group);
+    } catch (...) {
+        if (group.size() == 1) throw;
+        report_current_error();
+        group.abort(1);  // the other processes may wait for this one's results
+    }
 }
 
 }  // namespace
@@ -131,6 +197,16 @@ command add_eval(CLI::App& app) {
     eval->add_option("--markdown", r.markdown, "Write a markdown document: methods, tables, the command that made it");
     add_allow_base_mismatch_flag(eval, r.in.allow_base_mismatch);
     eval->add_flag("--quiet", r.quiet, "No progress on stderr");
+    auto* shard = eval->add_option("--shard", r.shard,
+                                   "Run share i of n of the runs (i/n, counted from 0), or this Slurm array task's share (slurm); "
+                                   "with --runs-dir. Under mpirun every process takes its share and rank 0 writes the report");
+    auto* runs_dir = eval->add_option("--runs-dir", r.runs_dir,
+                                      "Store each run's result in DIR as it ends; a rerun of the same command skips the runs stored there");
+    auto* from_runs = eval->add_option("--from-runs", r.from_runs, "Write the report of a finished sweep from its --runs-dir alone (no model is loaded)");
+    for (auto* sweep_option : {shard, runs_dir}) from_runs->excludes(sweep_option);
+    for (const char* name : {"--hub", "--model", "--lora", "--task", "--few-shot", "--test", "--name", "--optimizers", "--budgets", "--select",
+                             "--seeds", "--modules-per-seed", "--icl", "--max-new-tokens", "--precision", "--device"})
+        from_runs->excludes(eval->get_option(name));
     return {eval, [request](const std::string& command_line) { return run_eval(*request, command_line); }};
 }
 

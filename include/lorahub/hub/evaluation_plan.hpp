@@ -52,7 +52,8 @@ struct run_result {
     std::size_t item = 0;  ///< index into the session's items()
     double accuracy = 0;
     double objective = std::numeric_limits<double>::quiet_NaN();
-    double seconds = 0;
+    double seconds = 0;       ///< LoraHub: the search's time
+    double wall_seconds = 0;  ///< the whole run, inference included
 };
 
 /// One method on one task, gathered from its runs: a value per seed (one value for the

@@ -11,6 +11,7 @@
 #include "lorahub/core/printable.hpp"
 #include "lorahub/core/text_format.hpp"
 #include "lorahub/hub/evaluation_plan.hpp"
+#include "lorahub/hub/evaluation_runs.hpp"
 #include "lorahub/io/json.hpp"
 
 namespace lorahub {
@@ -102,16 +103,7 @@ inline io::json evaluation_json(const std::vector<task_outcome>& outcomes, const
         }
         tasks.push_back({{"task", task.task}, {"few_shot_examples", task.few_shot}, {"test_examples", task.test}, {"methods", methods}});
     }
-    return {{"plan",
-             {{"optimizers", plan.optimizers},
-              {"budgets", plan.budgets},
-              {"selects", plan.selects},
-              {"seeds", plan.seeds},
-              {"modules_per_seed", plan.subset},
-              {"icl_examples", plan.icl_examples},
-              {"max_new_tokens", plan.max_new_tokens}}},
-            {"sources", sources},
-            {"tasks", tasks}};
+    return {{"plan", plan_json(plan)}, {"sources", sources}, {"tasks", tasks}};
 }
 
 /// A grouped bar chart: one group per task, one bar per method (mean accuracy over seeds).
@@ -171,9 +163,9 @@ inline std::string evaluation_svg(const std::vector<task_outcome>& outcomes) {
 }
 
 /// A markdown document: what each method is, the tables, and the command that made it
-/// (`command_line`); `modules` is the pool's size, `seconds` the run's wall time.
+/// (`command_line`); `modules` is the pool's size, `timing` the closing sentence on how long it took.
 inline std::string evaluation_document(const std::string& command_line, const std::vector<task_outcome>& outcomes, const evaluation_plan& plan,
-                                       std::size_t modules, double seconds, const std::string& precision) {
+                                       std::size_t modules, const std::string& timing) {
     std::ostringstream out;
     out << "# LoraHub evaluation\n\n"
         << "Exact-match accuracy in percent (upstream's: strip, lowercase, drop \".\") on each task's test examples, "
@@ -191,7 +183,7 @@ inline std::string evaluation_document(const std::string& command_line, const st
         << "- Upstream LoraHub (the pip package, NGOpt choosing COBYLA) on the demo hub, side by side: `docs/benchmarks.md` "
         << "(`bench/peers/run_upstream.sh`).\n\n"
         << evaluation_markdown(outcomes) << "\n"
-        << formatted("All of the above took %.0f s on this machine (CPU backend, %s).\n", seconds, precision.c_str());
+        << timing << "\n";
     return out.str();
 }
 

@@ -278,6 +278,36 @@ private:
     bool committed_ = false;
 };
 
+/// Writes `text` as the new file `target`, whole or not at all, unless it exists: the text goes
+/// to a temporary beside it, which is then hard-linked into place (link() fails on an existing
+/// name, so of writers racing for one target exactly one wins, and nothing is ever replaced).
+/// Returns false, writing nothing, when `target` exists.
+inline bool create_file_once(const std::filesystem::path& target, std::string_view text) {
+    const auto path = detail::normalized_target(target);
+    detail::create_parent(path);
+    std::string name = detail::sibling(path, "partial-XXXXXX").string();
+    const int fd = ::mkostemp(name.data(), O_CLOEXEC);
+    if (fd < 0) throw io_error(display(path), std::string("cannot create a temporary file: ") + std::strerror(errno));
+    struct remove_temporary {
+        const std::string& name;
+        ~remove_temporary() { ::unlink(name.c_str()); }
+    } cleanup{name};
+    for (std::size_t done = 0; done < text.size();) {
+        const ssize_t written = ::write(fd, text.data() + done, text.size() - done);
+        if (written < 0 && errno == EINTR) continue;
+        if (written < 0) {
+            ::close(fd);
+            throw io_error(display(path), std::string("write failed: ") + std::strerror(errno));
+        }
+        done += static_cast<std::size_t>(written);
+    }
+    const bool flushed = ::fchmod(fd, 0666 & ~detail::process_umask()) == 0 && ::fsync(fd) == 0;
+    if (::close(fd) != 0 || !flushed) throw io_error(display(path), std::string("cannot flush: ") + std::strerror(errno));
+    if (::link(name.c_str(), path.c_str()) == 0) return true;
+    if (errno == EEXIST) return false;
+    throw io_error(display(path), std::string("cannot link into place: ") + std::strerror(errno));
+}
+
 /// A directory filled under a temporary name beside its target (".NAME.partial-*") and
 /// swapped into place on commit(), with the umask's modes and output_marker in it. An
 /// existing non-empty target is refused, or replaced when `policy` says so and lorahub wrote
