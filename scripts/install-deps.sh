@@ -4,7 +4,9 @@
 # what the package only recommends (libdnnl-dev's dnnl-config.cmake requires OpenCL, from
 # ocl-icd-opencl-dev), and those are listed here too so that a purged one is noticed.
 # `install-deps.sh python` also installs what building the Python package needs (a venv and
-# Python's headers); the C++ library and the CLI never need Python.
+# Python's headers); the C++ library and the CLI never need Python. `install-deps.sh mpi` also
+# installs Open MPI, with which the CLI's eval runs as an MPI job (optional: the build works
+# without it, and its MPI test then reports itself skipped). Both may be given.
 set -euo pipefail
 
 packages=(
@@ -17,7 +19,13 @@ packages=(
   catch2 libbenchmark-dev
   clang libclang-rt-dev libomp-dev  # libFuzzer for scripts/fuzz.sh; LLVM OpenMP + Archer for scripts/tsan.sh
 )
-[ "${1:-}" = python ] && packages+=(python3-dev python3-venv)
+for extra in "$@"; do
+  case "$extra" in
+    python) packages+=(python3-dev python3-venv) ;;
+    mpi) packages+=(libopenmpi-dev openmpi-bin) ;;
+    *) echo "install-deps.sh: unknown extra \"$extra\" (python, mpi)" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for package in "${packages[@]}"; do

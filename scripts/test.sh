@@ -9,7 +9,7 @@
 # its pytest suite runs against it and the optimized build's CLI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh python
+scripts/install-deps.sh python mpi
 
 jobs=$(nproc)
 cmake -S . -B build/test -G Ninja -DCMAKE_BUILD_TYPE=Release \

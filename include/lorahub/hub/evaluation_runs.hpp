@@ -187,15 +187,19 @@ inline io::json runs_json(const evaluation_runs& runs) {
 
 namespace detail {
 
+inline bool is_count(const io::json& value) {
+    return value.is_number_unsigned() || (value.is_number_integer() && value.get<std::int64_t>() >= 0);
+}
+
 template <class T>
 T json_field(const io::json& object, const char* key, const std::string& subject) {
     if (!object.is_object() || !object.contains(key)) throw format_error(subject, std::string("has no \"") + key + "\"");
     const auto& value = object[key];
     try {
         if constexpr (std::is_same_v<T, std::size_t>) {
-            if (!value.is_number_unsigned()) throw format_error(subject, std::string("\"") + key + "\" must be a non-negative integer");
+            if (!is_count(value)) throw format_error(subject, std::string("\"") + key + "\" must be a non-negative integer");
         } else if constexpr (std::is_same_v<T, std::vector<std::size_t>>) {
-            if (!value.is_array() || !std::all_of(value.begin(), value.end(), [](const io::json& v) { return v.is_number_unsigned(); }))
+            if (!value.is_array() || !std::all_of(value.begin(), value.end(), is_count))
                 throw format_error(subject, std::string("\"") + key + "\" must be a list of non-negative integers");
         }
         return value.get<T>();
