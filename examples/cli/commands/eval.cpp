@@ -158,9 +158,9 @@ int run_sweep(eval_request request, const std::string& command_line, const proce
 }
 
 int run_eval(const eval_request& request, const std::string& command_line) {
-    if (!request.from_runs.empty()) return report_from_runs(request, command_line);
     process_group group;  // the MPI job's processes when launched by mpirun or srun, else this one alone
     try {
+        if (!request.from_runs.empty()) return group.rank() == 0 ? report_from_runs(request, command_line) : 0;
         return run_sweep(request, command_line, group);
     } catch (...) {
         if (group.size() == 1) throw;

@@ -67,14 +67,14 @@ public:
         : plan_(std::move(plan)), tasks_(std::move(tasks)), modules_(std::move(modules)) {
         check_run_count(plan_, tasks_.size(), modules_.size());
         for (std::size_t t = 0; t < tasks_.size(); ++t) {
-            for (const auto method : {run_method::zero_shot, run_method::icl, run_method::uniform}) items_.push_back({.task = t, .method = method});
-            for (std::size_t i = 0; i < modules_.size(); ++i) items_.push_back({.task = t, .method = run_method::single_module, .module = i});
+            for (const auto method : {run_method::zero_shot, run_method::icl, run_method::uniform}) items_.push_back({t, method, 0, {}, 0, 0, 0});
+            for (std::size_t i = 0; i < modules_.size(); ++i) items_.push_back({t, run_method::single_module, i, {}, 0, 0, 0});
             for (const auto& optimizer : plan_.optimizers)
                 for (const auto budget : plan_.budgets)
                     for (const auto select : plan_.selects)
                         for (std::uint64_t seed = 1; seed <= plan_.seeds; ++seed)
                             items_.push_back({t, run_method::lorahub, 0, optimizer, budget, select, seed});
-            if (tasks_[t].trained_lora) items_.push_back({.task = t, .method = run_method::task_lora});
+            if (tasks_[t].trained_lora) items_.push_back({t, run_method::task_lora, 0, {}, 0, 0, 0});
         }
     }
 

@@ -58,7 +58,7 @@ public:
             const io::json recorded = read_record(where);
             const auto differences = io::json::diff(recorded, record);
             if (!differences.empty())
-                throw argument_error(display(where / record_name), "records another sweep (" + differences[0]["path"].get<std::string>() +
+                throw argument_error(display(directory / record_name), "records another sweep (" + differences[0]["path"].get<std::string>() +
                                                                        " differs): resume with the same command, or give another directory");
         }
         return run_store(where, runs, sources);
