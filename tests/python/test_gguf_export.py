@@ -6,6 +6,7 @@ every value, and the bytes gguf-py's writer gives the same contents. Needs only 
 
 import hashlib
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -72,6 +73,59 @@ def test_export_matches_the_numpy_reference(cli, tmp_path, case):
     for name, _, values in tensors:
         np.testing.assert_array_equal(stored[name], values)
     assert hashlib.sha256(out.read_bytes()).hexdigest() == expected["gguf_py_sha256"]
+
+
+def base_shapes(model_dir):
+    """The base model's weight shapes by GGUF name, as llama.cpp's converter names them."""
+    shapes = {}
+    for part in sorted(Path(model_dir).glob("model*.safetensors")):
+        for name, values in safetensors_numpy.load_file(str(part)).items():
+            match = re.fullmatch(r"model\.layers\.(\d+)\.(.+)\.weight", name)
+            if match and match.group(2) in reference.PROJECTIONS:
+                shapes[f"blk.{match.group(1)}.{reference.PROJECTIONS[match.group(2)]}.weight"] = values.shape
+    return shapes
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_llama_cpp_would_load_it_and_compute_peft_s_update(cli, tmp_path, case):
+    """src/llama-adapter.cpp's checks against the base model's weights, and its update
+    alpha / r * B A equal to PEFT's scaling * B A, rows of q and k permuted as the converter
+    permutes the base weights."""
+    expected = json.loads((FIXTURES / "gguf" / f"{case}.expected.json").read_text())
+    model_dir, adapter = FIXTURES / expected["model"], FIXTURES / expected["adapter"]
+    out = tmp_path / f"{case}.gguf"
+    run(cli, "export", "--model", model_dir, adapter, out)  # f32: the update compared without rounding
+    metadata, tensors = read_back(out)
+    values = {key: value for key, _, value in metadata}
+    assert values["general.type"] == "adapter" and values["adapter.type"] == "lora"
+    model = json.loads((model_dir / "config.json").read_text())
+    assert values["general.architecture"] == {"llama": "llama", "mistral": "llama", "qwen2": "qwen2"}[model["model_type"]]
+    alpha = values["adapter.lora.alpha"]
+    pairs = {}
+    for name, ne, _, data in tensors:
+        pairs.setdefault(name.rsplit(".", 1)[0], {})[name.rsplit(".", 1)[1]] = (ne, data)
+    shapes = base_shapes(model_dir)
+    config = json.loads((adapter / "adapter_config.json").read_text())
+    peft = safetensors_numpy.load_file(str(adapter / "adapter_model.safetensors"))
+    inverse = {gguf_name: hf for hf, gguf_name in reference.PROJECTIONS.items()}
+    for base, pair in pairs.items():
+        (a_ne, a), (b_ne, b) = pair["lora_a"], pair["lora_b"]
+        out_features, in_features = shapes[base]  # the base weight: ne [in, out]
+        assert a_ne[0] == in_features and b_ne[1] == out_features and a_ne[1] == b_ne[0], base
+        rank = b_ne[0]
+        llama_update = (alpha / rank if alpha else 1.0) * (b.astype(np.float64) @ a.astype(np.float64))
+        layer, projection = base.split(".")[1], inverse[base.split(".")[2]]
+        module = f"model.layers.{layer}.{projection}"
+        a_peft = peft[f"base_model.model.{module}.lora_A.weight"].astype(np.float64)
+        b_peft = peft[f"base_model.model.{module}.lora_B.weight"].astype(np.float64)
+        r = a_peft.shape[0]
+        module_alpha = reference.pattern_value(config.get("alpha_pattern") or {}, module, config["lora_alpha"])
+        scaling = module_alpha / np.sqrt(r) if config.get("use_rslora") else module_alpha / r
+        peft_update = scaling * (b_peft @ a_peft)
+        if values["general.architecture"] == "llama" and projection in ("self_attn.q_proj", "self_attn.k_proj"):
+            heads = model["num_attention_heads"] if projection == "self_attn.q_proj" else model.get("num_key_value_heads", model["num_attention_heads"])
+            peft_update = reference.permute(peft_update, heads)
+        np.testing.assert_allclose(llama_update, peft_update, rtol=1e-5, atol=1e-7, err_msg=base)
 
 
 def test_permutation_is_what_llama_cpp_needs(cli, tmp_path):
