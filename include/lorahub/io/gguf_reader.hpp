@@ -121,11 +121,10 @@ inline std::optional<gguf_value> read_gguf_scalar(gguf_cursor& in, gguf_value_ty
 
 }  // namespace detail
 
-/// Reads the header, metadata and tensor table of the GGUF file at `path` (version 2 or 3,
-/// little-endian), checking that every tensor's data lies inside the file.
-inline gguf_contents read_gguf(const std::filesystem::path& path) {
-    const mapped_file file(path);
-    detail::gguf_cursor in(file.bytes(), display(path));
+/// Parses the header, metadata and tensor table of the GGUF file `file` (version 2 or 3,
+/// little-endian), checking that every tensor's data lies inside it; errors name `subject`.
+inline gguf_contents parse_gguf(std::span<const std::byte> file, const std::string& subject) {
+    detail::gguf_cursor in(file, subject);
     gguf_contents contents;
     if (in.scalar<std::uint32_t>("the header") != gguf_magic) in.fail("is not a GGUF file (no \"GGUF\" magic)");
     contents.version = in.scalar<std::uint32_t>("the header");
@@ -192,6 +191,12 @@ inline gguf_contents read_gguf(const std::filesystem::path& path) {
         info.offset += contents.data_offset;
     }
     return contents;
+}
+
+/// read_gguf on the file at `path`.
+inline gguf_contents read_gguf(const std::filesystem::path& path) {
+    const mapped_file file(path);
+    return parse_gguf(file.bytes(), display(path));
 }
 
 /// A tensor of a GGUF file (F32, F16 or BF16) as float32 values, row-major.

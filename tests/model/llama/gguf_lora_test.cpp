@@ -210,3 +210,22 @@ TEST_CASE("GGUF writer refuses contents ggml cannot read", "[gguf]") {
     CHECK_THROWS_WITH(io::write_gguf(work / "c.gguf", metadata, std::vector<io::gguf_tensor>{short_data}), Contains("has 20 bytes"));
     CHECK_FALSE(std::filesystem::exists(work / "c.gguf"));
 }
+
+TEST_CASE("GGUF reader reads a file gguf-py wrote with another alignment and arrays", "[gguf]") {
+    const auto path = test::fixtures() / "gguf/gguf-py-aligned.gguf";
+    const auto contents = io::read_gguf(path);
+    CHECK(contents.version == 3);
+    CHECK(contents.text("general.architecture") == "qwen2");
+    REQUIRE(contents.find("general.alignment") != nullptr);
+    CHECK(std::get<std::uint32_t>(*contents.find("general.alignment")) == 64);
+    CHECK(std::get<bool>(*contents.find("flag")));
+    CHECK(contents.array_keys == std::vector<std::string>{"tokens", "ids"});
+    CHECK(contents.data_offset % 64 == 0);
+    REQUIRE(contents.tensors.size() == 2);
+    CHECK(contents.tensors[0].name == "x");
+    CHECK(contents.tensors[0].shape == std::vector<std::size_t>{2, 3});
+    CHECK(contents.tensors[0].type == 1);
+    CHECK(io::read_gguf_tensor(path, contents.tensors[0]) == std::vector<float>{0, 1, 2, 3, 4, 5});
+    CHECK((contents.tensors[1].offset - contents.data_offset) % 64 == 0);
+    CHECK(io::read_gguf_tensor(path, contents.tensors[1]) == std::vector<float>{0, 1, 2, 3, 4});
+}
