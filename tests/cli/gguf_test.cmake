@@ -48,6 +48,8 @@ file(READ ${WORK}/gqa-untied.all.gguf header LIMIT 24 HEX)
 if(NOT header STREQUAL "47475546030000001c000000000000000600000000000000")
   message(SEND_ERROR "gqa-untied.all.gguf: header ${header}")
 endif()
+expect(inspect 0 "GGUF v3, 28 tensors, [0-9]+ parameters \\(F32\\).*general.type = adapter.*adapter.lora.alpha = 8.*blk.0.attn_q.weight.lora_b  F32 \\[48,4\\]"
+       inspect ${WORK}/gqa-untied.all.gguf)
 # the converter's default name is the adapter's folder; --name sets it; the same input gives the same bytes
 expect(again 0 "gguf: 14 LoRA pairs" export --model ${L}/gqa-untied --name gqa-untied.all ${L}/gqa-untied.all ${WORK}/again.gguf)
 expect_same(again ${WORK}/gqa-untied.all.gguf ${WORK}/again.gguf)
