@@ -1,8 +1,6 @@
 #pragma once
 
-#include <algorithm>
 #include <filesystem>
-#include <iterator>
 #include <span>
 #include <string>
 #include <vector>
@@ -11,9 +9,7 @@
 #include <lorahub/core/lora.hpp>
 #include <lorahub/core/printable.hpp>
 #include <lorahub/core/text_format.hpp>
-#include <lorahub/io/config_fields.hpp>
 #include <lorahub/io/peft_config.hpp>
-#include <lorahub/model/families.hpp>
 #include <lorahub/model/llama/gguf_lora.hpp>
 
 #include "output.hpp"
@@ -30,7 +26,7 @@ inline io::ggml_type gguf_type_named(const std::string& name) {
 }
 
 /// The base model of a GGUF export: `model` when given, else the adapter config's
-/// base_model_name_or_path when it is a local model directory; refused unless Llama-family.
+/// base_model_name_or_path when it is a local model directory; refused unless Llama-family (llama::gguf_base_config).
 inline std::filesystem::path gguf_base_model(const std::string& model, const io::peft_config& adapter, const std::string& adapter_subject) {
     std::filesystem::path directory = model;
     if (directory.empty()) {
@@ -42,11 +38,7 @@ inline std::filesystem::path gguf_base_model(const std::string& model, const io:
                                                       "(its config.json gives the architecture and head counts)");
         directory = named;
     }
-    const auto type = model_type_of(directory);
-    if (std::find(std::begin(llama::model_types), std::end(llama::model_types), type) == std::end(llama::model_types))
-        throw unsupported_error(display(directory / "config.json"), "model_type \"" + type +
-                                                                        "\": GGUF export writes llama.cpp LoRA adapters of Llama-family models "
-                                                                        "(llama, mistral, qwen2) only");
+    llama::gguf_base_config(directory);
     return directory;
 }
 
@@ -54,7 +46,7 @@ inline std::filesystem::path gguf_base_model(const std::string& model, const io:
 /// `model`; returns the line that says so.
 inline std::string export_gguf(const std::filesystem::path& target, const std::filesystem::path& model, const std::vector<lora_layer>& layers,
                                double alpha, io::ggml_type type, const std::string& name, const std::string& subject, bool force) {
-    const auto config = llama::load_config(model / "config.json");
+    const auto config = llama::gguf_base_config(model);
     const auto file = llama::write_gguf_lora(target, config, layers, alpha, {type, name}, subject, existing_output_policy(force));
     std::string line = formatted("gguf: %zu LoRA pairs for %s (%s) in %s", file.tensors.size() / 2, llama::gguf_architecture(config).c_str(),
                                  std::string(io::name_of(type)).c_str(), printable(display(target)).c_str());

@@ -145,6 +145,9 @@ TEST_CASE("GGUF export refuses what llama.cpp cannot load, naming the adapter an
     const auto big = q_layer(1e6f);
     CHECK_THROWS_WITH(llama::gguf_lora_contents(config, {big}, 4.0, {io::ggml_type::f16, "x"}, "my-adapter"), Contains("does not fit F16"));
     CHECK_THROWS_AS(llama::gguf_lora_contents(config, {}, 4.0, {}, "my-adapter"), argument_error);
+    CHECK_THROWS_WITH(llama::gguf_base_config(test::fixtures() / "t5/flan-odd"),
+                      Contains("flan-odd/config.json: model_type \"t5\": GGUF export writes llama.cpp LoRA adapters of Llama-family models"));
+    CHECK(llama::gguf_base_config(test::fixtures() / "llama/mistral-headdim").head_dim == 12);
 }
 
 TEST_CASE("GGUF export replaces an existing file only when asked and only a GGUF LoRA adapter", "[gguf]") {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
+#include <iterator>
 #include <span>
 #include <string>
 #include <string_view>
@@ -16,8 +17,11 @@
 #include "lorahub/core/finite.hpp"
 #include "lorahub/core/lora.hpp"
 #include "lorahub/io/atomic_output.hpp"
+#include "lorahub/io/config_fields.hpp"
 #include "lorahub/io/gguf_reader.hpp"
 #include "lorahub/io/gguf_writer.hpp"
+#include "lorahub/io/json.hpp"
+#include "lorahub/io/mapped_file.hpp"
 #include "lorahub/model/llama/config.hpp"
 #include "lorahub/model/llama/layout.hpp"
 
@@ -42,6 +46,21 @@ inline constexpr gguf_projection gguf_projections[] = {
 /// general.architecture as llama.cpp's converter picks it: LlamaForCausalLM and
 /// MistralForCausalLM convert as its LlamaModel ("llama"), Qwen2ForCausalLM as Qwen2Model ("qwen2").
 inline std::string gguf_architecture(const config& c) { return c.model_type == "qwen2" ? "qwen2" : "llama"; }
+
+/// The config of the base model in `model_directory` for a GGUF export (its config.json: the
+/// architecture, head counts and shapes); a model_type outside the Llama family (T5, or none,
+/// which the registry reads as T5) is refused naming the file.
+inline config gguf_base_config(const std::filesystem::path& model_directory) {
+    const auto path = model_directory / "config.json";
+    const auto subject = display(path);
+    const auto document = io::parse_json_strict(io::read_text_file(path, 1 << 20), subject);
+    if (!document.is_object()) throw config_error(subject, "config must be a JSON object");
+    const auto type = io::string_field(document, "model_type", "t5", subject);
+    if (std::find(std::begin(model_types), std::end(model_types), type) == std::end(model_types))
+        throw unsupported_error(subject, "model_type \"" + type +
+                                             "\": GGUF export writes llama.cpp LoRA adapters of Llama-family models (llama, mistral, qwen2) only");
+    return parse_config(document, subject);
+}
 
 /// Whether llama.cpp's converter reorders the rows of q and k for its rotary layout
 /// (LlamaModel.permute, undo_permute): for "llama", not for "qwen2".
