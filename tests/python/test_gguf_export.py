@@ -161,3 +161,26 @@ def test_combine_and_learn_write_the_gguf_of_their_adapter(cli, tmp_path):
         "--out", tmp_path / "learned", "--gguf", tmp_path / "learned.gguf")
     _, metadata, tensors, _ = reference.reference(tmp_path / "learned", model, "f32", "learned")
     compare(tmp_path / "learned.gguf", metadata, tensors, "f32")
+
+
+def test_python_api_writes_what_the_cli_writes(cli, tmp_path):
+    """Adapter.save_gguf and LearnResult.save_gguf (the lorahub package) write the CLI's file."""
+    lorahub = pytest.importorskip("lorahub")
+    model_dir = LLAMA / "gqa-untied"
+    lorahub.load_adapter(LLAMA / "gqa-untied.all").save_gguf(tmp_path / "py.gguf", model_dir)
+    run(cli, "export", "--model", model_dir, "--name", "py", LLAMA / "gqa-untied.all", tmp_path / "cli.gguf")
+    assert (tmp_path / "py.gguf").read_bytes() == (tmp_path / "cli.gguf").read_bytes()
+
+    model = lorahub.load_model(model_dir)
+    pool = lorahub.load_pool(model, [LLAMA / f"pool-{i}" for i in range(3)])
+    examples = [json.loads(line) for line in (LLAMA / "examples.jsonl").read_text().splitlines() if line.strip()]
+    result = lorahub.learn(model, pool, [e["input"] for e in examples], [e["output"] for e in examples], budget=4)
+    result.save_adapter(tmp_path / "learned")
+    result.save_gguf(tmp_path / "learned.gguf", outtype="bf16")
+    _, metadata, tensors, _ = reference.reference(tmp_path / "learned", model_dir, "bf16", "learned")
+    compare(tmp_path / "learned.gguf", metadata, tensors, "bf16")
+    with pytest.raises(lorahub.UnsupportedError, match="model_type \"t5\""):
+        lorahub.load_adapter(FIXTURES / "t5" / "pool-0").save_gguf(tmp_path / "t5.gguf", FIXTURES / "t5" / "flan-odd")
+    assert not (tmp_path / "t5.gguf").exists()
+    with pytest.raises(lorahub.ArgumentError, match="f8"):
+        result.save_gguf(tmp_path / "f8.gguf", outtype="f8")
