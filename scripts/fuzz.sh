@@ -5,13 +5,13 @@
 # Prints each target's executions; exits non-zero on any finding (crash, sanitizer report,
 # uncaught exception other than lorahub::error), whose input libFuzzer saves in build/fuzz/.
 #     scripts/fuzz.sh [SECONDS] [TARGET...]     targets: safetensors zip pickle t5_config peft_config examples llama_config
-#                                               tokenizer_json
+#                                               tokenizer_json gguf
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-20}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(safetensors zip pickle t5_config peft_config examples llama_config tokenizer_json)
+[ ${#targets[@]} -gt 0 ] || targets=(safetensors zip pickle t5_config peft_config examples llama_config tokenizer_json gguf)
 command -v clang++ >/dev/null || { echo "fuzz.sh: clang++ is needed (apt-get install clang)" >&2; exit 1; }
 cmake -S tests/fuzz -B build/fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build/fuzz -j "$(nproc)" >/dev/null

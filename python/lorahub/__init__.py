@@ -272,6 +272,15 @@ class Adapter:
         not at all; an existing folder is replaced only with ``force`` and only if lorahub or PEFT wrote it."""
         self._native.save(os.fspath(directory), force)
 
+    def save_gguf(self, path: PathLike, model: Union["Model", PathLike], outtype: str = "f32", force: bool = False) -> None:
+        """Writes the adapter as a llama.cpp LoRA GGUF for a Llama-family ``model`` (a :class:`Model` or its
+        directory), as ``lorahub export --format gguf`` does: ``llama-cli -m base.gguf --lora path``. llama.cpp's
+        per-adapter scales cannot express LoraHub's (sum w B)(sum w A), so this is how llama.cpp runs a
+        composition. ``outtype``: "f32" (default), "f16" or "bf16"; an existing file is replaced only with
+        ``force`` and only if it is a GGUF LoRA adapter."""
+        directory = model.path if isinstance(model, Model) else model
+        self._native.save_gguf(os.fspath(path), os.fspath(directory), outtype, force)
+
 
 def load_adapter(directory: PathLike) -> Adapter:
     """Loads a PEFT LoRA adapter folder (safetensors or the pickle-free subset of ``.bin``)."""
@@ -313,6 +322,11 @@ class LearnResult:
     def save_adapter(self, directory: PathLike, force: bool = False) -> None:
         """Writes the composed adapter as a PEFT folder (what ``lorahub learn --out`` writes)."""
         self.adapter.save(directory, force)
+
+    def save_gguf(self, path: PathLike, outtype: str = "f32", force: bool = False) -> None:
+        """Writes the composed adapter as a llama.cpp LoRA GGUF (what ``lorahub learn --gguf`` writes;
+        Llama-family models)."""
+        self.adapter.save_gguf(path, self._model, outtype, force)
 
     def save_merged(self, directory: PathLike, force: bool = False) -> None:
         """Writes the base model with the composed adapter merged in (what ``lorahub merge`` writes)."""

@@ -32,6 +32,7 @@
 #include <lorahub/lora/module_audit.hpp>
 #include <lorahub/lora/policies.hpp>
 #include <lorahub/model/families.hpp>
+#include <lorahub/model/llama/gguf_lora.hpp>
 #include <lorahub/optim/policies.hpp>
 #include <lorahub/text/tokenizer.hpp>
 
@@ -85,6 +86,16 @@ struct adapter_object {
 
     void save(const std::filesystem::path& directory, bool force) const {
         io::save_peft_adapter(directory, config, layers, dtype::f32, force ? io::existing_output::replace_ours : io::existing_output::refuse);
+    }
+
+    /// The llama.cpp LoRA GGUF of these layers for the Llama-family model in `model` (what
+    /// `lorahub export --format gguf` writes); `outtype` f32, f16 or bf16.
+    void save_gguf(const std::filesystem::path& path, const std::filesystem::path& model, const std::string& outtype, bool force) const {
+        if (outtype != "f32" && outtype != "f16" && outtype != "bf16")
+            throw argument_error("outtype", "\"" + outtype + "\" is not f32, f16 or bf16");
+        const auto type = outtype == "f16" ? io::ggml_type::f16 : outtype == "bf16" ? io::ggml_type::bf16 : io::ggml_type::f32;
+        llama::write_gguf_lora(path, llama::gguf_base_config(model), layers, config.lora_alpha, {type, path.stem().string()}, name,
+                               force ? io::existing_output::replace_ours : io::existing_output::refuse);
     }
 };
 
@@ -411,7 +422,12 @@ NB_MODULE(_core, m) {
         .def("save", [](const adapter_object& adapter, const std::filesystem::path& directory, bool force) {
             nb::gil_scoped_release released;
             adapter.save(directory, force);
-        }, nb::arg("directory"), nb::arg("force") = false);
+        }, nb::arg("directory"), nb::arg("force") = false)
+        .def("save_gguf", [](const adapter_object& adapter, const std::filesystem::path& path, const std::filesystem::path& model,
+                             const std::string& outtype, bool force) {
+            nb::gil_scoped_release released;
+            adapter.save_gguf(path, model, outtype, force);
+        }, nb::arg("path"), nb::arg("model"), nb::arg("outtype") = "f32", nb::arg("force") = false);
     m.def("load_adapter", [](const std::filesystem::path& directory) {
         nb::gil_scoped_release released;
         auto loaded = io::load_peft_adapter(directory);

@@ -10,6 +10,7 @@
 
 #include <lorahub/core/error.hpp>
 #include <lorahub/io/examples.hpp>
+#include <lorahub/io/gguf_reader.hpp>
 #include <lorahub/io/json.hpp>
 #include <lorahub/io/peft_config.hpp>
 #include <lorahub/text/tokenizer.hpp>
@@ -51,8 +52,18 @@ void run(std::span<const std::byte> bytes) {
     std::vector<int> every;
     for (int id = -2; id < 300; ++id) every.push_back(id);
     (void)tokens.decode(every, true);
+#elif LORAHUB_FUZZ_TARGET == 9  // GGUF header, metadata and tensor table, then every float tensor's values
+    const auto contents = io::parse_gguf(bytes, "fuzz.gguf");
+    for (const auto& info : contents.tensors) {
+        const dtype type = info.type == 0 ? dtype::f32 : info.type == 1 ? dtype::f16 : info.type == 30 ? dtype::bf16 : dtype::u8;
+        if (type == dtype::u8) continue;
+        std::size_t count = 1;
+        for (const auto extent : info.shape) count *= extent;
+        std::vector<float> values(count);
+        convert_to_f32(type, bytes.subspan(info.offset, count * size_of(type)), values, info.name);
+    }
 #else
-#error "LORAHUB_FUZZ_TARGET must be 1 to 8"
+#error "LORAHUB_FUZZ_TARGET must be 1 to 9"
 #endif
 }
 

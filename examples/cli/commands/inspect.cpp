@@ -8,6 +8,7 @@
 #include <vector>
 
 #include <lorahub/core/printable.hpp>
+#include <lorahub/io/gguf_reader.hpp>
 #include <lorahub/io/json.hpp>
 #include <lorahub/io/peft_adapter.hpp>
 #include <lorahub/io/safetensors.hpp>
@@ -54,6 +55,27 @@ json inspect_safetensors(const std::filesystem::path& path) {
     summary.update(tensor_totals(views));
     summary["tensor_list"] = tensors;
     return summary;
+}
+
+/// A GGUF file (a llama.cpp LoRA adapter or model): its scalar metadata and tensor table.
+json inspect_gguf(const std::filesystem::path& path) {
+    const auto contents = io::read_gguf(path);
+    json metadata = json::object();
+    for (const auto& entry : contents.metadata) std::visit([&](const auto& value) { metadata[entry.key] = value; }, entry.value);
+    for (const auto& key : contents.array_keys) metadata[key] = "(array)";
+    std::uint64_t parameters = 0;
+    std::map<std::string, std::uint64_t> by_type;
+    json tensors = json::array();
+    for (const auto& info : contents.tensors) {
+        std::uint64_t count = 1;
+        for (const auto extent : info.shape) count *= extent;
+        const std::string type = info.type == 0 ? "F32" : info.type == 1 ? "F16" : info.type == 30 ? "BF16" : "type " + std::to_string(info.type);
+        parameters += count;
+        by_type[type] += count;
+        tensors.push_back({{"name", info.name}, {"dtype", type}, {"shape", info.shape}});
+    }
+    return {{"path", path.string()}, {"kind", "gguf"}, {"version", contents.version}, {"metadata", metadata}, {"tensors", tensors.size()},
+            {"parameters", parameters}, {"dtypes", by_type}, {"tensor_list", tensors}};
 }
 
 /// Weight totals and files of a model directory's store.
@@ -117,7 +139,8 @@ json inspect_path(const std::filesystem::path& path) {
     if (!std::filesystem::exists(path)) throw io_error(display(path), "does not exist");
     const auto extension = path.extension();
     if (extension == ".safetensors" || extension == ".bin" || extension == ".pt" || extension == ".pth") return inspect_safetensors(path);
-    throw unsupported_error(display(path), "is not a .safetensors or torch .bin file, a model directory or an adapter directory");
+    if (extension == ".gguf") return inspect_gguf(path);
+    throw unsupported_error(display(path), "is not a .safetensors, torch .bin or .gguf file, a model directory or an adapter directory");
 }
 
 /// A string of a summary, escaped to stay on its line (names can hold any character).
@@ -139,6 +162,12 @@ void print_summary(std::ostream& out, const json& summary) {
     if (kind == "safetensors" || kind == "torch-checkpoint") {
         out << (kind == "safetensors" ? "safetensors, " : "torch checkpoint (read without unpickling code), ") << summary["tensors"] << " tensors, " << summary["parameters"] << " parameters ("
             << dtype_list(summary) << ")\n";
+        for (const auto& tensor : summary["tensor_list"])
+            out << "  " << field(tensor["name"]) << "  " << field(tensor["dtype"]) << " " << field(tensor["shape"]) << "\n";
+    } else if (kind == "gguf") {
+        out << "GGUF v" << summary["version"] << ", " << summary["tensors"] << " tensors, " << summary["parameters"] << " parameters ("
+            << dtype_list(summary) << ")\n";
+        for (const auto& [key, value] : summary["metadata"].items()) out << "  " << field(key) << " = " << field(value) << "\n";
         for (const auto& tensor : summary["tensor_list"])
             out << "  " << field(tensor["name"]) << "  " << field(tensor["dtype"]) << " " << field(tensor["shape"]) << "\n";
     } else if (summary.contains("family")) {
@@ -181,7 +210,7 @@ int run_inspect(const std::vector<std::string>& paths, bool as_json) {
 }  // namespace
 
 command add_inspect(CLI::App& app) {
-    auto* inspect = app.add_subcommand("inspect", "Summarise a model dir, a PEFT adapter dir, or a .safetensors or torch .bin file");
+    auto* inspect = app.add_subcommand("inspect", "Summarise a model dir, a PEFT adapter dir, or a .safetensors, torch .bin or .gguf file");
     struct request {
         std::vector<std::string> paths;
         bool as_json = false;

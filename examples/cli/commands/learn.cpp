@@ -16,6 +16,7 @@
 
 #include "../commands.hpp"
 #include "../flags.hpp"
+#include "../gguf_output.hpp"
 #include "../model_work.hpp"
 #include "../output.hpp"
 #include "../plot.hpp"
@@ -36,7 +37,7 @@ struct learn_request {
     std::int64_t select = 0;
     std::int64_t max_restarts = 9;
     std::int64_t stall_generations = 0;
-    std::string out, report, plot;
+    std::string out, report, plot, gguf;
     bool force = false;
     bool quiet = false;
 };
@@ -128,6 +129,10 @@ int learn_with(const learn_request& request) {
     for (std::size_t i = 0; i < result.weights.size(); ++i)
         std::cout << formatted("  %+.6f  ", result.weights[i]) << printable(learned.module_names[i]) << "\n";
     if (!request.out.empty()) std::cout << "composed adapter: " << printable(request.out) << "\n";
+    if (!request.gguf.empty())
+        std::cout << export_gguf(request.gguf, request.in.model, result.composed,
+                                 io::config_for_layers(learned.pool_config, result.composed).lora_alpha, io::ggml_type::f32,
+                                 std::filesystem::path(request.gguf).stem().string(), "composed adapter", request.force);
     return 0;
 }
 
@@ -146,7 +151,11 @@ int run_learn(learn_request request) {
     complete_from_demo_hub(request.in, true, false);
     optim::check_search_size(static_cast<std::size_t>(request.budget), static_cast<std::size_t>(request.population), request.in.modules.size(),
                              "--budget", "--population");
-    planned_outputs{request.in.paths(), {request.out}, {request.report, request.plot}, request.force}.check();
+    planned_outputs{request.in.paths(), {request.out}, {request.report, request.plot, request.gguf}, request.force}.check();
+    if (!request.gguf.empty()) {
+        gguf_base_model(request.in.model, {}, "--gguf");
+        llama::check_gguf_output(request.gguf, existing_output_policy(request.force), request.in.paths());
+    }
     audit_sources(request.in, request.composer.name == weighted_ab::name);
     return learn_with(request);
 }
@@ -175,6 +184,8 @@ command add_learn(CLI::App& app) {
     learn->add_option("--select", r.select, "Search only the K modules with the lowest single-module loss (N evaluations first; default: all)");
     learn->add_option("--out", r.out, "Write the composed adapter here as a PEFT folder");
     learn->add_option("--report", r.report, "Write a JSON report (weights, objective, trace, timings)");
+    learn->add_option("--gguf", r.gguf,
+                      "Also write the composed adapter as a llama.cpp LoRA GGUF (Llama-family models; llama-cli --lora OUT.gguf)");
     learn->add_option("--plot", r.plot, "Write an SVG of the objective per evaluation and the module weights");
     add_force_flag(learn, r.force);
     learn->add_flag("--quiet", r.quiet, "No progress on stderr");
