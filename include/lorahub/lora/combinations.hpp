@@ -212,19 +212,16 @@ struct combine_cat {
     }
     void compose(const lora_pool& pool, std::span<const double> w, std::vector<lora_layer>& out) const {
         pool.check_weights(w);
-        const std::size_t n = pool.size();
-        for (std::size_t t = 0; t < pool.stacks().size(); ++t) {
-            const auto& stack = pool.stacks()[t];
-            auto& layer = out[t];
-            for (std::size_t i = 0; i < n; ++i) {
-                const float factor = static_cast<float>(w[i] * static_cast<double>(stack.scaling[i]));
-                const float* a = stack.a.data() + i * stack.a_block();
-                float* a_out = layer.a.data() + i * stack.a_block();
-                for (std::size_t j = 0; j < stack.a_block(); ++j) a_out[j] = a[j] * factor;
-                for (std::size_t o = 0; o < stack.out_features; ++o)
-                    std::copy_n(stack.b.data() + i * stack.b_block() + o * stack.rank, stack.rank, layer.b.data() + o * layer.rank + i * stack.rank);
-            }
-        }
+        // one pass over both: job 2 t is target t's A' (one row of N blocks w_i s_i A_i), job
+        // 2 t + 1 its B' (out_features rows of N blocks B_i)
+        lora::scaled_column_concats(2 * pool.stacks().size(), w.size(), [&](std::size_t k, std::span<float> factors) {
+            const auto& stack = pool.stacks()[k / 2];
+            auto& layer = out[k / 2];
+            for (std::size_t i = 0; i < w.size(); ++i)
+                factors[i] = k % 2 == 0 ? static_cast<float>(w[i] * static_cast<double>(stack.scaling[i])) : 1.0f;
+            return k % 2 == 0 ? lora::concat_job{stack.a.data(), layer.a.data(), 1, stack.a_block()}
+                              : lora::concat_job{stack.b.data(), layer.b.data(), stack.out_features, stack.rank};
+        });
     }
 };
 
@@ -249,21 +246,24 @@ struct combine_lora_space {
         pool.check_weights(w);
         random_source random(options.seed);
         const std::size_t n = pool.size();
+        for (const auto& stack : pool.stacks())
+            for (std::size_t i = 0; i < n; ++i)
+                if (w[i] * static_cast<double>(stack.scaling[i]) < 0.0)
+                    throw argument_error(std::string(name), "takes sqrt(weight x scaling) as PEFT does; module " + std::to_string(i + 1) +
+                                                                "'s is negative (PEFT would give NaN): use cat, svd or weighted-ab for negative weights");
+        if constexpr (R == combination::reduction::sum) {  // plain weighted sums: the streaming kernel, A and B of every target in one pass
+            lora::weighted_sums(2 * pool.stacks().size(), n, [&](std::size_t k, std::span<float> roots) {
+                const auto& stack = pool.stacks()[k / 2];
+                for (std::size_t i = 0; i < n; ++i) roots[i] = static_cast<float>(std::sqrt(w[i] * static_cast<double>(stack.scaling[i])));
+                auto& into = k % 2 == 0 ? out[k / 2].a : out[k / 2].b;
+                return lora::sum_job{(k % 2 == 0 ? stack.a : stack.b).data(), into.data(), into.size()};
+            });
+            return;
+        }
         for (std::size_t t = 0; t < pool.stacks().size(); ++t) {
             const auto& stack = pool.stacks()[t];
             std::vector<double> roots(n);
-            for (std::size_t i = 0; i < n; ++i) {
-                const double product = w[i] * static_cast<double>(stack.scaling[i]);
-                if (product < 0.0)
-                    throw argument_error(std::string(name), "takes sqrt(weight x scaling) as PEFT does; module " + std::to_string(i + 1) +
-                                                                "'s is negative (PEFT would give NaN): use cat, svd or weighted-ab for negative weights");
-                roots[i] = std::sqrt(product);
-            }
-            if constexpr (R == combination::reduction::sum) {  // plain weighted sums: the streaming kernel
-                lora::weighted_sum(stack.a, roots, out[t].a);
-                lora::weighted_sum(stack.b, roots, out[t].b);
-                continue;
-            }
+            for (std::size_t i = 0; i < n; ++i) roots[i] = std::sqrt(w[i] * static_cast<double>(stack.scaling[i]));
             auto split = [n](const std::vector<float>& source, std::size_t block) {
                 std::vector<std::vector<float>> tensors(n);
                 for (std::size_t i = 0; i < n; ++i)
