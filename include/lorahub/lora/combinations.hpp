@@ -18,8 +18,12 @@
 ///
 /// The combined adapter has r = lora_alpha = its rank (scaling 1; sqrt(rank) with rsLoRA,
 /// which then scales the combination by sqrt(rank): PEFT's new config says so). DARE masks come from `options.masks` when set (tests inject
-/// PEFT's), else from random_source(options.seed), drawn per target, then A before B
-/// (or the delta), adapter by adapter.
+/// PEFT's; asked for per target, A before B (or the delta), adapter by adapter), else from
+/// dare_stream: a counter-based hash of (options.seed, target, tensor, adapter, entry), so
+/// that targets reduce in parallel and any thread draws the same mask.
+///
+/// The reductions run as vector kernels (pruning.hpp) that give the bits of the scalar
+/// definition combination::reduce below.
 
 #include <algorithm>
 #include <cmath>
@@ -37,13 +41,11 @@
 
 #include "lorahub/core/error.hpp"
 #include "lorahub/core/lora.hpp"
-#include "lorahub/core/random.hpp"
 #include "lorahub/lora/kernels.hpp"
 #include "lorahub/lora/pool.hpp"
+#include "lorahub/lora/pruning.hpp"
 
 namespace lorahub {
-
-enum class majority_sign { total, frequency };
 
 /// The sign election named "total" or "frequency" (the CLI's --majority-sign, Python's majority_sign=).
 inline majority_sign majority_sign_named(std::string_view name) {
@@ -68,8 +70,6 @@ struct combination_options {
 
 namespace combination {
 
-enum class reduction { sum, magnitude_prune, ties, dare_linear, dare_ties };
-
 /// Keeps the int(density n) entries of largest magnitude (ties broken towards the lower index).
 inline void magnitude_prune(std::span<float> tensor, double density) {
     if (density >= 1.0) return;
@@ -88,7 +88,8 @@ inline void magnitude_prune(std::span<float> tensor, double density) {
 }
 
 /// out = the reduction R of `tensors` (each out.size() floats) with `weights`. `tensors` is
-/// modified (pruned in place). `mask_for(i, mask)` fills adapter i's DARE mask.
+/// modified (pruned in place). `mask_for(i, mask)` fills adapter i's DARE mask. The scalar
+/// definition: the composers run reduce_pruned (pruning.hpp), tested against this bit for bit.
 template <reduction R>
 void reduce(std::vector<std::vector<float>>& tensors, std::span<const double> weights, double density, majority_sign sign,
             const std::function<void(std::size_t, std::span<float>)>& mask_for, std::span<float> out) {
@@ -116,7 +117,7 @@ void reduce(std::vector<std::vector<float>>& tensors, std::span<const double> we
             for (std::size_t i = 0; i < n; ++i) {
                 const float x = tensors[i][j];
                 if (static_cast<float>((x > 0.0f) - (x < 0.0f)) != majority) continue;
-                total += static_cast<float>(weights[i]) * x;
+                total = std::fma(static_cast<float>(weights[i]), x, total);
                 agreeing += 1.0f;
             }
             out[j] = total / std::max(agreeing, 1.0f);
@@ -124,7 +125,7 @@ void reduce(std::vector<std::vector<float>>& tensors, std::span<const double> we
     } else {
         for (std::size_t j = 0; j < length; ++j) {
             float total = 0.0f;
-            for (std::size_t i = 0; i < n; ++i) total += static_cast<float>(weights[i]) * tensors[i][j];
+            for (std::size_t i = 0; i < n; ++i) total = std::fma(static_cast<float>(weights[i]), tensors[i][j], total);
             out[j] = total;
         }
     }
@@ -184,13 +185,56 @@ inline float combined_scaling(const lora_pool& pool, std::size_t rank) {
     return pool.config().use_rslora ? static_cast<float>(std::sqrt(static_cast<double>(rank))) : 1.0f;
 }
 
-/// DARE masks for one target: `options.masks`, or Bernoulli draws from `random`.
-inline std::function<void(std::size_t, std::span<float>)> mask_source(const combination_options& options, random_source& random,
+/// DARE masks for one tensor (`part`: "A", "B" or "delta", numbered 0, 1, 2) of target
+/// number `target`: `options.masks`, or the counter-based draws of dare_stream.
+inline std::function<void(std::size_t, std::span<float>)> mask_source(const combination_options& options, std::size_t target,
                                                                       const std::string& module, std::string_view part) {
-    return [&options, &random, &module, part](std::size_t adapter, std::span<float> mask) {
+    const std::size_t part_index = part == "A" ? 0 : part == "B" ? 1 : 2;
+    return [&options, target, &module, part, part_index](std::size_t adapter, std::span<float> mask) {
         if (options.masks) return options.masks(module, part, adapter, options.density, mask);
-        for (auto& value : mask) value = random.uniform() < options.density ? 1.0f : 0.0f;
+        const auto stream = dare_stream::of(options.seed, target, part_index, adapter, options.density);
+        for (std::size_t j = 0; j < mask.size(); ++j) mask[j] = stream.keeps(j) ? 1.0f : 0.0f;
     };
+}
+
+/// What reduce_fast() reuses from call to call (one per thread).
+struct reduce_scratch {
+    std::vector<const float*> values;
+    std::vector<double> weights;
+    std::vector<std::uint32_t> keys;
+    std::vector<detail::pruned_tensor> tensors;
+    std::vector<float> float_weights, masks;
+};
+
+/// out = the reduction R of the N tensors at `values` (out.size() floats each) with
+/// `weights` (rounded to float), as reduce() defines it, by the vector kernel: magnitude
+/// thresholds per tensor, DARE masks from `options.masks` (asked for here, in order) or
+/// dare_stream.
+template <reduction R>
+void reduce_fast(std::span<const float* const> values, std::span<const double> weights, const combination_options& options, std::size_t target,
+                 const std::string& module, std::string_view part, std::span<float> out, reduce_scratch& scratch) {
+    const std::size_t n = values.size(), length = out.size();
+    const bool dare = uses_dare(R) && options.density < 1.0;
+    const bool given = dare && static_cast<bool>(options.masks);
+    scratch.tensors.resize(n);
+    scratch.float_weights.resize(n);
+    if (given) {
+        scratch.masks.resize(n * length);
+        const auto mask_for = mask_source(options, target, module, part);
+        for (std::size_t i = 0; i < n; ++i) mask_for(i, std::span<float>(scratch.masks.data() + i * length, length));
+    }
+    const std::size_t part_index = part == "A" ? 0 : part == "B" ? 1 : 2;
+    for (std::size_t i = 0; i < n; ++i) {
+        auto& tensor = scratch.tensors[i];
+        tensor.values = values[i];
+        tensor.kept = prunes_by_magnitude(R) ? largest_magnitudes(std::span<const float>(values[i], length), options.density, scratch.keys)
+                                             : kept_set{0, length, false};
+        tensor.dare = dare_stream::of(options.seed, target, part_index, i, dare ? options.density : 1.0);
+        tensor.mask = given ? scratch.masks.data() + i * length : nullptr;
+        tensor.whole = prunes_by_magnitude(R) ? !tensor.kept.none && tensor.kept.key == 0 && tensor.kept.ties_before >= length : !dare;
+        scratch.float_weights[i] = static_cast<float>(weights[i]);
+    }
+    reduce_pruned<R>(scratch.tensors, scratch.float_weights, options.sign, out);
 }
 
 }  // namespace combination
@@ -244,7 +288,6 @@ struct combine_lora_space {
     }
     void compose(const lora_pool& pool, std::span<const double> w, std::vector<lora_layer>& out) const {
         pool.check_weights(w);
-        random_source random(options.seed);
         const std::size_t n = pool.size();
         for (const auto& stack : pool.stacks())
             for (std::size_t i = 0; i < n; ++i)
@@ -260,20 +303,32 @@ struct combine_lora_space {
             });
             return;
         }
-        for (std::size_t t = 0; t < pool.stacks().size(); ++t) {
-            const auto& stack = pool.stacks()[t];
-            std::vector<double> roots(n);
-            for (std::size_t i = 0; i < n; ++i) roots[i] = std::sqrt(w[i] * static_cast<double>(stack.scaling[i]));
-            auto split = [n](const std::vector<float>& source, std::size_t block) {
-                std::vector<std::vector<float>> tensors(n);
-                for (std::size_t i = 0; i < n; ++i)
-                    tensors[i].assign(source.begin() + static_cast<std::ptrdiff_t>(i * block), source.begin() + static_cast<std::ptrdiff_t>((i + 1) * block));
-                return tensors;
-            };
-            auto a = split(stack.a, stack.a_block());
-            combination::reduce<R>(a, roots, options.density, options.sign, combination::mask_source(options, random, stack.module, "A"), out[t].a);
-            auto b = split(stack.b, stack.b_block());
-            combination::reduce<R>(b, roots, options.density, options.sign, combination::mask_source(options, random, stack.module, "B"), out[t].b);
+        // job 2 t is target t's A, job 2 t + 1 its B: independent, shared among the threads
+        // unless the masks come from a callback (asked for in order, on this thread)
+        const std::size_t jobs = 2 * pool.stacks().size();
+        auto run = [&](std::size_t k, combination::reduce_scratch& scratch) {
+            const auto& stack = pool.stacks()[k / 2];
+            const bool is_a = k % 2 == 0;
+            const std::size_t block = is_a ? stack.a_block() : stack.b_block();
+            scratch.values.resize(n);
+            scratch.weights.resize(n);
+            for (std::size_t i = 0; i < n; ++i) {
+                scratch.values[i] = (is_a ? stack.a : stack.b).data() + i * block;
+                scratch.weights[i] = std::sqrt(w[i] * static_cast<double>(stack.scaling[i]));
+            }
+            combination::reduce_fast<R>(scratch.values, scratch.weights, options, k / 2, stack.module, is_a ? "A" : "B",
+                                        is_a ? out[k / 2].a : out[k / 2].b, scratch);
+        };
+        if (options.masks && combination::uses_dare(R)) {
+            combination::reduce_scratch scratch;
+            for (std::size_t k = 0; k < jobs; ++k) run(k, scratch);
+            return;
+        }
+#pragma omp parallel
+        {
+            combination::reduce_scratch scratch;
+#pragma omp for schedule(dynamic)
+            for (std::size_t k = 0; k < jobs; ++k) run(k, scratch);
         }
     }
 };
@@ -302,7 +357,7 @@ struct combine_svd {
     void compose(const lora_pool& pool, std::span<const double> w, std::vector<lora_layer>& out) const {
         pool.check_weights(w);
         using matrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-        random_source random(options.seed);
+        combination::reduce_scratch scratch;
         const std::size_t n = pool.size();
         for (std::size_t t = 0; t < pool.stacks().size(); ++t) {
             const auto& stack = pool.stacks()[t];
@@ -316,8 +371,10 @@ struct combine_svd {
                 weights[i] = w[i] * static_cast<double>(stack.scaling[i]);
             }
             matrix delta(rows, cols);
-            combination::reduce<R>(deltas, weights, options.density, options.sign, combination::mask_source(options, random, stack.module, "delta"),
-                                   std::span<float>(delta.data(), static_cast<std::size_t>(delta.size())));
+            scratch.values.resize(n);
+            for (std::size_t i = 0; i < n; ++i) scratch.values[i] = deltas[i].data();
+            combination::reduce_fast<R>(scratch.values, weights, options, t, stack.module, "delta",
+                                        std::span<float>(delta.data(), static_cast<std::size_t>(delta.size())), scratch);
             const Eigen::BDCSVD<matrix> svd(delta, Eigen::ComputeThinU | Eigen::ComputeThinV);
             auto& layer = out[t];
             const auto k = static_cast<Eigen::Index>(layer.rank);
