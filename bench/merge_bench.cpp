@@ -115,6 +115,12 @@ void BM_merge(benchmark::State& state) {
     state.counters["triad_GB/s"] = triad_gbs();
 }
 
+combination_options exact_svd() {
+    combination_options options;
+    options.exact_svd = true;
+    return options;
+}
+
 combination_options pruning() {
     combination_options options;
     options.density = 0.5;
@@ -131,7 +137,9 @@ BENCHMARK_CAPTURE(BM_compose, delta_sum, delta_sum{})->Unit(benchmark::kMillisec
 BENCHMARK_CAPTURE(BM_compose, ties, combine_ties{pruning()})->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(2);
 BENCHMARK_CAPTURE(BM_compose, dare_linear, combine_dare_linear{pruning()})->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(2);
 BENCHMARK_CAPTURE(BM_compose, magnitude_prune, combine_magnitude_prune{pruning()})->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(2);
-BENCHMARK_CAPTURE(BM_compose, svd, combine_svd_sum{})->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1);
+BENCHMARK_CAPTURE(BM_compose, svd, combine_svd_sum{})->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(2);
+BENCHMARK_CAPTURE(BM_compose, svd_exact, combine_svd_sum{exact_svd()})->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1);
+BENCHMARK_CAPTURE(BM_compose, ties_svd, combine_ties_svd{pruning()})->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1);
 BENCHMARK(BM_merge)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 BENCHMARK_MAIN();

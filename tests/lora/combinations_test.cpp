@@ -224,3 +224,32 @@ TEST_CASE("DARE's counter-based masks keep each entry with probability density, 
         CHECK(std::abs(static_cast<double>(both) - n * density * density) < 5 * sd_both);
     }
 }
+
+TEST_CASE("svd's factored SVD (rank N r below the matrix's side) equals the full SVD's truncation", "[lora][combination]") {
+    const auto pool = random_pool(false);
+    const std::vector<double> w{0.7, 0.4, 1.3, 0.1, 2.5};
+    for (const std::size_t rank : {1, 3, 8}) {
+        combine_svd_sum factored, exact;
+        factored.options.svd_rank = exact.options.svd_rank = rank;
+        exact.options.exact_svd = true;
+        auto ours = factored.allocate(pool), reference = exact.allocate(pool);
+        factored.compose(pool, w, ours);
+        exact.compose(pool, w, reference);
+        for (std::size_t t = 0; t < ours.size(); ++t) {
+            const auto& layer = ours[t];
+            double largest = 0, error = 0;
+            for (std::size_t o = 0; o < layer.out_features; ++o)
+                for (std::size_t i = 0; i < layer.in_features; ++i) {
+                    double mine = 0, theirs = 0;
+                    for (std::size_t k = 0; k < rank; ++k) {
+                        mine += static_cast<double>(layer.b[o * rank + k]) * layer.a[k * layer.in_features + i];
+                        theirs += static_cast<double>(reference[t].b[o * rank + k]) * reference[t].a[k * layer.in_features + i];
+                    }
+                    largest = std::max(largest, std::abs(theirs));
+                    error = std::max(error, std::abs(mine - theirs));
+                }
+            INFO("rank " << rank << ", target " << layer.module);
+            CHECK(error <= 1e-4 * largest);
+        }
+    }
+}

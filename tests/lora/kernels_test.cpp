@@ -1,5 +1,6 @@
 // The vector merge kernels against their scalar definitions, bit for bit: weighted sums run
-// module after module with one fused multiply-add each, concatenations scale each entry once.
+// module after module with one multiply-add each (simd::mul_add: fused where the target has
+// FMA, as the vector MulAdd is), concatenations scale each entry once.
 #include <bit>
 #include <cmath>
 #include <cstdint>
@@ -46,7 +47,7 @@ TEST_CASE("weighted sums over many jobs equal the scalar module-by-module sum bi
             for (std::size_t j = 0; j < lengths[k]; ++j) {
                 const float scale = static_cast<float>(k + 1);
                 float expected = (w[0] * scale) * stacks[k][j];
-                for (std::size_t i = 1; i < n; ++i) expected = std::fma(w[i] * scale, stacks[k][i * lengths[k] + j], expected);
+                for (std::size_t i = 1; i < n; ++i) expected = simd::mul_add(w[i] * scale, stacks[k][i * lengths[k] + j], expected);
                 if (!same_bits(outs[k][j + 1], expected))
                     FAIL("n " << n << ", job " << k << ", entry " << j << ": " << outs[k][j + 1] << " != " << expected);
             }
@@ -88,7 +89,7 @@ TEST_CASE("the single-target kernels keep their meaning", "[lora][kernels]") {
     std::vector<float> out(length);
     lora::weighted_sum(stack, w, out);
     for (std::size_t j = 0; j < length; ++j)
-        CHECK(same_bits(out[j], std::fma(2.0f, stack[2 * length + j], std::fma(-1.25f, stack[length + j], 0.5f * stack[j]))));
+        CHECK(same_bits(out[j], simd::mul_add(2.0f, stack[2 * length + j], simd::mul_add(-1.25f, stack[length + j], 0.5f * stack[j]))));
     const std::size_t rows = 4, rank = 2;
     const std::vector<float> factors{2.0f, -1.0f, 0.5f};
     std::vector<float> concatenated(rows * n * rank);

@@ -11,6 +11,19 @@
 #include <hwy/cache_control.h>
 #include <hwy/highway.h>
 
+#include <cmath>
+
 namespace lorahub::simd {
 namespace hn = hwy::HWY_NAMESPACE;
+
+/// a b + c as hn::MulAdd computes it on this target: fused (one rounding) where the target
+/// has FMA, else a product and a sum. Scalar loops beside vector ones use it, so that both
+/// give the same bits.
+inline float mul_add(float a, float b, float c) {
+#if HWY_NATIVE_FMA
+    return std::fma(a, b, c);
+#else
+    return a * b + c;
+#endif
+}
 }  // namespace lorahub::simd

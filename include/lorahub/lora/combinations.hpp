@@ -41,6 +41,7 @@
 
 #include "lorahub/core/error.hpp"
 #include "lorahub/core/lora.hpp"
+#include "lorahub/core/simd.hpp"
 #include "lorahub/lora/kernels.hpp"
 #include "lorahub/lora/pool.hpp"
 #include "lorahub/lora/pruning.hpp"
@@ -63,6 +64,7 @@ struct combination_options {
     double density = 1.0;  ///< fraction of entries kept by the pruning types, in [0, 1]
     majority_sign sign = majority_sign::total;
     std::size_t svd_rank = 0;            ///< 0: the modules' rank
+    bool exact_svd = false;              ///< svd: the full SVD of the delta even where its rank N r allows the factored one
     std::optional<double> svd_clamp{};   ///< quantile in (0, 1] of the SVD factors' entries
     std::uint64_t seed = 42;             ///< DARE's masks when `masks` is empty
     dare_mask_source masks{};
@@ -117,7 +119,7 @@ void reduce(std::vector<std::vector<float>>& tensors, std::span<const double> we
             for (std::size_t i = 0; i < n; ++i) {
                 const float x = tensors[i][j];
                 if (static_cast<float>((x > 0.0f) - (x < 0.0f)) != majority) continue;
-                total = std::fma(static_cast<float>(weights[i]), x, total);
+                total = simd::mul_add(static_cast<float>(weights[i]), x, total);
                 agreeing += 1.0f;
             }
             out[j] = total / std::max(agreeing, 1.0f);
@@ -125,7 +127,7 @@ void reduce(std::vector<std::vector<float>>& tensors, std::span<const double> we
     } else {
         for (std::size_t j = 0; j < length; ++j) {
             float total = 0.0f;
-            for (std::size_t i = 0; i < n; ++i) total = std::fma(static_cast<float>(weights[i]), tensors[i][j], total);
+            for (std::size_t i = 0; i < n; ++i) total = simd::mul_add(static_cast<float>(weights[i]), tensors[i][j], total);
             out[j] = total;
         }
     }
@@ -227,7 +229,8 @@ void reduce_fast(std::span<const float* const> values, std::span<const double> w
     for (std::size_t i = 0; i < n; ++i) {
         auto& tensor = scratch.tensors[i];
         tensor.values = values[i];
-        tensor.kept = prunes_by_magnitude(R) ? largest_magnitudes(std::span<const float>(values[i], length), options.density, scratch.keys)
+        const std::span<const float> next = i + 1 < n ? std::span<const float>(values[i + 1], length) : std::span<const float>();
+        tensor.kept = prunes_by_magnitude(R) ? largest_magnitudes(std::span<const float>(values[i], length), options.density, scratch.keys, next)
                                              : kept_set{0, length, false};
         tensor.dare = dare_stream::of(options.seed, target, part_index, i, dare ? options.density : 1.0);
         tensor.mask = given ? scratch.masks.data() + i * length : nullptr;
@@ -334,8 +337,10 @@ struct combine_lora_space {
 };
 
 /// PEFT's SVD combinations: the reduction on the delta weights s_i B_i A_i with w_i s_i,
-/// then a rank-r' truncated SVD. One SVD per target per composition: for combining a pool
-/// once, not for the inner loop of a search.
+/// then a rank-r' truncated SVD. One SVD per target per composition (targets in parallel):
+/// for combining a pool once, not for the inner loop of a search. svd (the plain sum) has
+/// rank N r at most; below the matrix's smaller side it is factored through two thin QRs and
+/// an N r x N r SVD instead (options.exact_svd keeps the full SVD).
 template <combination::reduction R>
 struct combine_svd {
     static constexpr std::string_view name = combination::svd_name(R);
@@ -357,29 +362,49 @@ struct combine_svd {
     void compose(const lora_pool& pool, std::span<const double> w, std::vector<lora_layer>& out) const {
         pool.check_weights(w);
         using matrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-        combination::reduce_scratch scratch;
         const std::size_t n = pool.size();
-        for (std::size_t t = 0; t < pool.stacks().size(); ++t) {
+        auto run = [&](std::size_t t, combination::reduce_scratch& scratch) {
             const auto& stack = pool.stacks()[t];
             const auto rows = static_cast<Eigen::Index>(stack.out_features), cols = static_cast<Eigen::Index>(stack.in_features),
                        r = static_cast<Eigen::Index>(stack.rank);
-            std::vector<std::vector<float>> deltas(n, std::vector<float>(stack.out_features * stack.in_features));
-            std::vector<double> weights(n);
-            for (std::size_t i = 0; i < n; ++i) {
-                const Eigen::Map<const matrix> a(stack.a.data() + i * stack.a_block(), r, cols), b(stack.b.data() + i * stack.b_block(), rows, r);
-                Eigen::Map<matrix>(deltas[i].data(), rows, cols).noalias() = stack.scaling[i] * (b * a);
-                weights[i] = w[i] * static_cast<double>(stack.scaling[i]);
-            }
-            matrix delta(rows, cols);
-            scratch.values.resize(n);
-            for (std::size_t i = 0; i < n; ++i) scratch.values[i] = deltas[i].data();
-            combination::reduce_fast<R>(scratch.values, weights, options, t, stack.module, "delta",
-                                        std::span<float>(delta.data(), static_cast<std::size_t>(delta.size())), scratch);
-            const Eigen::BDCSVD<matrix> svd(delta, Eigen::ComputeThinU | Eigen::ComputeThinV);
             auto& layer = out[t];
-            const auto k = static_cast<Eigen::Index>(layer.rank);
-            matrix u = svd.matrixU().leftCols(k) * svd.singularValues().head(k).asDiagonal();
-            matrix vt = svd.matrixV().leftCols(k).transpose();
+            const auto k = static_cast<Eigen::Index>(layer.rank), stacked = static_cast<Eigen::Index>(n) * r;
+            matrix u, vt;
+            if (R == combination::reduction::sum && options.exact_svd == false && stacked < std::min(rows, cols) && k <= stacked) {
+                // the weighted sum is B_c A_c with B_c = [c_1 B_1 ... c_N B_N], c_i = w_i s_i s_i,
+                // and A_c = [A_1; ...; A_N], of rank N r at most: with B_c = Q_b R_b and A_c^T =
+                // Q_a R_a, its SVD is Q_b U S V^T Q_a^T for the N r x N r product R_b R_a^T = U S V^T
+                matrix bc(rows, stacked), ac(stacked, cols);
+                for (std::size_t i = 0; i < n; ++i) {
+                    const auto c = static_cast<float>(w[i] * static_cast<double>(stack.scaling[i])) * stack.scaling[i];
+                    const auto at = static_cast<Eigen::Index>(i) * r;
+                    bc.middleCols(at, r) = c * Eigen::Map<const matrix>(stack.b.data() + i * stack.b_block(), rows, r);
+                    ac.middleRows(at, r) = Eigen::Map<const matrix>(stack.a.data() + i * stack.a_block(), r, cols);
+                }
+                const Eigen::HouseholderQR<matrix> qr_b(bc), qr_a(ac.transpose());
+                const matrix q_b = qr_b.householderQ() * matrix::Identity(rows, stacked), q_a = qr_a.householderQ() * matrix::Identity(cols, stacked);
+                const matrix r_b = qr_b.matrixQR().topRows(stacked).triangularView<Eigen::Upper>();
+                const matrix r_a = qr_a.matrixQR().topRows(stacked).triangularView<Eigen::Upper>();
+                const Eigen::BDCSVD<matrix> small(r_b * r_a.transpose(), Eigen::ComputeThinU | Eigen::ComputeThinV);
+                u = q_b * small.matrixU().leftCols(k) * small.singularValues().head(k).asDiagonal();
+                vt = (q_a * small.matrixV().leftCols(k)).transpose();
+            } else {
+                std::vector<std::vector<float>> deltas(n, std::vector<float>(stack.out_features * stack.in_features));
+                std::vector<double> weights(n);
+                for (std::size_t i = 0; i < n; ++i) {
+                    const Eigen::Map<const matrix> a(stack.a.data() + i * stack.a_block(), r, cols), b(stack.b.data() + i * stack.b_block(), rows, r);
+                    Eigen::Map<matrix>(deltas[i].data(), rows, cols).noalias() = stack.scaling[i] * (b * a);
+                    weights[i] = w[i] * static_cast<double>(stack.scaling[i]);
+                }
+                matrix delta(rows, cols);
+                scratch.values.resize(n);
+                for (std::size_t i = 0; i < n; ++i) scratch.values[i] = deltas[i].data();
+                combination::reduce_fast<R>(scratch.values, weights, options, t, stack.module, "delta",
+                                            std::span<float>(delta.data(), static_cast<std::size_t>(delta.size())), scratch);
+                const Eigen::BDCSVD<matrix> svd(delta, Eigen::ComputeThinU | Eigen::ComputeThinV);
+                u = svd.matrixU().leftCols(k) * svd.singularValues().head(k).asDiagonal();
+                vt = svd.matrixV().leftCols(k).transpose();
+            }
             if (options.svd_clamp) {
                 std::vector<float> entries(u.data(), u.data() + u.size());
                 entries.insert(entries.end(), vt.data(), vt.data() + vt.size());
@@ -393,6 +418,18 @@ struct combine_svd {
             }
             Eigen::Map<matrix>(layer.b.data(), rows, k) = u;
             Eigen::Map<matrix>(layer.a.data(), k, cols) = vt;
+        };
+        // targets in parallel, unless the masks come from a callback (asked for in order)
+        if (options.masks && combination::uses_dare(R)) {
+            combination::reduce_scratch scratch;
+            for (std::size_t t = 0; t < pool.stacks().size(); ++t) run(t, scratch);
+            return;
+        }
+#pragma omp parallel
+        {
+            combination::reduce_scratch scratch;
+#pragma omp for schedule(dynamic)
+            for (std::size_t t = 0; t < pool.stacks().size(); ++t) run(t, scratch);
         }
     }
 };

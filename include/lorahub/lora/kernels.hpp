@@ -39,7 +39,7 @@ inline constexpr std::size_t tile = 16384;
 
 /// out[begin, end) of one weighted sum, tile by tile: each tile is set from the first module
 /// and updated by the next ones in order, four at a time, so every sum runs i = 0, 1, ... as the
-/// scalar definition does (one fused multiply-add per module).
+/// scalar definition does (one simd::mul_add per module).
 inline void weighted_sum_range(const float* stack, std::size_t length, std::span<const float> w, float* out, std::size_t begin,
                                std::size_t end) {
     namespace hn = simd::hn;
@@ -62,26 +62,26 @@ inline void weighted_sum_range(const float* stack, std::size_t length, std::span
                 hn::StoreU(hn::MulAdd(v3, hn::LoadU(d, s3 + j), sum), d, out + j);
             }
             for (; j < last; ++j)
-                out[j] = std::fma(w[i + 3], s3[j], std::fma(w[i + 2], s2[j], std::fma(w[i + 1], s1[j], std::fma(w[i], s0[j], out[j]))));
+                out[j] = simd::mul_add(w[i + 3], s3[j], simd::mul_add(w[i + 2], s2[j], simd::mul_add(w[i + 1], s1[j], simd::mul_add(w[i], s0[j], out[j]))));
         }
         for (; i < n; ++i) {
             const float* source = stack + i * length;
             const auto weight = hn::Set(d, w[i]);
             for (j = first; j + lanes <= last; j += lanes) hn::StoreU(hn::MulAdd(weight, hn::LoadU(d, source + j), hn::LoadU(d, out + j)), d, out + j);
-            for (; j < last; ++j) out[j] = std::fma(w[i], source[j], out[j]);
+            for (; j < last; ++j) out[j] = simd::mul_add(w[i], source[j], out[j]);
         }
     }
 }
 
 /// Rows [begin, end) of one scaled concatenation, written in order, each output row once.
-/// 4-float vectors: every rank that is a multiple of 4 then stores whole 16-byte pieces, which
+/// 4-float vectors (at most): every rank that is a multiple of 4 then stores whole 16-byte pieces, which
 /// go around the caches when the output is 16-byte aligned (no read for ownership), in
 /// sequence so that the write-combining buffers fill whole lines.
 inline void concat_rows(const concat_job& job, std::span<const float> factors, std::size_t begin, std::size_t end) {
     namespace hn = simd::hn;
-    const hn::Full128<float> d;
-    const std::size_t n = factors.size(), rank = job.rank, block = job.rows * rank;
-    const bool stream = rank % 4 == 0 && reinterpret_cast<std::uintptr_t>(job.out) % 16 == 0;
+    const hn::CappedTag<float, 4> d;
+    const std::size_t n = factors.size(), rank = job.rank, block = job.rows * rank, lanes = hn::Lanes(d);
+    const bool stream = rank % lanes == 0 && reinterpret_cast<std::uintptr_t>(job.out) % (lanes * sizeof(float)) == 0;
     for (std::size_t o = begin; o < end; ++o)
         for (std::size_t i = 0; i < n; ++i) {
             const float* from = job.source + i * block + o * rank;
@@ -89,9 +89,9 @@ inline void concat_rows(const concat_job& job, std::span<const float> factors, s
             const auto factor = hn::Set(d, factors[i]);
             std::size_t k = 0;
             if (stream)
-                for (; k < rank; k += 4) hn::Stream(hn::Mul(factor, hn::LoadU(d, from + k)), d, to + k);
+                for (; k < rank; k += lanes) hn::Stream(hn::Mul(factor, hn::LoadU(d, from + k)), d, to + k);
             else
-                for (; k + 4 <= rank; k += 4) hn::StoreU(hn::Mul(factor, hn::LoadU(d, from + k)), d, to + k);
+                for (; k + lanes <= rank; k += lanes) hn::StoreU(hn::Mul(factor, hn::LoadU(d, from + k)), d, to + k);
             for (; k < rank; ++k) to[k] = factors[i] * from[k];
         }
     hwy::FlushStream();

@@ -42,8 +42,10 @@ inline std::uint32_t magnitude_key(float x) { return std::bit_cast<std::uint32_t
 /// index. The threshold is bracketed from a sorted sample; one vector pass counts the entries
 /// below and above the bracket and gathers those inside it (all entries when the bracket
 /// misses); a radix selection on 12-bit digits of the gathered keys then finds it.
-/// `scratch` grows to n + a vector.
-inline kept_set largest_magnitudes(std::span<const float> tensor, double density, std::vector<std::uint32_t>& scratch) {
+/// `scratch` grows to n + a vector. `next` (the tensor asked for next, if known) is
+/// prefetched meanwhile.
+inline kept_set largest_magnitudes(std::span<const float> tensor, double density, std::vector<std::uint32_t>& scratch,
+                                   std::span<const float> next = {}) {
     namespace hn = simd::hn;
     const std::size_t n = tensor.size();
     if (density >= 1.0) return {0, n, false};
@@ -73,7 +75,9 @@ inline kept_set largest_magnitudes(std::span<const float> tensor, double density
         const auto magnitude = hn::Set(di, 0x7fffffff);
         std::size_t count = 0, j = 0;
         below = above = 0;
+        const std::size_t ahead = next.size() >= n ? n : 0;
         for (; j + lanes <= n; j += lanes) {
+            if (j < ahead && j % 16 == 0) hwy::Prefetch(next.data() + j);
             const auto key = hn::And(hn::BitCast(di, hn::LoadU(df, tensor.data() + j)), magnitude);
             const auto under = hn::Lt(key, lo), over = hn::Gt(key, hi);
             below += hn::CountTrue(di, under);
@@ -167,7 +171,7 @@ struct pruned_tensor {
 
 /// out = the reduction R of the N tensors (tensors[i].values, out.size() floats each) with
 /// float `weights`, tensors pruned as tensors[i] says; the float operations of
-/// combination::reduce, in the same order (sums in module order by fused multiply-adds; the
+/// combination::reduce, in the same order (sums in module order by simd::mul_add; the
 /// sign election by plain additions; one division).
 template <reduction R>
 void reduce_pruned(std::span<const detail::pruned_tensor> tensors, std::span<const float> weights, majority_sign sign, std::span<float> out) {
@@ -260,7 +264,7 @@ void reduce_pruned(std::span<const detail::pruned_tensor> tensors, std::span<con
                 if (skipped(i)) continue;
                 const float x = kept_scalar(i, j);
                 if (positive ? !(x > 0.0f) : !(x < 0.0f)) continue;
-                total = std::fma(weights[i], x, total);
+                total = simd::mul_add(weights[i], x, total);
                 agreeing += 1.0f;
             }
             out[j] = total / std::max(agreeing, 1.0f);
@@ -275,7 +279,7 @@ void reduce_pruned(std::span<const detail::pruned_tensor> tensors, std::span<con
         for (; j < length; ++j) {
             float total = 0.0f;
             for (std::size_t i = 0; i < n; ++i)
-                if (!skipped(i)) total = std::fma(weights[i], kept_scalar(i, j), total);
+                if (!skipped(i)) total = simd::mul_add(weights[i], kept_scalar(i, j), total);
             out[j] = total;
         }
     }
