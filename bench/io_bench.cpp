@@ -5,6 +5,7 @@
 // Conversions of 64 Mi values (128 MB of 16-bit input: past the caches) report GB/s of the
 // 16-bit side and `moved_GB/s` (16-bit and 32-bit sides together); BM_read sums the bytes of a
 // buffer of the same size, the read-bandwidth reference. The 1 Mi case fits in the L2/L3.
+#include <algorithm>
 #include <chrono>
 #include <random>
 #include <vector>
@@ -28,12 +29,24 @@ std::vector<std::uint16_t> random_halves(std::size_t count, dtype type) {
     return values;
 }
 
-void report(benchmark::State& state, std::size_t narrow_bytes, std::size_t wide_bytes) {
+/// Times each iteration's `body` and reports GB/s of the 16-bit side and of both sides
+/// (`moved`), mean and best iteration (`best_`: on a shared machine the mean mixes in others'
+/// bursts).
+template <class Body>
+void measure(benchmark::State& state, std::size_t narrow_bytes, std::size_t wide_bytes, Body body) {
+    double best = 1e30;
+    for (auto _ : state) {
+        const auto start = std::chrono::steady_clock::now();
+        body();
+        best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    }
     const auto rate = [](double bytes) {
         return benchmark::Counter(bytes, benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
     };
     state.counters["GB/s"] = rate(static_cast<double>(narrow_bytes));
     state.counters["moved_GB/s"] = rate(static_cast<double>(narrow_bytes + wide_bytes));
+    state.counters["best_GB/s"] = static_cast<double>(narrow_bytes) / best / 1e9;
+    state.counters["best_moved_GB/s"] = static_cast<double>(narrow_bytes + wide_bytes) / best / 1e9;
 }
 
 /// Reads every byte of a buffer of 2 x range(0) bytes once (a vector sum of its 32-bit words).
@@ -43,7 +56,7 @@ void BM_read(benchmark::State& state) {
     const std::vector<std::uint32_t> words(count, 1u);
     const hn::ScalableTag<std::uint32_t> d;
     const std::size_t lanes = hn::Lanes(d);
-    for (auto _ : state) {
+    measure(state, 4 * count, 0, [&] {
         auto s0 = hn::Zero(d), s1 = s0, s2 = s0, s3 = s0;
         for (std::size_t i = 0; i + 4 * lanes <= count; i += 4 * lanes) {
             s0 = hn::Add(s0, hn::LoadU(d, words.data() + i));
@@ -52,8 +65,7 @@ void BM_read(benchmark::State& state) {
             s3 = hn::Add(s3, hn::LoadU(d, words.data() + i + 3 * lanes));
         }
         benchmark::DoNotOptimize(hn::GetLane(hn::SumOfLanes(d, hn::Add(hn::Add(s0, s1), hn::Add(s2, s3)))));
-    }
-    report(state, 4 * count, 0);
+    });
 }
 
 void decode(benchmark::State& state, dtype type) {
@@ -61,11 +73,10 @@ void decode(benchmark::State& state, dtype type) {
     const auto halves = random_halves(count, type);
     std::vector<float> out(count);
     const auto bytes = std::as_bytes(std::span(halves));
-    for (auto _ : state) {
+    measure(state, 2 * count, 4 * count, [&] {
         convert_to_f32(type, bytes, out, "bench");
         benchmark::DoNotOptimize(out.data());
-    }
-    report(state, 2 * count, 4 * count);
+    });
 }
 
 void encode(benchmark::State& state, dtype type) {
@@ -74,11 +85,10 @@ void encode(benchmark::State& state, dtype type) {
     std::vector<float> values(count);
     convert_to_f32(type, std::as_bytes(std::span(halves)), values, "bench");
     std::vector<std::byte> out(2 * count);
-    for (auto _ : state) {
+    measure(state, 2 * count, 4 * count, [&] {
         convert_from_f32(values, type, out, "bench");
         benchmark::DoNotOptimize(out.data());
-    }
-    report(state, 2 * count, 4 * count);
+    });
 }
 
 /// The scalar functions one value at a time: what convert_to_f32 did before it was vectorised.
@@ -86,11 +96,10 @@ void BM_f16_to_f32_scalar(benchmark::State& state) {
     const auto count = static_cast<std::size_t>(state.range(0));
     const auto halves = random_halves(count, dtype::f16);
     std::vector<float> out(count);
-    for (auto _ : state) {
+    measure(state, 2 * count, 4 * count, [&] {
         for (std::size_t i = 0; i < count; ++i) out[i] = f16_to_f32(halves[i]);
         benchmark::DoNotOptimize(out.data());
-    }
-    report(state, 2 * count, 4 * count);
+    });
 }
 
 void BM_f16_to_f32(benchmark::State& state) { decode(state, dtype::f16); }
