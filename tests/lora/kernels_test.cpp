@@ -28,10 +28,10 @@ bool same_bits(float a, float b) { return std::bit_cast<std::uint32_t>(a) == std
 }  // namespace
 
 TEST_CASE("weighted sums over many jobs equal the scalar module-by-module sum bit for bit", "[lora][kernels]") {
-    // lengths that are no multiple of any vector width, one past a tile, and large enough to
-    // run on every thread; module counts around the four-at-a-time unrolling
+    // lengths that are no multiple of any vector width, one past a tile, and (with 20 modules)
+    // enough work to run on every thread; module counts around the four-at-a-time unrolling
     for (const std::size_t n : {1, 3, 4, 5, 20}) {
-        const std::vector<std::size_t> lengths{1, 37, 16384 + 5, 70001, 16};
+        const std::vector<std::size_t> lengths{1, 37, 16384 + 5, 70001, 16, (1 << 18) + 3};
         std::vector<std::vector<float>> stacks, outs;
         for (std::size_t k = 0; k < lengths.size(); ++k) {
             stacks.push_back(random_values(n * lengths[k], static_cast<std::uint32_t>(7 * k + n)));
@@ -58,7 +58,7 @@ TEST_CASE("weighted sums over many jobs equal the scalar module-by-module sum bi
 TEST_CASE("scaled column concatenations equal their definition bit for bit", "[lora][kernels]") {
     for (const std::size_t rank : {1, 3, 4, 16, 20}) {
         const std::size_t n = 5;
-        const std::vector<std::size_t> rows{1, 7, 3000};
+        const std::vector<std::size_t> rows{1, 7, 3000, 50000};
         std::vector<std::vector<float>> sources, outs;
         for (std::size_t k = 0; k < rows.size(); ++k) {
             sources.push_back(random_values(n * rows[k] * rank, static_cast<std::uint32_t>(k + rank)));

@@ -29,8 +29,10 @@ struct concat_job {
 
 namespace detail {
 
-/// Below this many floats moved, a kernel runs on the calling thread.
-inline constexpr std::size_t parallel_floats = std::size_t{1} << 18;
+/// Below this many floats moved (16 MiB), a kernel runs on the calling thread: waking the
+/// other threads costs tens of microseconds, and up to a time slice when another program
+/// holds their cores.
+inline constexpr std::size_t parallel_floats = std::size_t{1} << 22;
 /// Contiguous shares the work is cut into; a static schedule gives each thread a run of them.
 inline constexpr std::size_t shares = 64;
 /// Floats of the output accumulated in cache while every module streams past (64 KiB: the L2
