@@ -172,41 +172,59 @@ constexpr combination::reduction reduction_of() {
 
 }  // namespace
 
+/// Composes `pool` with C and checks every entry against combination::reduce on copies of
+/// the stacks, with the same masks, bit for bit.
+template <class C>
+void check_against_definition(const lora_pool& pool, const std::vector<double>& w, double density, majority_sign sign) {
+    constexpr auto R = reduction_of<C>();
+    C composer;
+    composer.options.density = density;
+    composer.options.sign = sign;
+    composer.options.seed = 9;
+    auto out = composer.allocate(pool);
+    composer.compose(pool, w, out);
+    for (std::size_t t = 0; t < pool.stacks().size(); ++t) {
+        const auto& stack = pool.stacks()[t];
+        std::vector<double> roots;
+        for (std::size_t i = 0; i < w.size(); ++i) roots.push_back(std::sqrt(w[i] * static_cast<double>(stack.scaling[i])));
+        for (const std::string part : {"A", "B"}) {
+            const auto& values = part == "A" ? stack.a : stack.b;
+            const std::size_t block = values.size() / w.size();
+            std::vector<std::vector<float>> tensors;
+            for (std::size_t i = 0; i < w.size(); ++i)
+                tensors.emplace_back(values.begin() + static_cast<std::ptrdiff_t>(i * block), values.begin() + static_cast<std::ptrdiff_t>((i + 1) * block));
+            std::vector<float> expected(block);
+            combination::reduce<R>(tensors, roots, density, sign, combination::mask_source(composer.options, t, stack.module, part), expected);
+            const auto& got = part == "A" ? out[t].a : out[t].b;
+            for (std::size_t j = 0; j < block; ++j)
+                if (std::bit_cast<std::uint32_t>(got[j]) != std::bit_cast<std::uint32_t>(expected[j]))
+                    FAIL(stack.module << " " << part << "[" << j << "]: " << got[j] << ", the definition " << expected[j]);
+        }
+    }
+}
+
 TEMPLATE_TEST_CASE("the pruning types' vector kernels give the bits of the scalar definition", "[lora][combination]", combine_magnitude_prune,
                    combine_ties, combine_dare_linear, combine_dare_ties) {
-    constexpr auto R = reduction_of<TestType>();
     const std::vector<double> w{0.7, 0.4, 1.3, 0.0, 2.5};
     for (const bool quantized : {false, true})
         for (const double density : {0.0, 0.1, 0.5, 0.77, 1.0})
             for (const auto sign : {majority_sign::total, majority_sign::frequency}) {
                 INFO("quantized " << quantized << ", density " << density << ", sign " << static_cast<int>(sign));
-                const auto pool = random_pool(quantized);
-                TestType composer;
-                composer.options.density = density;
-                composer.options.sign = sign;
-                composer.options.seed = 9;
-                auto out = composer.allocate(pool);
-                composer.compose(pool, w, out);
-                for (std::size_t t = 0; t < pool.stacks().size(); ++t) {
-                    const auto& stack = pool.stacks()[t];
-                    std::vector<double> roots;
-                    for (std::size_t i = 0; i < w.size(); ++i) roots.push_back(std::sqrt(w[i] * static_cast<double>(stack.scaling[i])));
-                    for (const std::string part : {"A", "B"}) {
-                        const auto& values = part == "A" ? stack.a : stack.b;
-                        const std::size_t block = values.size() / w.size();
-                        std::vector<std::vector<float>> tensors;
-                        for (std::size_t i = 0; i < w.size(); ++i)
-                            tensors.emplace_back(values.begin() + static_cast<std::ptrdiff_t>(i * block),
-                                                 values.begin() + static_cast<std::ptrdiff_t>((i + 1) * block));
-                        std::vector<float> expected(block);
-                        combination::reduce<R>(tensors, roots, density, sign, combination::mask_source(composer.options, t, stack.module, part), expected);
-                        const auto& got = part == "A" ? out[t].a : out[t].b;
-                        for (std::size_t j = 0; j < block; ++j)
-                            if (std::bit_cast<std::uint32_t>(got[j]) != std::bit_cast<std::uint32_t>(expected[j]))
-                                FAIL(stack.module << " " << part << "[" << j << "]: " << got[j] << ", the definition " << expected[j]);
-                    }
-                }
+                check_against_definition<TestType>(random_pool(quantized), w, density, sign);
             }
+}
+
+TEMPLATE_TEST_CASE("on a pool large enough to reduce its targets in parallel, the same bits", "[lora][combination]", combine_ties,
+                   combine_dare_linear) {
+    const std::vector<lora_target> shapes{{"t0", 1024, 2048}, {"t1", 2048, 1024}, {"t2", 2047, 2049}, {"t3", 2048, 2048}};  // 4.6 M floats
+    auto pool = lora_pool::with_shapes(5, shapes, 64, 2.0f);
+    std::mt19937 random(6);
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    for (auto& stack : pool.stacks()) {
+        for (auto& v : stack.a) v = normal(random);
+        for (auto& v : stack.b) v = normal(random);
+    }
+    check_against_definition<TestType>(pool, {0.7, 0.4, 1.3, 0.1, 2.5}, 0.3, majority_sign::total);
 }
 
 TEST_CASE("DARE's counter-based masks keep each entry with probability density, independently per adapter", "[lora][combination]") {

@@ -327,7 +327,9 @@ struct combine_lora_space {
             for (std::size_t k = 0; k < jobs; ++k) run(k, scratch);
             return;
         }
-#pragma omp parallel
+        std::size_t floats = 0;
+        for (const auto& stack : pool.stacks()) floats += stack.a.size() + stack.b.size();
+#pragma omp parallel if (floats > lora::detail::parallel_floats)
         {
             combination::reduce_scratch scratch;
 #pragma omp for schedule(dynamic)
@@ -425,7 +427,9 @@ struct combine_svd {
             for (std::size_t t = 0; t < pool.stacks().size(); ++t) run(t, scratch);
             return;
         }
-#pragma omp parallel
+        std::size_t floats = 0;  // of the deltas
+        for (const auto& stack : pool.stacks()) floats += n * stack.out_features * stack.in_features;
+#pragma omp parallel if (floats > lora::detail::parallel_floats)
         {
             combination::reduce_scratch scratch;
 #pragma omp for schedule(dynamic)
