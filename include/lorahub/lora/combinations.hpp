@@ -216,6 +216,7 @@ template <reduction R>
 void reduce_fast(std::span<const float* const> values, std::span<const double> weights, const combination_options& options, std::size_t target,
                  const std::string& module, std::string_view part, std::span<float> out, reduce_scratch& scratch) {
     const std::size_t n = values.size(), length = out.size();
+    if (n > 4096) throw argument_error(std::string(reduction_name(R)), "combines at most 4096 modules");
     const bool dare = uses_dare(R) && options.density < 1.0;
     const bool given = dare && static_cast<bool>(options.masks);
     scratch.tensors.resize(n);

@@ -132,8 +132,8 @@ inline kept_set largest_magnitudes(std::span<const float> tensor, double density
 }
 
 /// DARE's keep decisions for entry j of one (target, tensor, adapter) stream: a counter-based
-/// hash (two rounds of MurmurHash3's finaliser over j and the stream's keys), its top 24 bits
-/// below density 2^24. Independent of the order and the thread that asks.
+/// hash (MurmurHash3's finaliser over (j + key2) ^ key1, the keys drawn from the seed and the
+/// stream by splitmix64), its top 24 bits below density 2^24. Independent of the order and the thread that asks.
 struct dare_stream {
     std::uint32_t key1, key2, threshold;
 
@@ -153,7 +153,7 @@ struct dare_stream {
         const double scaled = std::clamp(density, 0.0, 1.0) * 16777216.0;
         return {static_cast<std::uint32_t>(z), static_cast<std::uint32_t>(z >> 32), static_cast<std::uint32_t>(std::llround(scaled))};
     }
-    bool keeps(std::size_t j) const { return (mix(mix(static_cast<std::uint32_t>(j) ^ key1) ^ key2) >> 8) < threshold; }
+    bool keeps(std::size_t j) const { return (mix((static_cast<std::uint32_t>(j) + key2) ^ key1) >> 8) < threshold; }
 };
 
 namespace detail {
@@ -196,7 +196,7 @@ void reduce_pruned(std::span<const detail::pruned_tensor> tensors, std::span<con
             return hn::IfThenElseZero(hn::RebindMask(df, hn::Or(hn::Gt(key, threshold), hn::And(hn::Eq(key, threshold), before))), x);
         } else {
             if (t.mask) return hn::IfThenElseZero(hn::Ne(hn::LoadU(df, t.mask + j), hn::Zero(df)), x);
-            auto h = hn::Xor(hn::BitCast(du, hn::Iota(di, static_cast<std::int32_t>(j))), hn::Set(du, t.dare.key1));
+            auto h = hn::Xor(hn::Add(hn::BitCast(du, hn::Iota(di, static_cast<std::int32_t>(j))), hn::Set(du, t.dare.key2)), hn::Set(du, t.dare.key1));
             auto mix = [&](auto v) {
                 v = hn::Xor(v, hn::ShiftRight<16>(v));
                 v = hn::Mul(v, hn::Set(du, 0x85ebca6bu));
@@ -204,7 +204,7 @@ void reduce_pruned(std::span<const detail::pruned_tensor> tensors, std::span<con
                 v = hn::Mul(v, hn::Set(du, 0xc2b2ae35u));
                 return hn::Xor(v, hn::ShiftRight<16>(v));
             };
-            h = mix(hn::Xor(mix(h), hn::Set(du, t.dare.key2)));
+            h = mix(h);
             const auto keep = hn::Lt(hn::BitCast(di, hn::ShiftRight<8>(h)), hn::Set(di, static_cast<std::int32_t>(t.dare.threshold)));
             return hn::IfThenElseZero(hn::RebindMask(df, keep), x);
         }
