@@ -9,16 +9,23 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <type_traits>
 #include <vector>
 
 #include <lorahub/lorahub.hpp>
 
 namespace {
 
-/// Bytes a composition streams: every module's A and B read once, the result written once.
+/// Bytes a composition streams: every module's A and B read once, the result written once
+/// (delta_sum's A' is the stacked A, copied at allocate(): it reads B and writes B' only).
+template <class Composer>
 std::size_t composed_bytes(const lorahub::lora_pool& pool) {
     std::size_t floats = 0;
-    for (const auto& target : pool.stacks()) floats += (pool.size() + 1) * (target.a.size() + target.b.size()) / pool.size();
+    for (const auto& target : pool.stacks()) {
+        const std::size_t read = std::is_same_v<Composer, lorahub::delta_sum> ? target.b.size() : target.a.size() + target.b.size();
+        const std::size_t written = std::is_same_v<Composer, lorahub::delta_sum> ? target.b.size() : read / pool.size();
+        floats += read + written;
+    }
     return floats * sizeof(float);
 }
 
@@ -45,7 +52,7 @@ int main(int argc, char** argv) try {
         for (int i = 0; i < repeats; ++i) Composer{}.compose(pool, w, composed);
         const double seconds = std::chrono::duration<double>(clock::now() - begun).count() / repeats;
         std::printf("%-12s %8.1f us per compose, %6.2f GB/s streamed\n", Composer::name.data(), seconds * 1e6,
-                    static_cast<double>(composed_bytes(pool)) / seconds / 1e9);
+                    static_cast<double>(composed_bytes<Composer>(pool)) / seconds / 1e9);
         return composed;
     };
     const auto composed = time_composer.operator()<weighted_ab>();  // LoraHub: A = sum w_i A_i, B = sum w_i B_i

@@ -16,6 +16,7 @@ packages=(
   libnlopt-dev libnlopt-cxx-dev libcli11-dev
   libpcre2-dev libicu-dev              # tokenizer.json: pre-tokenizer regexes, Unicode normalization
   libdnnl-dev ocl-icd-opencl-dev opencl-c-headers  # dnnl-config.cmake: find_package(OpenCL REQUIRED)
+  libhwy-dev                           # Highway: the SIMD merge kernels and dtype conversions
   catch2 libbenchmark-dev
   clang libclang-rt-dev libomp-dev  # libFuzzer for scripts/fuzz.sh; LLVM OpenMP + Archer for scripts/tsan.sh
 )

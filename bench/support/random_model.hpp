@@ -12,9 +12,10 @@ namespace lorahub::bench {
 
 /// A model directory named `name` under the system temp dir: model.safetensors of random
 /// weights for `specs` (normal with standard deviation `sd`; tensors whose name holds "norm"
-/// are 1) and `config_text` as config.json. Written once and reused by later runs.
+/// are 1), stored as `type`, and `config_text` as config.json. Written once and reused by later runs.
 template <class Specs>
-std::filesystem::path cached_random_model(const std::string& name, const Specs& specs, const std::string& config_text, float sd) {
+std::filesystem::path cached_random_model(const std::string& name, const Specs& specs, const std::string& config_text, float sd,
+                                          dtype type = dtype::f32) {
     namespace fs = std::filesystem;
     const auto directory = fs::temp_directory_path() / name;
     if (fs::exists(directory / "model.safetensors")) return directory;
@@ -30,7 +31,7 @@ std::filesystem::path cached_random_model(const std::string& name, const Specs& 
         for (auto& value : values) value = norm ? 1.0f : normal(random);
         tensors.push_back({spec.name, spec.shape, std::move(values)});
     }
-    io::write_safetensors(directory / "model.safetensors", tensors, dtype::f32);
+    io::write_safetensors(directory / "model.safetensors", tensors, type);
     io::atomic_file config(directory / "config.json");
     config.write(config_text);
     config.commit();

@@ -3,8 +3,12 @@
 // every target, for the three score-pool modules with weights 0.7, 0.4, 1.3, density 0.5 and
 // svd rank 3; DARE with the masks PEFT drew, injected.
 #include <algorithm>
+#include <bit>
 #include <cmath>
+#include <cstdint>
+#include <random>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -138,4 +142,132 @@ TEST_CASE("DARE without injected masks is seeded: same seed, same result; anothe
     other.compose(pool, weights, c);
     CHECK(a[0].a == b[0].a);
     CHECK(a[0].a != c[0].a);
+}
+
+namespace {
+
+/// A pool of 5 random modules on two targets whose block lengths are no multiple of a vector;
+/// `quantized` rounds the entries to a coarse grid, so that magnitudes tie often.
+lora_pool random_pool(bool quantized) {
+    const std::vector<lora_target> shapes{{"t0", 29, 37}, {"t1", 64, 40}};
+    auto pool = lora_pool::with_shapes(5, shapes, 4, 2.0f);
+    std::mt19937 random(quantized ? 5 : 4);
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    auto value = [&] { return quantized ? std::round(normal(random) * 4.0f) / 4.0f : normal(random); };
+    for (auto& stack : pool.stacks()) {
+        for (auto& v : stack.a) v = value();
+        for (auto& v : stack.b) v = value();
+        for (std::size_t i = 0; i < stack.scaling.size(); ++i) stack.scaling[i] = 0.5f + 0.25f * static_cast<float>(i);
+    }
+    return pool;
+}
+
+template <class C>
+constexpr combination::reduction reduction_of() {
+    if constexpr (std::is_same_v<C, combine_magnitude_prune>) return combination::reduction::magnitude_prune;
+    else if constexpr (std::is_same_v<C, combine_ties>) return combination::reduction::ties;
+    else if constexpr (std::is_same_v<C, combine_dare_linear>) return combination::reduction::dare_linear;
+    else return combination::reduction::dare_ties;
+}
+
+}  // namespace
+
+/// Composes `pool` with C and checks every entry against combination::reduce on copies of
+/// the stacks, with the same masks, bit for bit.
+template <class C>
+void check_against_definition(const lora_pool& pool, const std::vector<double>& w, double density, majority_sign sign) {
+    constexpr auto R = reduction_of<C>();
+    C composer;
+    composer.options.density = density;
+    composer.options.sign = sign;
+    composer.options.seed = 9;
+    auto out = composer.allocate(pool);
+    composer.compose(pool, w, out);
+    for (std::size_t t = 0; t < pool.stacks().size(); ++t) {
+        const auto& stack = pool.stacks()[t];
+        std::vector<double> roots;
+        for (std::size_t i = 0; i < w.size(); ++i) roots.push_back(std::sqrt(w[i] * static_cast<double>(stack.scaling[i])));
+        for (const std::string part : {"A", "B"}) {
+            const auto& values = part == "A" ? stack.a : stack.b;
+            const std::size_t block = values.size() / w.size();
+            std::vector<std::vector<float>> tensors;
+            for (std::size_t i = 0; i < w.size(); ++i)
+                tensors.emplace_back(values.begin() + static_cast<std::ptrdiff_t>(i * block), values.begin() + static_cast<std::ptrdiff_t>((i + 1) * block));
+            std::vector<float> expected(block);
+            combination::reduce<R>(tensors, roots, density, sign, combination::mask_source(composer.options, t, stack.module, part), expected);
+            const auto& got = part == "A" ? out[t].a : out[t].b;
+            for (std::size_t j = 0; j < block; ++j)
+                if (std::bit_cast<std::uint32_t>(got[j]) != std::bit_cast<std::uint32_t>(expected[j]))
+                    FAIL(stack.module << " " << part << "[" << j << "]: " << got[j] << ", the definition " << expected[j]);
+        }
+    }
+}
+
+TEMPLATE_TEST_CASE("the pruning types' vector kernels give the bits of the scalar definition", "[lora][combination]", combine_magnitude_prune,
+                   combine_ties, combine_dare_linear, combine_dare_ties) {
+    const std::vector<double> w{0.7, 0.4, 1.3, 0.0, 2.5};
+    for (const bool quantized : {false, true})
+        for (const double density : {0.0, 0.1, 0.5, 0.77, 1.0})
+            for (const auto sign : {majority_sign::total, majority_sign::frequency}) {
+                INFO("quantized " << quantized << ", density " << density << ", sign " << static_cast<int>(sign));
+                check_against_definition<TestType>(random_pool(quantized), w, density, sign);
+            }
+}
+
+TEMPLATE_TEST_CASE("on a pool large enough to reduce its targets in parallel, the same bits", "[lora][combination]", combine_ties,
+                   combine_dare_linear) {
+    const std::vector<lora_target> shapes{{"t0", 1024, 2048}, {"t1", 2048, 1024}, {"t2", 2047, 2049}, {"t3", 2048, 2048}};  // 4.6 M floats
+    auto pool = lora_pool::with_shapes(5, shapes, 64, 2.0f);
+    std::mt19937 random(6);
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    for (auto& stack : pool.stacks()) {
+        for (auto& v : stack.a) v = normal(random);
+        for (auto& v : stack.b) v = normal(random);
+    }
+    check_against_definition<TestType>(pool, {0.7, 0.4, 1.3, 0.1, 2.5}, 0.3, majority_sign::total);
+}
+
+TEST_CASE("DARE's counter-based masks keep each entry with probability density, independently per adapter", "[lora][combination]") {
+    const std::size_t length = 1 << 20;
+    for (const double density : {0.1, 0.5, 0.9}) {
+        const auto first = combination::dare_stream::of(42, 3, 1, 0, density), second = combination::dare_stream::of(42, 3, 1, 1, density);
+        std::size_t kept = 0, both = 0;
+        for (std::size_t j = 0; j < length; ++j) {
+            kept += first.keeps(j);
+            both += first.keeps(j) && second.keeps(j);
+        }
+        const double n = static_cast<double>(length), sd = std::sqrt(n * density * (1 - density));
+        CHECK(std::abs(static_cast<double>(kept) - n * density) < 5 * sd);
+        const double sd_both = std::sqrt(n * density * density * (1 - density * density));
+        CHECK(std::abs(static_cast<double>(both) - n * density * density) < 5 * sd_both);
+    }
+}
+
+TEST_CASE("svd's factored SVD (rank N r below the matrix's side) equals the full SVD's truncation", "[lora][combination]") {
+    const auto pool = random_pool(false);
+    const std::vector<double> w{0.7, 0.4, 1.3, 0.1, 2.5};
+    for (const std::size_t rank : {1, 3, 8}) {
+        combine_svd_sum factored, exact;
+        factored.options.svd_rank = exact.options.svd_rank = rank;
+        exact.options.exact_svd = true;
+        auto ours = factored.allocate(pool), reference = exact.allocate(pool);
+        factored.compose(pool, w, ours);
+        exact.compose(pool, w, reference);
+        for (std::size_t t = 0; t < ours.size(); ++t) {
+            const auto& layer = ours[t];
+            double largest = 0, error = 0;
+            for (std::size_t o = 0; o < layer.out_features; ++o)
+                for (std::size_t i = 0; i < layer.in_features; ++i) {
+                    double mine = 0, theirs = 0;
+                    for (std::size_t k = 0; k < rank; ++k) {
+                        mine += static_cast<double>(layer.b[o * rank + k]) * layer.a[k * layer.in_features + i];
+                        theirs += static_cast<double>(reference[t].b[o * rank + k]) * reference[t].a[k * layer.in_features + i];
+                    }
+                    largest = std::max(largest, std::abs(theirs));
+                    error = std::max(error, std::abs(mine - theirs));
+                }
+            INFO("rank " << rank << ", target " << layer.module);
+            CHECK(error <= 1e-4 * largest);
+        }
+    }
 }

@@ -93,7 +93,7 @@ TEST_CASE("learn with CMA-ES populations scored together", "[tsan]") {
 }
 
 TEST_CASE("compose, RMSNorm and activations above their parallel thresholds equal serial loops", "[tsan]") {
-    const std::size_t modules = 20, length = 40000;
+    const std::size_t modules = 20, length = 1 << 18;  // 5 M floats: past lora::weighted_sums' parallel threshold
     std::vector<float> stack(modules * length), out(length);
     for (std::size_t i = 0; i < stack.size(); ++i) stack[i] = static_cast<float>((i * 7919) % 1000) / 1000.0f - 0.5f;
     std::vector<double> w(modules);

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "lorahub/core/error.hpp"
+#include "lorahub/core/simd.hpp"
 
 namespace lorahub {
 
@@ -124,6 +125,96 @@ T load_unaligned(const std::byte* at) {
     std::memcpy(&value, at, sizeof(T));
     return value;
 }
+
+/// The four 16-bit conversions a vector at a time, bit for bit the scalar functions above
+/// (NaN payloads included), which convert the tail. Integer arithmetic throughout: F16C's
+/// vcvtph2ps would quiet signalling NaNs, AVX512-BF16's vcvtneps2bf16 flushes subnormals.
+enum class half_kind { f16, bf16 };
+inline constexpr std::size_t streaming_bytes = std::size_t{8} << 20;
+
+template <half_kind K>
+void halves_to_f32(const std::byte* in, float* out, std::size_t n) {
+    namespace hn = simd::hn;
+    const hn::ScalableTag<std::uint32_t> du;
+    const hn::Rebind<std::uint16_t, decltype(du)> dh;
+    const std::size_t lanes = hn::Lanes(du);
+    // past the caches, whole vectors go around them (no read for ownership of the output)
+    std::size_t i = 0;
+    const bool stream = n * sizeof(float) >= streaming_bytes;
+    if (stream)
+        for (; i < n && reinterpret_cast<std::uintptr_t>(out + i) % (lanes * sizeof(float)) != 0; ++i)
+            out[i] = K == half_kind::f16 ? f16_to_f32(load_unaligned<std::uint16_t>(in + 2 * i)) : bf16_to_f32(load_unaligned<std::uint16_t>(in + 2 * i));
+    auto store = [&](auto bits) {
+        if (stream) hn::Stream(bits, du, reinterpret_cast<std::uint32_t*>(out + i));
+        else hn::StoreU(bits, du, reinterpret_cast<std::uint32_t*>(out + i));
+    };
+    for (; i + lanes <= n; i += lanes) {
+        const auto h = hn::PromoteTo(du, hn::LoadU(dh, reinterpret_cast<const std::uint16_t*>(in + 2 * i)));
+        if constexpr (K == half_kind::bf16) {
+            store(hn::ShiftLeft<16>(h));
+        } else {
+            // exponent and mantissa moved into place and rebiased (15 -> 127); inf / NaN get
+            // the top exponent; subnormals, as 2^-14 (1 + m / 1024) - 2^-14, exactly m 2^-24
+            const auto sign = hn::ShiftLeft<16>(hn::And(h, hn::Set(du, 0x8000u)));
+            auto bits = hn::ShiftLeft<13>(hn::And(h, hn::Set(du, 0x7fffu)));
+            const auto exponent = hn::And(bits, hn::Set(du, 0x0f800000u));
+            bits = hn::Add(bits, hn::Set(du, 0x38000000u));
+            bits = hn::IfThenElse(hn::Eq(exponent, hn::Set(du, 0x0f800000u)), hn::Add(bits, hn::Set(du, 0x38000000u)), bits);
+            const hn::RebindToFloat<decltype(du)> df;
+            const auto subnormal =
+                hn::BitCast(du, hn::Sub(hn::BitCast(df, hn::Add(bits, hn::Set(du, 0x00800000u))), hn::BitCast(df, hn::Set(du, 0x38800000u))));
+            bits = hn::IfThenElse(hn::Eq(exponent, hn::Zero(du)), subnormal, bits);
+            store(hn::Or(bits, sign));
+        }
+    }
+    if (stream) hwy::FlushStream();
+    for (; i < n; ++i) {
+        const auto h = load_unaligned<std::uint16_t>(in + 2 * i);
+        out[i] = K == half_kind::f16 ? f16_to_f32(h) : bf16_to_f32(h);
+    }
+}
+
+template <half_kind K>
+void f32_to_halves(const float* in, std::byte* out, std::size_t n) {
+    namespace hn = simd::hn;
+    const hn::ScalableTag<std::uint32_t> du;
+    const hn::RebindToSigned<decltype(du)> di;
+    const hn::RebindToFloat<decltype(du)> df;
+    const hn::Rebind<std::uint16_t, decltype(du)> dh;
+    const std::size_t lanes = hn::Lanes(du);
+    auto set = [&](std::uint32_t value) { return hn::Set(du, value); };
+    // magnitudes and bounds are below 2^31: compared as signed integers
+    auto below = [&](auto a, std::uint32_t bound) { return hn::RebindMask(du, hn::Lt(hn::BitCast(di, a), hn::BitCast(di, set(bound)))); };
+    std::size_t i = 0;
+    for (; i + lanes <= n; i += lanes) {
+        const auto bits = hn::BitCast(du, hn::LoadU(df, in + i));
+        const auto magnitude = hn::And(bits, set(0x7fffffffu));
+        const auto number = below(magnitude, 0x7f800001u);
+        const auto high = hn::ShiftRight<16>(bits);
+        hn::Vec<decltype(du)> half;
+        if constexpr (K == half_kind::bf16) {
+            const auto rounded = hn::ShiftRight<16>(hn::Add(bits, hn::Add(set(0x7fffu), hn::And(high, set(1u)))));
+            half = hn::IfThenElse(number, rounded, hn::Or(high, set(0x40u)));
+        } else {
+            // normal: rebias (127 -> 15) and round to nearest even on the 13 dropped bits;
+            // subnormal: adding 0.5f rounds the value to a multiple of 2^-24 in the FPU's
+            // nearest-even mode, leaving the half's mantissa in the low bits
+            const auto odd = hn::And(hn::ShiftRight<13>(magnitude), set(1u));
+            const auto normal = hn::ShiftRight<13>(hn::Sub(hn::Add(magnitude, hn::Add(set(0xfffu), odd)), set(0x38000000u)));
+            const auto subnormal = hn::Sub(hn::BitCast(du, hn::Add(hn::BitCast(df, magnitude), hn::Set(df, 0.5f))), set(0x3f000000u));
+            const auto quiet = hn::Or(set(0x7e00u), hn::And(hn::ShiftRight<13>(magnitude), set(0x3ffu)));
+            half = hn::IfThenElse(below(magnitude, 0x38800000u), subnormal, normal);
+            half = hn::IfThenElse(below(magnitude, 0x477ff000u), half, set(0x7c00u));
+            half = hn::IfThenElse(number, half, quiet);
+            half = hn::Or(half, hn::And(high, set(0x8000u)));
+        }
+        hn::StoreU(hn::TruncateTo(dh, half), dh, reinterpret_cast<std::uint16_t*>(out + 2 * i));
+    }
+    for (; i < n; ++i) {
+        const std::uint16_t h = K == half_kind::f16 ? f32_to_f16(in[i]) : f32_to_bf16(in[i]);
+        std::memcpy(out + 2 * i, &h, 2);
+    }
+}
 }  // namespace detail
 
 /// Converts `count` little-endian elements of `type` at `source` (any alignment) to float.
@@ -140,12 +231,8 @@ inline void convert_to_f32(dtype type, std::span<const std::byte> source, std::s
     using detail::load_unaligned;
     switch (type) {
         case dtype::f32: std::memcpy(out, in, n * 4); return;
-        case dtype::f16:
-            for (std::size_t i = 0; i < n; ++i) out[i] = f16_to_f32(load_unaligned<std::uint16_t>(in + 2 * i));
-            return;
-        case dtype::bf16:
-            for (std::size_t i = 0; i < n; ++i) out[i] = bf16_to_f32(load_unaligned<std::uint16_t>(in + 2 * i));
-            return;
+        case dtype::f16: detail::halves_to_f32<detail::half_kind::f16>(in, out, n); return;
+        case dtype::bf16: detail::halves_to_f32<detail::half_kind::bf16>(in, out, n); return;
         case dtype::f64:
             for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<float>(load_unaligned<double>(in + 8 * i));
             return;
@@ -179,18 +266,8 @@ inline void convert_from_f32(std::span<const float> source, dtype type, std::spa
     if (source.empty()) return;
     switch (type) {
         case dtype::f32: std::memcpy(out, source.data(), source.size() * 4); return;
-        case dtype::f16:
-            for (std::size_t i = 0; i < source.size(); ++i) {
-                const std::uint16_t h = f32_to_f16(source[i]);
-                std::memcpy(out + 2 * i, &h, 2);
-            }
-            return;
-        case dtype::bf16:
-            for (std::size_t i = 0; i < source.size(); ++i) {
-                const std::uint16_t h = f32_to_bf16(source[i]);
-                std::memcpy(out + 2 * i, &h, 2);
-            }
-            return;
+        case dtype::f16: detail::f32_to_halves<detail::half_kind::f16>(source.data(), out, source.size()); return;
+        case dtype::bf16: detail::f32_to_halves<detail::half_kind::bf16>(source.data(), out, source.size()); return;
         default:
             throw unsupported_error(subject, "conversion from F32 to " + std::string(name_of(type)) + " is not supported");
     }

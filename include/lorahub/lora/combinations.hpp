@@ -18,8 +18,12 @@
 ///
 /// The combined adapter has r = lora_alpha = its rank (scaling 1; sqrt(rank) with rsLoRA,
 /// which then scales the combination by sqrt(rank): PEFT's new config says so). DARE masks come from `options.masks` when set (tests inject
-/// PEFT's), else from random_source(options.seed), drawn per target, then A before B
-/// (or the delta), adapter by adapter.
+/// PEFT's; asked for per target, A before B (or the delta), adapter by adapter), else from
+/// dare_stream: a counter-based hash of (options.seed, target, tensor, adapter, entry), so
+/// that targets reduce in parallel and any thread draws the same mask.
+///
+/// The reductions run as vector kernels (pruning.hpp) that give the bits of the scalar
+/// definition combination::reduce below.
 
 #include <algorithm>
 #include <cmath>
@@ -37,13 +41,12 @@
 
 #include "lorahub/core/error.hpp"
 #include "lorahub/core/lora.hpp"
-#include "lorahub/core/random.hpp"
+#include "lorahub/core/simd.hpp"
 #include "lorahub/lora/kernels.hpp"
 #include "lorahub/lora/pool.hpp"
+#include "lorahub/lora/pruning.hpp"
 
 namespace lorahub {
-
-enum class majority_sign { total, frequency };
 
 /// The sign election named "total" or "frequency" (the CLI's --majority-sign, Python's majority_sign=).
 inline majority_sign majority_sign_named(std::string_view name) {
@@ -61,14 +64,13 @@ struct combination_options {
     double density = 1.0;  ///< fraction of entries kept by the pruning types, in [0, 1]
     majority_sign sign = majority_sign::total;
     std::size_t svd_rank = 0;            ///< 0: the modules' rank
+    bool exact_svd = false;              ///< svd: the full SVD of the delta even where its rank N r allows the factored one
     std::optional<double> svd_clamp{};   ///< quantile in (0, 1] of the SVD factors' entries
     std::uint64_t seed = 42;             ///< DARE's masks when `masks` is empty
     dare_mask_source masks{};
 };
 
 namespace combination {
-
-enum class reduction { sum, magnitude_prune, ties, dare_linear, dare_ties };
 
 /// Keeps the int(density n) entries of largest magnitude (ties broken towards the lower index).
 inline void magnitude_prune(std::span<float> tensor, double density) {
@@ -88,7 +90,8 @@ inline void magnitude_prune(std::span<float> tensor, double density) {
 }
 
 /// out = the reduction R of `tensors` (each out.size() floats) with `weights`. `tensors` is
-/// modified (pruned in place). `mask_for(i, mask)` fills adapter i's DARE mask.
+/// modified (pruned in place). `mask_for(i, mask)` fills adapter i's DARE mask. The scalar
+/// definition: the composers run reduce_pruned (pruning.hpp), tested against this bit for bit.
 template <reduction R>
 void reduce(std::vector<std::vector<float>>& tensors, std::span<const double> weights, double density, majority_sign sign,
             const std::function<void(std::size_t, std::span<float>)>& mask_for, std::span<float> out) {
@@ -116,7 +119,7 @@ void reduce(std::vector<std::vector<float>>& tensors, std::span<const double> we
             for (std::size_t i = 0; i < n; ++i) {
                 const float x = tensors[i][j];
                 if (static_cast<float>((x > 0.0f) - (x < 0.0f)) != majority) continue;
-                total += static_cast<float>(weights[i]) * x;
+                total = simd::mul_add(static_cast<float>(weights[i]), x, total);
                 agreeing += 1.0f;
             }
             out[j] = total / std::max(agreeing, 1.0f);
@@ -124,7 +127,7 @@ void reduce(std::vector<std::vector<float>>& tensors, std::span<const double> we
     } else {
         for (std::size_t j = 0; j < length; ++j) {
             float total = 0.0f;
-            for (std::size_t i = 0; i < n; ++i) total += static_cast<float>(weights[i]) * tensors[i][j];
+            for (std::size_t i = 0; i < n; ++i) total = simd::mul_add(static_cast<float>(weights[i]), tensors[i][j], total);
             out[j] = total;
         }
     }
@@ -184,13 +187,58 @@ inline float combined_scaling(const lora_pool& pool, std::size_t rank) {
     return pool.config().use_rslora ? static_cast<float>(std::sqrt(static_cast<double>(rank))) : 1.0f;
 }
 
-/// DARE masks for one target: `options.masks`, or Bernoulli draws from `random`.
-inline std::function<void(std::size_t, std::span<float>)> mask_source(const combination_options& options, random_source& random,
+/// DARE masks for one tensor (`part`: "A", "B" or "delta", numbered 0, 1, 2) of target
+/// number `target`: `options.masks`, or the counter-based draws of dare_stream.
+inline std::function<void(std::size_t, std::span<float>)> mask_source(const combination_options& options, std::size_t target,
                                                                       const std::string& module, std::string_view part) {
-    return [&options, &random, &module, part](std::size_t adapter, std::span<float> mask) {
+    const std::size_t part_index = part == "A" ? 0 : part == "B" ? 1 : 2;
+    return [&options, target, &module, part, part_index](std::size_t adapter, std::span<float> mask) {
         if (options.masks) return options.masks(module, part, adapter, options.density, mask);
-        for (auto& value : mask) value = random.uniform() < options.density ? 1.0f : 0.0f;
+        const auto stream = dare_stream::of(options.seed, target, part_index, adapter, options.density);
+        for (std::size_t j = 0; j < mask.size(); ++j) mask[j] = stream.keeps(j) ? 1.0f : 0.0f;
     };
+}
+
+/// What reduce_fast() reuses from call to call (one per thread).
+struct reduce_scratch {
+    std::vector<const float*> values;
+    std::vector<double> weights;
+    std::vector<std::uint32_t> keys;
+    std::vector<detail::pruned_tensor> tensors;
+    std::vector<float> float_weights, masks;
+};
+
+/// out = the reduction R of the N tensors at `values` (out.size() floats each) with
+/// `weights` (rounded to float), as reduce() defines it, by the vector kernel: magnitude
+/// thresholds per tensor, DARE masks from `options.masks` (asked for here, in order) or
+/// dare_stream.
+template <reduction R>
+void reduce_fast(std::span<const float* const> values, std::span<const double> weights, const combination_options& options, std::size_t target,
+                 const std::string& module, std::string_view part, std::span<float> out, reduce_scratch& scratch) {
+    const std::size_t n = values.size(), length = out.size();
+    if (n > 4096) throw argument_error(std::string(reduction_name(R)), "combines at most 4096 modules");
+    const bool dare = uses_dare(R) && options.density < 1.0;
+    const bool given = dare && static_cast<bool>(options.masks);
+    scratch.tensors.resize(n);
+    scratch.float_weights.resize(n);
+    if (given) {
+        scratch.masks.resize(n * length);
+        const auto mask_for = mask_source(options, target, module, part);
+        for (std::size_t i = 0; i < n; ++i) mask_for(i, std::span<float>(scratch.masks.data() + i * length, length));
+    }
+    const std::size_t part_index = part == "A" ? 0 : part == "B" ? 1 : 2;
+    for (std::size_t i = 0; i < n; ++i) {
+        auto& tensor = scratch.tensors[i];
+        tensor.values = values[i];
+        const std::span<const float> next = i + 1 < n ? std::span<const float>(values[i + 1], length) : std::span<const float>();
+        tensor.kept = prunes_by_magnitude(R) ? largest_magnitudes(std::span<const float>(values[i], length), options.density, scratch.keys, next)
+                                             : kept_set{0, length, false};
+        tensor.dare = dare_stream::of(options.seed, target, part_index, i, dare ? options.density : 1.0);
+        tensor.mask = given ? scratch.masks.data() + i * length : nullptr;
+        tensor.whole = prunes_by_magnitude(R) ? !tensor.kept.none && tensor.kept.key == 0 && tensor.kept.ties_before >= length : !dare;
+        scratch.float_weights[i] = static_cast<float>(weights[i]);
+    }
+    reduce_pruned<R>(scratch.tensors, scratch.float_weights, options.sign, out);
 }
 
 }  // namespace combination
@@ -212,19 +260,16 @@ struct combine_cat {
     }
     void compose(const lora_pool& pool, std::span<const double> w, std::vector<lora_layer>& out) const {
         pool.check_weights(w);
-        const std::size_t n = pool.size();
-        for (std::size_t t = 0; t < pool.stacks().size(); ++t) {
-            const auto& stack = pool.stacks()[t];
-            auto& layer = out[t];
-            for (std::size_t i = 0; i < n; ++i) {
-                const float factor = static_cast<float>(w[i] * static_cast<double>(stack.scaling[i]));
-                const float* a = stack.a.data() + i * stack.a_block();
-                float* a_out = layer.a.data() + i * stack.a_block();
-                for (std::size_t j = 0; j < stack.a_block(); ++j) a_out[j] = a[j] * factor;
-                for (std::size_t o = 0; o < stack.out_features; ++o)
-                    std::copy_n(stack.b.data() + i * stack.b_block() + o * stack.rank, stack.rank, layer.b.data() + o * layer.rank + i * stack.rank);
-            }
-        }
+        // one pass over both: job 2 t is target t's A' (one row of N blocks w_i s_i A_i), job
+        // 2 t + 1 its B' (out_features rows of N blocks B_i)
+        lora::scaled_column_concats(2 * pool.stacks().size(), w.size(), [&](std::size_t k, std::span<float> factors) {
+            const auto& stack = pool.stacks()[k / 2];
+            auto& layer = out[k / 2];
+            for (std::size_t i = 0; i < w.size(); ++i)
+                factors[i] = k % 2 == 0 ? static_cast<float>(w[i] * static_cast<double>(stack.scaling[i])) : 1.0f;
+            return k % 2 == 0 ? lora::concat_job{stack.a.data(), layer.a.data(), 1, stack.a_block()}
+                              : lora::concat_job{stack.b.data(), layer.b.data(), stack.out_features, stack.rank};
+        });
     }
 };
 
@@ -247,40 +292,58 @@ struct combine_lora_space {
     }
     void compose(const lora_pool& pool, std::span<const double> w, std::vector<lora_layer>& out) const {
         pool.check_weights(w);
-        random_source random(options.seed);
         const std::size_t n = pool.size();
-        for (std::size_t t = 0; t < pool.stacks().size(); ++t) {
-            const auto& stack = pool.stacks()[t];
-            std::vector<double> roots(n);
-            for (std::size_t i = 0; i < n; ++i) {
-                const double product = w[i] * static_cast<double>(stack.scaling[i]);
-                if (product < 0.0)
+        for (const auto& stack : pool.stacks())
+            for (std::size_t i = 0; i < n; ++i)
+                if (w[i] * static_cast<double>(stack.scaling[i]) < 0.0)
                     throw argument_error(std::string(name), "takes sqrt(weight x scaling) as PEFT does; module " + std::to_string(i + 1) +
                                                                 "'s is negative (PEFT would give NaN): use cat, svd or weighted-ab for negative weights");
-                roots[i] = std::sqrt(product);
+        if constexpr (R == combination::reduction::sum) {  // plain weighted sums: the streaming kernel, A and B of every target in one pass
+            lora::weighted_sums(2 * pool.stacks().size(), n, [&](std::size_t k, std::span<float> roots) {
+                const auto& stack = pool.stacks()[k / 2];
+                for (std::size_t i = 0; i < n; ++i) roots[i] = static_cast<float>(std::sqrt(w[i] * static_cast<double>(stack.scaling[i])));
+                auto& into = k % 2 == 0 ? out[k / 2].a : out[k / 2].b;
+                return lora::sum_job{(k % 2 == 0 ? stack.a : stack.b).data(), into.data(), into.size()};
+            });
+            return;
+        }
+        // job 2 t is target t's A, job 2 t + 1 its B: independent, shared among the threads
+        // unless the masks come from a callback (asked for in order, on this thread)
+        const std::size_t jobs = 2 * pool.stacks().size();
+        auto run = [&](std::size_t k, combination::reduce_scratch& scratch) {
+            const auto& stack = pool.stacks()[k / 2];
+            const bool is_a = k % 2 == 0;
+            const std::size_t block = is_a ? stack.a_block() : stack.b_block();
+            scratch.values.resize(n);
+            scratch.weights.resize(n);
+            for (std::size_t i = 0; i < n; ++i) {
+                scratch.values[i] = (is_a ? stack.a : stack.b).data() + i * block;
+                scratch.weights[i] = std::sqrt(w[i] * static_cast<double>(stack.scaling[i]));
             }
-            if constexpr (R == combination::reduction::sum) {  // plain weighted sums: the streaming kernel
-                lora::weighted_sum(stack.a, roots, out[t].a);
-                lora::weighted_sum(stack.b, roots, out[t].b);
-                continue;
-            }
-            auto split = [n](const std::vector<float>& source, std::size_t block) {
-                std::vector<std::vector<float>> tensors(n);
-                for (std::size_t i = 0; i < n; ++i)
-                    tensors[i].assign(source.begin() + static_cast<std::ptrdiff_t>(i * block), source.begin() + static_cast<std::ptrdiff_t>((i + 1) * block));
-                return tensors;
-            };
-            auto a = split(stack.a, stack.a_block());
-            combination::reduce<R>(a, roots, options.density, options.sign, combination::mask_source(options, random, stack.module, "A"), out[t].a);
-            auto b = split(stack.b, stack.b_block());
-            combination::reduce<R>(b, roots, options.density, options.sign, combination::mask_source(options, random, stack.module, "B"), out[t].b);
+            combination::reduce_fast<R>(scratch.values, scratch.weights, options, k / 2, stack.module, is_a ? "A" : "B",
+                                        is_a ? out[k / 2].a : out[k / 2].b, scratch);
+        };
+        if (options.masks && combination::uses_dare(R)) {
+            combination::reduce_scratch scratch;
+            for (std::size_t k = 0; k < jobs; ++k) run(k, scratch);
+            return;
+        }
+        std::size_t floats = 0;
+        for (const auto& stack : pool.stacks()) floats += stack.a.size() + stack.b.size();
+#pragma omp parallel if (floats > lora::detail::parallel_floats)
+        {
+            combination::reduce_scratch scratch;
+#pragma omp for schedule(dynamic)
+            for (std::size_t k = 0; k < jobs; ++k) run(k, scratch);
         }
     }
 };
 
 /// PEFT's SVD combinations: the reduction on the delta weights s_i B_i A_i with w_i s_i,
-/// then a rank-r' truncated SVD. One SVD per target per composition: for combining a pool
-/// once, not for the inner loop of a search.
+/// then a rank-r' truncated SVD. One SVD per target per composition (targets in parallel):
+/// for combining a pool once, not for the inner loop of a search. svd (the plain sum) has
+/// rank N r at most; below the matrix's smaller side it is factored through two thin QRs and
+/// an N r x N r SVD instead (options.exact_svd keeps the full SVD).
 template <combination::reduction R>
 struct combine_svd {
     static constexpr std::string_view name = combination::svd_name(R);
@@ -302,27 +365,49 @@ struct combine_svd {
     void compose(const lora_pool& pool, std::span<const double> w, std::vector<lora_layer>& out) const {
         pool.check_weights(w);
         using matrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-        random_source random(options.seed);
         const std::size_t n = pool.size();
-        for (std::size_t t = 0; t < pool.stacks().size(); ++t) {
+        auto run = [&](std::size_t t, combination::reduce_scratch& scratch) {
             const auto& stack = pool.stacks()[t];
             const auto rows = static_cast<Eigen::Index>(stack.out_features), cols = static_cast<Eigen::Index>(stack.in_features),
                        r = static_cast<Eigen::Index>(stack.rank);
-            std::vector<std::vector<float>> deltas(n, std::vector<float>(stack.out_features * stack.in_features));
-            std::vector<double> weights(n);
-            for (std::size_t i = 0; i < n; ++i) {
-                const Eigen::Map<const matrix> a(stack.a.data() + i * stack.a_block(), r, cols), b(stack.b.data() + i * stack.b_block(), rows, r);
-                Eigen::Map<matrix>(deltas[i].data(), rows, cols).noalias() = stack.scaling[i] * (b * a);
-                weights[i] = w[i] * static_cast<double>(stack.scaling[i]);
-            }
-            matrix delta(rows, cols);
-            combination::reduce<R>(deltas, weights, options.density, options.sign, combination::mask_source(options, random, stack.module, "delta"),
-                                   std::span<float>(delta.data(), static_cast<std::size_t>(delta.size())));
-            const Eigen::BDCSVD<matrix> svd(delta, Eigen::ComputeThinU | Eigen::ComputeThinV);
             auto& layer = out[t];
-            const auto k = static_cast<Eigen::Index>(layer.rank);
-            matrix u = svd.matrixU().leftCols(k) * svd.singularValues().head(k).asDiagonal();
-            matrix vt = svd.matrixV().leftCols(k).transpose();
+            const auto k = static_cast<Eigen::Index>(layer.rank), stacked = static_cast<Eigen::Index>(n) * r;
+            matrix u, vt;
+            if (R == combination::reduction::sum && options.exact_svd == false && stacked < std::min(rows, cols) && k <= stacked) {
+                // the weighted sum is B_c A_c with B_c = [c_1 B_1 ... c_N B_N], c_i = w_i s_i s_i,
+                // and A_c = [A_1; ...; A_N], of rank N r at most: with B_c = Q_b R_b and A_c^T =
+                // Q_a R_a, its SVD is Q_b U S V^T Q_a^T for the N r x N r product R_b R_a^T = U S V^T
+                matrix bc(rows, stacked), ac(stacked, cols);
+                for (std::size_t i = 0; i < n; ++i) {
+                    const auto c = static_cast<float>(w[i] * static_cast<double>(stack.scaling[i])) * stack.scaling[i];
+                    const auto at = static_cast<Eigen::Index>(i) * r;
+                    bc.middleCols(at, r) = c * Eigen::Map<const matrix>(stack.b.data() + i * stack.b_block(), rows, r);
+                    ac.middleRows(at, r) = Eigen::Map<const matrix>(stack.a.data() + i * stack.a_block(), r, cols);
+                }
+                const Eigen::HouseholderQR<matrix> qr_b(bc), qr_a(ac.transpose());
+                const matrix q_b = qr_b.householderQ() * matrix::Identity(rows, stacked), q_a = qr_a.householderQ() * matrix::Identity(cols, stacked);
+                const matrix r_b = qr_b.matrixQR().topRows(stacked).triangularView<Eigen::Upper>();
+                const matrix r_a = qr_a.matrixQR().topRows(stacked).triangularView<Eigen::Upper>();
+                const Eigen::BDCSVD<matrix> small(r_b * r_a.transpose(), Eigen::ComputeThinU | Eigen::ComputeThinV);
+                u = q_b * small.matrixU().leftCols(k) * small.singularValues().head(k).asDiagonal();
+                vt = (q_a * small.matrixV().leftCols(k)).transpose();
+            } else {
+                std::vector<std::vector<float>> deltas(n, std::vector<float>(stack.out_features * stack.in_features));
+                std::vector<double> weights(n);
+                for (std::size_t i = 0; i < n; ++i) {
+                    const Eigen::Map<const matrix> a(stack.a.data() + i * stack.a_block(), r, cols), b(stack.b.data() + i * stack.b_block(), rows, r);
+                    Eigen::Map<matrix>(deltas[i].data(), rows, cols).noalias() = stack.scaling[i] * (b * a);
+                    weights[i] = w[i] * static_cast<double>(stack.scaling[i]);
+                }
+                matrix delta(rows, cols);
+                scratch.values.resize(n);
+                for (std::size_t i = 0; i < n; ++i) scratch.values[i] = deltas[i].data();
+                combination::reduce_fast<R>(scratch.values, weights, options, t, stack.module, "delta",
+                                            std::span<float>(delta.data(), static_cast<std::size_t>(delta.size())), scratch);
+                const Eigen::BDCSVD<matrix> svd(delta, Eigen::ComputeThinU | Eigen::ComputeThinV);
+                u = svd.matrixU().leftCols(k) * svd.singularValues().head(k).asDiagonal();
+                vt = svd.matrixV().leftCols(k).transpose();
+            }
             if (options.svd_clamp) {
                 std::vector<float> entries(u.data(), u.data() + u.size());
                 entries.insert(entries.end(), vt.data(), vt.data() + vt.size());
@@ -336,6 +421,20 @@ struct combine_svd {
             }
             Eigen::Map<matrix>(layer.b.data(), rows, k) = u;
             Eigen::Map<matrix>(layer.a.data(), k, cols) = vt;
+        };
+        // targets in parallel, unless the masks come from a callback (asked for in order)
+        if (options.masks && combination::uses_dare(R)) {
+            combination::reduce_scratch scratch;
+            for (std::size_t t = 0; t < pool.stacks().size(); ++t) run(t, scratch);
+            return;
+        }
+        std::size_t floats = 0;  // of the deltas
+        for (const auto& stack : pool.stacks()) floats += n * stack.out_features * stack.in_features;
+#pragma omp parallel if (floats > lora::detail::parallel_floats)
+        {
+            combination::reduce_scratch scratch;
+#pragma omp for schedule(dynamic)
+            for (std::size_t t = 0; t < pool.stacks().size(); ++t) run(t, scratch);
         }
     }
 };

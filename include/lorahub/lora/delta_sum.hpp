@@ -33,12 +33,11 @@ struct delta_sum {
         pool.check_weights(w);
         constexpr std::size_t max_modules = 4096;
         if (w.size() > max_modules) throw argument_error("delta-sum", "composes at most 4096 modules");
-        float factors[max_modules];
-        for (std::size_t t = 0; t < pool.stacks().size(); ++t) {
+        lora::scaled_column_concats(pool.stacks().size(), w.size(), [&](std::size_t t, std::span<float> factors) {
             const auto& stack = pool.stacks()[t];
             for (std::size_t i = 0; i < w.size(); ++i) factors[i] = static_cast<float>(w[i]) * stack.scaling[i];
-            lora::scaled_column_concat(stack.b, std::span<const float>(factors, w.size()), stack.out_features, stack.rank, out[t].b);
-        }
+            return lora::concat_job{stack.b.data(), out[t].b.data(), stack.out_features, stack.rank};
+        });
     }
 };
 

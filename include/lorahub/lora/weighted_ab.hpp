@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <span>
 #include <string_view>
@@ -32,11 +33,13 @@ struct weighted_ab {
     /// Writes the composition for weights `w` into `out` (from allocate()); no allocation.
     void compose(const lora_pool& pool, std::span<const double> w, std::vector<lora_layer>& out) const {
         pool.check_weights(w);
-        for (std::size_t t = 0; t < pool.stacks().size(); ++t) {
-            const auto& stack = pool.stacks()[t];
-            lora::weighted_sum(stack.a, w, out[t].a);
-            lora::weighted_sum(stack.b, w, out[t].b);
-        }
+        // A and B of every target in one pass: job 2 t is target t's A, job 2 t + 1 its B
+        lora::weighted_sums(2 * pool.stacks().size(), w.size(), [&](std::size_t k, std::span<float> weights) {
+            std::copy(w.begin(), w.end(), weights.begin());
+            const auto& stack = pool.stacks()[k / 2];
+            auto& into = k % 2 == 0 ? out[k / 2].a : out[k / 2].b;
+            return lora::sum_job{(k % 2 == 0 ? stack.a : stack.b).data(), into.data(), into.size()};
+        });
     }
 };
 
