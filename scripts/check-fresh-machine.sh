@@ -13,7 +13,7 @@ build_packages=(
   libzip-dev zipcmp zipmerge ziptool libnlopt-dev libnlopt-cxx-dev libcli11-dev
   libdnnl-dev ocl-icd-opencl-dev opencl-c-headers opencl-clhpp-headers opencl-headers
   catch2 libbenchmark-dev libomp-dev libomp-14-dev
-  libopenmpi-dev openmpi-bin
+  libopenmpi-dev openmpi-bin libhwy-dev
 )
 installed=()
 for package in "${build_packages[@]}"; do
