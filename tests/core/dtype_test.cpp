@@ -74,7 +74,7 @@ template <class Scalar>
 void check_halves_to_f32(dtype type, const std::vector<std::uint16_t>& values, std::size_t offset, Scalar scalar,
                          std::size_t out_offset = 0) {
     std::vector<std::byte> bytes(offset + 2 * values.size());
-    std::memcpy(bytes.data() + offset, values.data(), 2 * values.size());
+    if (!values.empty()) std::memcpy(bytes.data() + offset, values.data(), 2 * values.size());
     std::vector<float> storage(out_offset + values.size());
     const auto out = std::span(storage).subspan(out_offset);
     convert_to_f32(type, std::span(bytes).subspan(offset), out, "test");

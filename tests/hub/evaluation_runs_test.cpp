@@ -36,7 +36,7 @@ TEST_CASE("the runs of a plan: baselines, each module, LoraHub per optimizer x b
     CHECK(runs.method_name(runs.items()[15]) == "LoraHub cma-es/40 select 2");
 }
 
-TEST_CASE("results gather into the table in any order; the oracle is the first best module", "[evaluation]") {
+TEST_CASE("results gather into the table in any order, the oracle is the first best module", "[evaluation]") {
     const auto runs = two_tasks();
     std::vector<run_result> results;
     for (std::size_t i = runs.items().size(); i-- > 0;) {
@@ -78,7 +78,7 @@ TEST_CASE("the runs' record reads back as the same runs", "[evaluation]") {
     CHECK(runs_json(read) == runs_json(runs));
 }
 
-TEST_CASE("a hostile record is an error naming the field; too many runs are refused before any is listed", "[evaluation]") {
+TEST_CASE("a hostile record is an error naming the field, too many runs are refused before any is listed", "[evaluation]") {
     const auto good = runs_json(two_tasks());
     auto with = [&](const char* pointer, io::json value) {
         auto changed = good;

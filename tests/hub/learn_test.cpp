@@ -410,7 +410,7 @@ TEST_CASE("an optimizer that asks no point while not done is an error, not an en
                       Catch::Matchers::Contains("stalled: ask_population() returned no point although done() is false"));
 }
 
-TEST_CASE("COBYLA and Nelder-Mead ignore the seed; CMA-ES and random search follow it", "[hub][learn]") {
+TEST_CASE("COBYLA and Nelder-Mead ignore the seed, CMA-ES and random search follow it", "[hub][learn]") {
     test::temp_dir dir;
     const auto hub = test::make_random_hub(dir.path(), 3, 14);
     const auto model = t5::model<>::load(hub.model);

@@ -13,7 +13,7 @@
 
 using namespace lorahub;
 
-TEST_CASE("an uncommitted file leaves nothing; a committed one appears whole", "[atomic]") {
+TEST_CASE("an uncommitted file leaves nothing, a committed one appears whole", "[atomic]") {
     test::temp_dir dir;
     {
         io::atomic_file out(dir / "a.txt");

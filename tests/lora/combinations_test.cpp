@@ -131,7 +131,7 @@ TEST_CASE("svd_clamp bounds both factors by the quantile of their entries", "[lo
     }
 }
 
-TEST_CASE("DARE without injected masks is seeded: same seed, same result; another seed, another", "[lora][combination]") {
+TEST_CASE("DARE without injected masks is seeded: same seed, same result, another seed, another", "[lora][combination]") {
     const auto& pool = score_pool();
     combine_dare_ties first, again, other;
     first.options.density = again.options.density = other.options.density = 0.5;

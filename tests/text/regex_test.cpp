@@ -44,7 +44,7 @@ TEST_CASE("regex constructs that could match differently from Oniguruma are refu
     CHECK_THROWS_AS(text::regex::from_oniguruma("(unclosed", "f"), format_error);
 }
 
-TEST_CASE("literal patterns match their text only; any_of prefers the first listed at a position", "[text][regex]") {
+TEST_CASE("literal patterns match their text only, any_of prefers the first listed at a position", "[text][regex]") {
     CHECK(matches(text::regex::literal("a.b", "test"), "a.b axb a.b") == std::vector<std::string>{"a.b", "a.b"});
     CHECK(matches(text::regex::any_of({"<|eot|>", "<|"}, "test"), "x<|eot|>y<|z") == std::vector<std::string>{"<|eot|>", "<|"});
 }
