@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,8 @@
 #include <lorahub/io/atomic_output.hpp>
 #include <lorahub/io/peft_config.hpp>
 #include <lorahub/lora/any_composer.hpp>
+#include <lorahub/lora/arrow.hpp>
+#include <lorahub/lora/granular_pool.hpp>
 #include <lorahub/model/model_options.hpp>
 
 namespace lorahub::cli {
@@ -35,13 +38,14 @@ struct learn_job {
     any_composer composer;
     search_settings search;
     module_scaling scaling = module_scaling::first_module;
+    weight_granularity granularity = weight_granularity::module;  ///< finer ones with weighted_ab only
     std::function<void(std::size_t modules, std::size_t examples)> on_loaded;  ///< after loading, before the search
     std::function<void(std::size_t index, const evaluation&, const evaluation& best)> on_evaluation;
 };
 
 struct learned {
     learn_result result;
-    std::vector<std::string> module_names;
+    std::vector<std::string> module_names;  ///< one per weight: "add", or "add@encoder.block.0" at a finer granularity
     io::peft_config pool_config;  ///< the first module's: what the composed adapter is saved with
     double load_seconds = 0;
 };
@@ -57,8 +61,10 @@ struct score_job {
 struct infer_job {
     std::filesystem::path model, examples;
     std::filesystem::path adapter;        ///< a saved adapter, or
-    std::vector<std::string> modules;     ///< the pool composed with `weights` by `composer`, or neither: zero-shot
+    std::vector<std::string> modules;     ///< the pool composed with `weights` by `composer` or routed by `arrow`, or neither: zero-shot
     std::vector<double> weights;
+    std::optional<arrow_options> arrow;   ///< route the modules per token (Arrow) instead of composing them
+    std::vector<std::string> general;     ///< Arrow's GenKnowSub: general modules whose mean is subtracted
     any_composer composer;
     infer_options options;
     module_scaling scaling = module_scaling::first_module;

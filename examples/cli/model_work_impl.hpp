@@ -48,8 +48,15 @@ learned model_work<Backend>::learn(const learn_job& job) {
         learn_options<Model> options;
         static_cast<search_settings&>(options) = job.search;
         options.on_evaluation = job.on_evaluation;
-        out.result = optim::with_optimizer(job.optimizer, [&]<class O>() { return lorahub::learn<O>(model, pool, batches, options, job.composer); },
-                                           "--optimizer");
+        if (job.granularity == weight_granularity::module) {
+            out.result = optim::with_optimizer(job.optimizer, [&]<class O>() { return lorahub::learn<O>(model, pool, batches, options, job.composer); },
+                                               "--optimizer");
+        } else {
+            const granular_pool weights_per(pool, job.granularity);
+            out.module_names = weights_per.names();
+            out.result = optim::with_optimizer(job.optimizer, [&]<class O>() { return lorahub::learn<O>(model, weights_per, batches, options); },
+                                               "--optimizer");
+        }
         return out;
     });
 }
@@ -69,6 +76,11 @@ inference_result model_work<Backend>::infer(const infer_job& job) {
         const auto examples = io::read_examples(job.examples);
         if (!job.adapter.empty()) return lorahub::infer(model, examples, io::load_peft_adapter(job.adapter).layers, job.options);
         if (job.modules.empty()) return lorahub::infer(model, examples, job.options);
+        if (job.arrow) {
+            auto experts = lora_pool::load(job.modules);  // each module keeps its own scaling, as PEFT routes them
+            if (!job.general.empty()) experts = subtract_general_knowledge(experts, lora_pool::load(job.general));
+            return lorahub::infer(model, examples, std::span<const lora_layer>(arrow_layers(experts, *job.arrow)), job.options);
+        }
         return lorahub::infer(model, examples, lora_pool::load(job.modules, job.scaling), job.weights, job.options, job.composer);
     });
 }

@@ -22,14 +22,15 @@ if [ "$size" = small ]; then
   own=(--model "$t5/flan-odd" --lora "$t5/pool-0" --lora "$t5/pool-1" --lora "$t5/pool-2" --few-shot "$t5/examples.jsonl"
        --test "$t5/examples.jsonl" --max-new-tokens 6 --optimizers cobyla --budgets 4 --select 0,2 --quiet)
   plan=("${own[@]}" --seeds 2)
-  runs_total=10  # 3 baselines + 3 modules + 2 selections x 2 seeds
+  runs_total=11  # 3 baselines + Arrow + 3 modules + 2 selections x 2 seeds
   other_plan=("${own[@]}" --seeds 1)
 else
   plan=(--hub "$inputs" --select 0,3 --seeds 3 --optimizers cobyla,cma-es --quiet)
-  runs_total=112  # 4 tasks x (3 baselines + 12 modules + 2 optimizers x 2 selections x 3 seeds) + 4 task LoRAs
+  runs_total=116  # 4 tasks x (3 baselines + Arrow + 12 modules + 2 optimizers x 2 selections x 3 seeds) + 4 task LoRAs
   other_plan=(--hub "$inputs" --select 0,3 --seeds 2 --optimizers cobyla,cma-es --quiet)
 fi
 half=$((runs_total / 2))
+first_share=$(((runs_total + 1) / 2))  # share 0 of 2 takes runs 0, 2, 4, ...
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 "$lorahub" eval "${plan[@]}" --json serial.json --svg serial.svg > serial.md
@@ -48,7 +49,7 @@ same_as_serial() {
 results_in() { find "$1/runs" -name '*.json' 2>/dev/null | wc -l; }
 
 if [ "$mode" = shards ]; then
-  "$lorahub" eval "${plan[@]}" --shard 0/2 --runs-dir shares | grep -q "share 0 of 2: $half of the sweep's $runs_total runs" || fail "share 0/2"
+  "$lorahub" eval "${plan[@]}" --shard 0/2 --runs-dir shares | grep -q "share 0 of 2: $first_share of the sweep's $runs_total runs" || fail "share 0/2"
   "$lorahub" eval --from-runs shares 2> missing.err && fail "--from-runs with half the runs succeeded"
   grep -q "error: shares: $half of $runs_total runs have no result yet" missing.err || fail "missing runs: $(cat missing.err)"
   "$lorahub" eval "${plan[@]}" --shard 1/2 --runs-dir shares > /dev/null

@@ -16,7 +16,16 @@ evaluation_runs two_tasks() {
     plan.budgets = {40};
     plan.selects = {0, 2};
     plan.seeds = 3;
+    plan.arrow_top_k = 0;
     return evaluation_runs(plan, {{"sum", 5, 100, true}, {"count", 4, 50, false}}, {"add", "plural", "color"});
+}
+
+evaluation_runs with_arrow(std::size_t top_k, double temperature) {
+    evaluation_plan plan;
+    plan.seeds = 2;
+    plan.arrow_top_k = top_k;
+    plan.arrow_temperature = temperature;
+    return evaluation_runs(plan, {{"sum", 5, 100, false}}, {"add", "plural", "color"});
 }
 
 }  // namespace
@@ -34,6 +43,39 @@ TEST_CASE("the runs of a plan: baselines, each module, LoraHub per optimizer x b
     CHECK(runs.method_name(runs.items()[1]) == "ICL (5 examples)");
     CHECK(runs.method_name(runs.items()[20]) == "ICL (4 examples)");
     CHECK(runs.method_name(runs.items()[15]) == "LoraHub cma-es/40 select 2");
+}
+
+TEST_CASE("Arrow's zero-shot row follows uniform, once per task, named with its top-k and temperature", "[evaluation][arrow]") {
+    const auto runs = with_arrow(2, 1.0);
+    CHECK(runs.items().size() == 3 + 1 + 3 + 2);
+    CHECK(runs.item_name(3) == "sum/arrow");
+    CHECK(runs.items()[3].method == run_method::arrow);
+    CHECK(runs.method_name(runs.items()[3]) == "Arrow (zero-shot, top 2)");
+    const auto cooler = with_arrow(3, 0.25);
+    CHECK(cooler.method_name(cooler.items()[3]) == "Arrow (zero-shot, top 3, T 0.25)");
+    const auto record = io::parse_json_strict(runs_json(with_arrow(1, 2.5)).dump(), "record");
+    CHECK(runs_from_json(record, "record").plan().arrow_temperature == 2.5);
+    CHECK(runs_from_json(record, "record").plan().arrow_top_k == 1);
+    CHECK_THROWS_WITH(with_arrow(4, 1.0), Catch::Contains("Arrow's top-k 4 exceeds the pool's 3 modules"));
+    CHECK_THROWS_WITH(with_arrow(2, 0.0), Catch::Contains("Arrow's temperature must be a finite number above 0"));
+    CHECK_THROWS_WITH(with_arrow(2, NAN), Catch::Contains("Arrow's temperature"));
+}
+
+TEST_CASE("finer weight granularities add LoraHub rows per layer or target, with selection 0 only", "[evaluation][granularity]") {
+    evaluation_plan plan;
+    plan.seeds = 2;
+    plan.arrow_top_k = 0;
+    plan.selects = {0, 2};
+    plan.granularities = {"module", "layer"};
+    const evaluation_runs runs(plan, {{"sum", 5, 100, false}}, {"add", "plural", "color"});
+    // 3 baselines, 3 modules; module x {0, 2} x 2 seeds; layer x {0} x 2 seeds
+    REQUIRE(runs.items().size() == 3 + 3 + 4 + 2);
+    CHECK(runs.item_name(10) == "sum/lorahub/cobyla/40/per-layer/select-0/seed-1");
+    CHECK(runs.method_name(runs.items()[10]) == "LoraHub cobyla/40 per layer");
+    CHECK(runs.items()[10].granularity == "layer");
+    CHECK(runs_from_json(io::parse_json_strict(runs_json(runs).dump(), "r"), "r").item_name(11) == runs.item_name(11));
+    plan.granularities = {"block"};
+    CHECK_THROWS_WITH(evaluation_runs(plan, {{"sum", 5, 100, false}}, {"add"}), Catch::Contains("\"block\" is not module, layer or target"));
 }
 
 TEST_CASE("results gather into the table in any order, the oracle is the first best module", "[evaluation]") {

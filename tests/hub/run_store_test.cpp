@@ -17,6 +17,7 @@ namespace {
 evaluation_runs small_runs(std::size_t seeds = 2) {
     evaluation_plan plan;
     plan.seeds = seeds;
+    plan.arrow_top_k = 0;
     return evaluation_runs(plan, {{"sum", 5, 100, false}}, {"add", "plural"});  // 3 + 2 + 2 seeds = 7 runs
 }
 

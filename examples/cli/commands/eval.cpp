@@ -38,7 +38,9 @@ struct eval_request {
     std::vector<std::string> optimizers{"cobyla"};
     std::vector<std::int64_t> budgets{40};
     std::vector<std::int64_t> selects{0};
-    std::int64_t seeds = 5, subset = 20, icl = 0, max_new_tokens = 32;
+    std::vector<std::string> granularities{"module"};
+    std::int64_t seeds = 5, subset = 20, icl = 0, max_new_tokens = 32, arrow_top_k = -1;  // -1: 3, or every module of a smaller pool
+    double arrow_temperature = 1.0;
     std::string json, svg, markdown;
     std::string shard;      ///< "i/n" or "slurm"; empty: every run (under mpirun: the job's share)
     std::string runs_dir;   ///< where each run's result is stored as it ends
@@ -81,6 +83,7 @@ int run_sweep(eval_request request, const std::string& command_line, const proce
     require_at_least(request.subset, 1, "--modules-per-seed");
     require_at_least(request.icl, 0, "--icl");
     require_at_least(request.max_new_tokens, 1, "--max-new-tokens");
+    if (request.arrow_top_k != -1) require_at_least(request.arrow_top_k, 0, "--arrow-top-k");
     for (const auto budget : request.budgets) require_at_least(budget, 1, "--budgets");
     for (const auto select : request.selects) require_at_least(select, 0, "--select");
     for (const auto& optimizer : request.optimizers)
@@ -109,10 +112,14 @@ int run_sweep(eval_request request, const std::string& command_line, const proce
     plan.optimizers = request.optimizers;
     plan.budgets.assign(request.budgets.begin(), request.budgets.end());
     plan.selects.assign(request.selects.begin(), request.selects.end());
+    for (const auto& granularity : request.granularities) weight_granularity_named(granularity);
+    plan.granularities = request.granularities;
     plan.seeds = static_cast<std::size_t>(request.seeds);
     plan.subset = static_cast<std::size_t>(request.subset);
     plan.icl_examples = static_cast<std::size_t>(request.icl);
     plan.max_new_tokens = static_cast<std::size_t>(request.max_new_tokens);
+    plan.arrow_top_k = request.arrow_top_k == -1 ? std::min<std::size_t>(3, modules.size()) : static_cast<std::size_t>(request.arrow_top_k);
+    plan.arrow_temperature = request.arrow_temperature;
 
     const shard outer = request.shard.empty() ? shard{} : request.shard == "slurm" ? slurm_shard() : parse_shard(request.shard, "--shard");
     if (!outer.whole() && request.runs_dir.empty())
@@ -172,7 +179,7 @@ int run_eval(const eval_request& request, const std::string& command_line) {
 }  // namespace
 
 command add_eval(CLI::App& app) {
-    auto* eval = app.add_subcommand("eval", "Compare zero-shot, ICL, uniform, the best single module and LoraHub on a hub's tasks or your own");
+    auto* eval = app.add_subcommand("eval", "Compare zero-shot, ICL, uniform, Arrow routing, the best single module and LoraHub on a hub's tasks or your own");
     auto request = std::make_shared<eval_request>();
     auto& r = *request;
     eval->add_option("--hub", r.hub, "Hub directory with a hub.json (default: the demo hub)");
@@ -186,10 +193,18 @@ command add_eval(CLI::App& app) {
         ->delimiter(',');
     eval->add_option("--budgets", r.budgets, "LoraHub budgets, comma-separated (default 40)")->delimiter(',');
     eval->add_option("--select", r.selects, "Module selection sizes, comma-separated; 0: all (default 0)")->delimiter(',');
+    eval->add_option("--granularities", r.granularities,
+                     "LoraHub weights per module (default), per module and transformer block (layer) or target layer (target), "
+                     "comma-separated; layer and target run with --select 0 only")
+        ->delimiter(',')
+        ->check(CLI::IsMember({"module", "layer", "target"}));
     eval->add_option("--seeds", r.seeds, "LoraHub runs per method, seeds 1..N (default 5)");
     eval->add_option("--modules-per-seed", r.subset, "Modules drawn at random per seed, as upstream's 20 of 196 (default 20; a smaller pool is used whole)");
     eval->add_option("--icl", r.icl, "Examples prepended for ICL (default: all the few-shot examples)");
     eval->add_option("--max-new-tokens", r.max_new_tokens, "Greedy decoding length limit (default 32)");
+    eval->add_option("--arrow-top-k", r.arrow_top_k,
+                     "Modules Arrow's zero-shot routing mixes per token, among the whole pool (default 3, as PEFT's ArrowConfig, or all of a smaller pool); 0: no Arrow row");
+    eval->add_option("--arrow-temperature", r.arrow_temperature, "Arrow's softmax temperature (default 1)");
     eval->add_option("--precision", r.in.precision, "fp32 (default) or bf16")->check(CLI::IsMember({"fp32", "bf16"}));
     eval->add_option("--device", r.in.device, "cpu (default) or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
     eval->add_option("--json", r.json, "Write every number (per seed) as JSON");
@@ -204,8 +219,8 @@ command add_eval(CLI::App& app) {
                                       "Store each run's result in DIR as it ends; a rerun of the same command skips the runs stored there");
     auto* from_runs = eval->add_option("--from-runs", r.from_runs, "Write the report of a finished sweep from its --runs-dir alone (no model is loaded)");
     for (auto* sweep_option : {shard, runs_dir}) from_runs->excludes(sweep_option);
-    for (const char* name : {"--hub", "--model", "--lora", "--task", "--few-shot", "--test", "--name", "--optimizers", "--budgets", "--select",
-                             "--seeds", "--modules-per-seed", "--icl", "--max-new-tokens", "--precision", "--device"})
+    for (const char* name : {"--hub", "--model", "--lora", "--task", "--few-shot", "--test", "--name", "--optimizers", "--budgets", "--select", "--granularities",
+                             "--seeds", "--modules-per-seed", "--icl", "--max-new-tokens", "--arrow-top-k", "--arrow-temperature", "--precision", "--device"})
         from_runs->excludes(eval->get_option(name));
     return {eval, [request](const std::string& command_line) { return run_eval(*request, command_line); }};
 }

@@ -33,6 +33,7 @@ struct learn_request {
     std::int64_t batch_size = 0;
     std::int64_t population = 0;
     std::string start = "zero";
+    std::string granularity = "module";
     std::int64_t starts = 1;
     std::int64_t select = 0;
     std::int64_t max_restarts = 9;
@@ -67,6 +68,7 @@ io::json learn_report(const learn_request& request, const std::vector<std::strin
             {"budget", request.budget},
             {"population", request.population},
             {"start", request.start},
+            {"granularity", request.granularity},
             {"starts", request.starts},
             {"select", request.select},
             {"max_restarts", request.max_restarts},
@@ -96,6 +98,7 @@ int learn_with(const learn_request& request) {
     job.search.restarts = {.max_restarts = static_cast<std::size_t>(request.max_restarts),
                     .stall_generations = static_cast<std::size_t>(request.stall_generations)};
     job.scaling = request.in.module_scaling();
+    job.granularity = weight_granularity_named(request.granularity);
     if (job.composer.nonnegative_weights) job.search.lower = 0.0;  // the sqrt-weighted PEFT types are defined for w >= 0 only
     if (!request.quiet) {
         job.on_loaded = [&](std::size_t modules, std::size_t examples) {
@@ -147,6 +150,11 @@ int run_learn(learn_request request) {
     require_at_least(request.max_restarts, 0, "--max-restarts");
     require_at_least(request.stall_generations, 0, "--stall-generations");
     if (request.starts > request.budget) throw argument_error("--starts", "is more than --budget: every start needs an evaluation");
+    if (request.granularity != "module") {
+        if (request.composer.name != weighted_ab::name)
+            throw argument_error("--granularity", "weighs modules per " + request.granularity + " with LoraHub's rule (--composer weighted-ab) only");
+        if (request.select > 0) throw argument_error("--granularity", "per " + request.granularity + " searches every module: give no --select");
+    }
     request.composer.seed = request.seed;  // DARE's masks follow --seed
     complete_from_demo_hub(request.in, true, false);
     optim::check_search_size(static_cast<std::size_t>(request.budget), static_cast<std::size_t>(request.population), request.in.modules.size(),
@@ -180,6 +188,10 @@ command add_learn(CLI::App& app) {
                       "Candidates per CMA-ES generation / random-search batch, scored together in one pass (default: CMA-ES 4 + 3 ln n, random 16)");
     learn->add_option("--start", r.start, "Where the search starts: zero (default, as upstream), uniform (1/N each) or best-single")
         ->check(CLI::IsMember({"zero", "uniform", "best-single"}));
+    learn->add_option("--granularity", r.granularity,
+                      "One weight per module (default, LoraHub), per module and transformer block (layer), or per module and target "
+                      "layer (target); the L1 penalty over all of them (weighted-ab only)")
+        ->check(CLI::IsMember({"module", "layer", "target"}));
     learn->add_option("--starts", r.starts, "Searches sharing the budget, the later ones from random points of the box (default 1)");
     learn->add_option("--select", r.select, "Search only the K modules with the lowest single-module loss (N evaluations first; default: all)");
     learn->add_option("--out", r.out, "Write the composed adapter here as a PEFT folder");

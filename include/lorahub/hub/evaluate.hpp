@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <functional>
 #include <limits>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -27,6 +28,8 @@
 #include "lorahub/hub/shard.hpp"
 #include "lorahub/io/examples.hpp"
 #include "lorahub/io/peft_adapter.hpp"
+#include "lorahub/lora/arrow.hpp"
+#include "lorahub/lora/granular_pool.hpp"
 #include "lorahub/lora/pool.hpp"
 #include "lorahub/optim/policies.hpp"
 
@@ -87,6 +90,9 @@ public:
             case run_method::uniform:
                 result.accuracy = *infer(model_, task.test, pool_, std::vector<double>(n, 1.0 / static_cast<double>(n)), answers).accuracy;
                 break;
+            case run_method::arrow:
+                result.accuracy = *infer(model_, task.test, std::span<const lora_layer>(arrow_routed_layers()), answers).accuracy;
+                break;
             case run_method::single_module: {
                 std::vector<double> w(n, 0.0);
                 w[item.module] = 1.0;
@@ -99,8 +105,11 @@ public:
                 options.seed = item.seed;
                 options.select = item.select;
                 const auto& pool = seed_pools_.empty() ? pool_ : seed_pools_[item.seed - 1];
-                const learn_result learned =
-                    optim::with_optimizer(item.optimizer, [&]<class O>() { return learn<O>(model_, pool, task.batches, options); });
+                const auto granularity = weight_granularity_named(item.granularity);
+                const learn_result learned = optim::with_optimizer(item.optimizer, [&]<class O>() {
+                    if (granularity == weight_granularity::module) return learn<O>(model_, pool, task.batches, options);
+                    return learn<O>(model_, granular_pool(pool, granularity), task.batches, options);
+                });
                 result.accuracy = *infer(model_, task.test, learned, answers).accuracy;
                 result.objective = learned.objective;
                 result.seconds = learned.seconds;
@@ -142,6 +151,12 @@ public:
     }
 
 private:
+    /// Arrow's routed layers over the whole pool, built on first use (prototypes cost an SVD per module and layer).
+    const std::vector<lora_layer>& arrow_routed_layers() const {
+        std::call_once(arrow_built_, [&] { arrow_layers_ = arrow_layers(pool_, {plan().arrow_top_k, plan().arrow_temperature}); });
+        return arrow_layers_;
+    }
+
     struct task_inputs {
         std::vector<io::example> few_shot, test;
         examples_for<M> batches;
@@ -172,6 +187,8 @@ private:
     std::vector<lora_pool> seed_pools_;  ///< empty when every seed uses the whole pool
     std::vector<task_inputs> inputs_;
     evaluation_runs runs_;
+    mutable std::once_flag arrow_built_;
+    mutable std::vector<lora_layer> arrow_layers_;
 };
 
 }  // namespace lorahub

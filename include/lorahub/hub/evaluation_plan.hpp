@@ -10,19 +10,25 @@
 namespace lorahub {
 
 /// What an evaluation compares, as the LoraHub paper does: the base model zero-shot, in-context
-/// learning, the uniform average of the modules, the best single module (an oracle: chosen by
-/// test accuracy), a LoRA trained on the task (an upper bound, when the task has one) and
-/// LoraHub for every optimizer x budget x selection, over seeds.
+/// learning, the uniform average of the modules, Arrow's zero-shot routing among all the
+/// modules (lora/arrow.hpp), the best single module (an oracle: chosen by test accuracy), a
+/// LoRA trained on the task (an upper bound, when the task has one) and LoraHub for every
+/// optimizer x budget x selection, over seeds.
 struct evaluation_plan {
     std::vector<std::string> optimizers{"cobyla"};
     std::vector<std::size_t> budgets{40};
     std::vector<std::size_t> selects{0};  ///< 0: all modules of the seed's subset
+    /// LoraHub's weights: one per module ("module"), or per module and transformer block
+    /// ("layer") or target layer ("target"); the finer ones with selection 0 only.
+    std::vector<std::string> granularities{"module"};
     std::size_t seeds = 5;                ///< seeds 1..seeds
     /// Modules per seed, drawn at random as upstream's reproduce_bbh.py draws 20 of its 196;
     /// a pool no larger than this is used whole by every seed.
     std::size_t subset = 20;
     std::size_t icl_examples = 0;  ///< examples prepended for ICL; 0: all the few-shot examples
     std::size_t max_new_tokens = 32;
+    std::size_t arrow_top_k = 3;    ///< modules Arrow mixes per token (PEFT's default); 0: no Arrow row
+    double arrow_temperature = 1.0;  ///< Arrow's softmax temperature
 };
 
 /// A task given by its files (from a hub manifest or from the command line).
@@ -33,7 +39,7 @@ struct evaluation_task {
 
 /// The methods of the comparison, one run each (LoraHub: one run per optimizer, budget,
 /// selection and seed; the oracle: one run per module, the best chosen when gathering).
-enum class run_method { zero_shot, icl, uniform, single_module, lorahub, task_lora };
+enum class run_method { zero_shot, icl, uniform, arrow, single_module, lorahub, task_lora };
 
 /// One independent run of an evaluation: what a CLI loop, a Python call, an MPI rank or a
 /// Slurm array task executes. Items depend on nothing but the session's inputs, so any
@@ -45,6 +51,7 @@ struct run_item {
     std::string optimizer;   ///< lorahub: the optimizer policy's name
     std::size_t budget = 0, select = 0;
     std::uint64_t seed = 0;
+    std::string granularity = "module";  ///< lorahub: weights per module, layer or target
 };
 
 /// What one run gives: test accuracy in percent; LoraHub also its learned objective and time.
@@ -80,10 +87,25 @@ struct task_outcome {
     std::vector<method_outcome> methods;  ///< the same methods, in the same order, for every task
 };
 
-/// The LoraHub methods of a plan, named as the table shows them ("LoraHub cobyla/40", "... select 5").
-inline std::string lorahub_method_name(const std::string& optimizer, std::size_t budget, std::size_t select) {
+/// The Arrow method as the table shows it ("Arrow (zero-shot, top 3)").
+inline std::string arrow_method_name(const evaluation_plan& plan) {
+    std::string name = "Arrow (zero-shot, top " + std::to_string(plan.arrow_top_k);
+    if (plan.arrow_temperature != 1.0) {
+        std::string temperature = std::to_string(plan.arrow_temperature);
+        temperature.erase(temperature.find_last_not_of('0') + 1);
+        if (temperature.back() == '.') temperature.pop_back();
+        name += ", T " + temperature;
+    }
+    return name + ")";
+}
+
+/// The LoraHub methods of a plan, named as the table shows them ("LoraHub cobyla/40", "... select 5",
+/// "... per layer").
+inline std::string lorahub_method_name(const std::string& optimizer, std::size_t budget, std::size_t select,
+                                       const std::string& granularity = "module") {
     std::string name = "LoraHub " + optimizer + "/" + std::to_string(budget);
     if (select > 0) name += " select " + std::to_string(select);
+    if (granularity != "module") name += " per " + granularity;
     return name;
 }
 

@@ -173,12 +173,19 @@ inline std::string evaluation_document(const std::string& command_line, const st
         << "- *zero-shot*: the base model alone.\n"
         << "- *ICL*: the base model with few-shot examples prepended to each test input (\"input\\noutput\" blocks).\n"
         << "- *uniform*: every module at weight 1/N (A and B averaged, LoraHub's composition rule).\n"
+        << (plan.arrow_top_k > 0 ? "- *Arrow (zero-shot)*: no examples; at every layer each token is routed to the top-k of all the modules by "
+                                   "|x . v_i|, v_i the top right singular vector of B_i A_i, and mixes them by softmax (PEFT's ArrowConfig).\n"
+                                 : "")
         << "- *best single module (oracle)*: the module with the highest test accuracy alone (w = e_i); it looks at the test set.\n"
         << "- *LoraHub optimizer/budget*: weights learned from the few-shot examples only (objective: upstream's loss + 0.05 mean|w|), "
         << "mean over seeds 1.." << plan.seeds << " with the range in brackets; each seed composes "
         << (modules <= plan.subset ? std::string("all the modules") : std::to_string(plan.subset) + " modules drawn at random")
         << " (upstream's reproduce_bbh.py draws 20 of 196 per seed). *select k*: every module is first scored alone on the few-shot "
         << "examples (N evaluations on top of the budget) and only the k with the lowest loss are searched.\n"
+        << (plan.granularities.size() > 1 || plan.granularities.front() != "module"
+                ? "- *per layer* / *per target*: one weight per module and transformer block / per module and target layer (N x G weights, "
+                  "the L1 penalty their mean |w|), each target composed with its group's weights.\n"
+                : "")
         << "- *task LoRA (upper bound)*: a LoRA trained on the task's own training data, when the hub has one.\n"
         << "- Upstream LoraHub (the pip package, NGOpt choosing COBYLA) on the demo hub, side by side: `docs/benchmarks.md` "
         << "(`bench/peers/run_upstream.sh`).\n\n"

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -13,6 +14,7 @@
 #include "lorahub/core/error.hpp"
 #include "lorahub/hub/evaluation_plan.hpp"
 #include "lorahub/io/json.hpp"
+#include "lorahub/lora/granular_pool.hpp"
 #include "lorahub/optim/policies.hpp"
 
 namespace lorahub {
@@ -42,17 +44,24 @@ inline void check_plan(const evaluation_plan& plan) {
     for (const auto& optimizer : plan.optimizers)
         if (!optim::policies::contains(optimizer))
             throw argument_error("evaluation", "\"" + optimizer + "\" is not " + optim::policies::sentence());
+    if (plan.granularities.empty()) throw argument_error("evaluation", "needs at least one weight granularity");
+    for (const auto& granularity : plan.granularities) weight_granularity_named(granularity);
+    if (!(plan.arrow_temperature > 0.0) || !std::isfinite(plan.arrow_temperature))
+        throw argument_error("evaluation", "Arrow's temperature must be a finite number above 0");
 }
 
 /// Checks a plan (check_plan) and that it makes at most max_evaluation_runs runs over `tasks`
 /// tasks and `modules` modules, before anything is loaded or allocated for them.
 inline void check_run_count(const evaluation_plan& plan, std::size_t tasks, std::size_t modules) {
     check_plan(plan);
+    if (plan.arrow_top_k > modules)
+        throw argument_error("evaluation", "Arrow's top-k " + std::to_string(plan.arrow_top_k) + " exceeds the pool's " + std::to_string(modules) +
+                                               " modules");
     constexpr std::size_t most = max_evaluation_runs;
     std::size_t lorahub_runs = plan.seeds;  // at most `most`, by check_plan
-    for (const std::size_t factor : {plan.optimizers.size(), plan.budgets.size(), plan.selects.size()})
+    for (const std::size_t factor : {plan.optimizers.size(), plan.budgets.size(), plan.selects.size(), plan.granularities.size()})
         lorahub_runs = factor == 0 || lorahub_runs <= most / factor ? lorahub_runs * factor : most + 1;
-    const std::size_t per_task = modules > most || lorahub_runs > most ? most + 1 : 4 + modules + lorahub_runs;
+    const std::size_t per_task = modules > most || lorahub_runs > most ? most + 1 : 5 + modules + lorahub_runs;
     if (per_task > most || (tasks > 0 && tasks > most / per_task))
         throw argument_error("evaluation", "has more than " + std::to_string(most) + " runs");
 }
@@ -67,14 +76,17 @@ public:
         : plan_(std::move(plan)), tasks_(std::move(tasks)), modules_(std::move(modules)) {
         check_run_count(plan_, tasks_.size(), modules_.size());
         for (std::size_t t = 0; t < tasks_.size(); ++t) {
-            for (const auto method : {run_method::zero_shot, run_method::icl, run_method::uniform}) items_.push_back({t, method, 0, {}, 0, 0, 0});
-            for (std::size_t i = 0; i < modules_.size(); ++i) items_.push_back({t, run_method::single_module, i, {}, 0, 0, 0});
+            for (const auto method : {run_method::zero_shot, run_method::icl, run_method::uniform}) items_.push_back({t, method, 0, {}, 0, 0, 0, "module"});
+            if (plan_.arrow_top_k > 0) items_.push_back({t, run_method::arrow, 0, {}, 0, 0, 0, "module"});
+            for (std::size_t i = 0; i < modules_.size(); ++i) items_.push_back({t, run_method::single_module, i, {}, 0, 0, 0, "module"});
             for (const auto& optimizer : plan_.optimizers)
                 for (const auto budget : plan_.budgets)
-                    for (const auto select : plan_.selects)
-                        for (std::uint64_t seed = 1; seed <= plan_.seeds; ++seed)
-                            items_.push_back({t, run_method::lorahub, 0, optimizer, budget, select, seed});
-            if (tasks_[t].trained_lora) items_.push_back({t, run_method::task_lora, 0, {}, 0, 0, 0});
+                    for (const auto& granularity : plan_.granularities)
+                        for (const auto select : plan_.selects)
+                            if (select == 0 || granularity == "module")
+                                for (std::uint64_t seed = 1; seed <= plan_.seeds; ++seed)
+                                    items_.push_back({t, run_method::lorahub, 0, optimizer, budget, select, seed, granularity});
+            if (tasks_[t].trained_lora) items_.push_back({t, run_method::task_lora, 0, {}, 0, 0, 0, "module"});
         }
     }
 
@@ -83,7 +95,8 @@ public:
     const std::vector<std::string>& modules() const noexcept { return modules_; }
 
     /// Every run of the plan, in the order the table lists them: per task, zero-shot, ICL,
-    /// uniform, each module alone, LoraHub per optimizer x budget x selection x seed, and the
+    /// uniform, Arrow (unless the plan has no Arrow row), each module alone, LoraHub per optimizer x budget x granularity x
+    /// selection (finer granularities with selection 0 only) x seed, and the
     /// task's trained LoRA when it has one.
     const std::vector<run_item>& items() const noexcept { return items_; }
 
@@ -95,12 +108,14 @@ public:
             case run_method::zero_shot: return name + "zero-shot";
             case run_method::icl: return name + "icl";
             case run_method::uniform: return name + "uniform";
+            case run_method::arrow: return name + "arrow";
             case run_method::single_module: return name + "single/" + modules_[item.module];
             case run_method::task_lora: return name + "task-lora";
             case run_method::lorahub: break;
         }
-        return name + "lorahub/" + item.optimizer + "/" + std::to_string(item.budget) + "/select-" + std::to_string(item.select) + "/seed-" +
-               std::to_string(item.seed);
+        name += "lorahub/" + item.optimizer + "/" + std::to_string(item.budget);
+        if (item.granularity != "module") name += "/per-" + item.granularity;
+        return name + "/select-" + std::to_string(item.select) + "/seed-" + std::to_string(item.seed);
     }
 
     /// The table's name of an item's method ("ICL (5 examples)", "LoraHub cobyla/40 select 3").
@@ -109,11 +124,12 @@ public:
             case run_method::zero_shot: return "zero-shot";
             case run_method::icl: return "ICL (" + std::to_string(icl_examples(item.task)) + " examples)";
             case run_method::uniform: return "uniform";
+            case run_method::arrow: return arrow_method_name(plan_);
             case run_method::single_module: return "best single module (oracle)";
             case run_method::task_lora: return "task LoRA (upper bound)";
             case run_method::lorahub: break;
         }
-        return lorahub_method_name(item.optimizer, item.budget, item.select);
+        return lorahub_method_name(item.optimizer, item.budget, item.select, item.granularity);
     }
 
     /// The few-shot examples ICL prepends for task `task`: the plan's number, at most all of them.
@@ -171,10 +187,13 @@ inline io::json plan_json(const evaluation_plan& plan) {
     return {{"optimizers", plan.optimizers},
             {"budgets", plan.budgets},
             {"selects", plan.selects},
+            {"granularities", plan.granularities},
             {"seeds", plan.seeds},
             {"modules_per_seed", plan.subset},
             {"icl_examples", plan.icl_examples},
-            {"max_new_tokens", plan.max_new_tokens}};
+            {"max_new_tokens", plan.max_new_tokens},
+            {"arrow_top_k", plan.arrow_top_k},
+            {"arrow_temperature", plan.arrow_temperature}};
 }
 
 /// The runs as a sweep's record keeps them: the plan, each task's summary, the modules' names.
@@ -219,10 +238,13 @@ inline evaluation_runs runs_from_json(const io::json& record, const std::string&
     plan.optimizers = json_field<std::vector<std::string>>(plan_record, "optimizers", subject);
     plan.budgets = json_field<std::vector<std::size_t>>(plan_record, "budgets", subject);
     plan.selects = json_field<std::vector<std::size_t>>(plan_record, "selects", subject);
+    plan.granularities = json_field<std::vector<std::string>>(plan_record, "granularities", subject);
     plan.seeds = json_field<std::size_t>(plan_record, "seeds", subject);
     plan.subset = json_field<std::size_t>(plan_record, "modules_per_seed", subject);
     plan.icl_examples = json_field<std::size_t>(plan_record, "icl_examples", subject);
     plan.max_new_tokens = json_field<std::size_t>(plan_record, "max_new_tokens", subject);
+    plan.arrow_top_k = json_field<std::size_t>(plan_record, "arrow_top_k", subject);
+    plan.arrow_temperature = json_field<double>(plan_record, "arrow_temperature", subject);
     std::vector<task_summary> tasks;
     const auto task_records = json_field<io::json>(record, "tasks", subject);
     if (!task_records.is_array()) throw format_error(subject, "\"tasks\" must be a list");

@@ -148,6 +148,8 @@ inline void save_peft_adapter(const std::filesystem::path& directory, const peft
     std::vector<f32_tensor> tensors;
     tensors.reserve(layers.size() * 2);
     for (const auto& layer : layers) {
+        if (layer.routing)
+            throw argument_error(display(directory), "layer \"" + layer.module + "\" is routed among LoRA experts per token (Arrow): it is no PEFT LoRA");
         if (layer.a.size() != layer.rank * layer.in_features || layer.b.size() != layer.out_features * layer.rank)
             throw argument_error(layer.module, "LoRA matrices do not match rank " + std::to_string(layer.rank));
         tensors.push_back({peft_key(layer.module, 'A'), {layer.rank, layer.in_features}, layer.a});

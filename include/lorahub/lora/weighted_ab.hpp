@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "lorahub/core/lora.hpp"
+#include "lorahub/lora/granular_pool.hpp"
 #include "lorahub/lora/kernels.hpp"
 #include "lorahub/lora/pool.hpp"
 
@@ -33,10 +34,25 @@ struct weighted_ab {
     /// Writes the composition for weights `w` into `out` (from allocate()); no allocation.
     void compose(const lora_pool& pool, std::span<const double> w, std::vector<lora_layer>& out) const {
         pool.check_weights(w);
-        // A and B of every target in one pass: job 2 t is target t's A, job 2 t + 1 its B
-        lora::weighted_sums(2 * pool.stacks().size(), w.size(), [&](std::size_t k, std::span<float> weights) {
+        compose_targets(pool.stacks(), w.size(), [&](std::size_t) { return w; }, out);
+    }
+
+    /// One weight per module and group of targets (granular_pool): each target composed with its group's weights.
+    std::vector<lora_layer> allocate(const granular_pool& pool) const { return allocate(pool.modules()); }
+    void compose(const granular_pool& pool, std::span<const double> w, std::vector<lora_layer>& out) const {
+        pool.check_weights(w);
+        compose_targets(pool.stacks(), pool.modules().size(), [&](std::size_t target) { return pool.weights_of(w, target); }, out);
+    }
+
+private:
+    /// A and B of every target in one pass (job 2 t is target t's A, job 2 t + 1 its B), target
+    /// t weighted by weights_of(t).
+    template <class WeightsOf>
+    static void compose_targets(const std::vector<lora_stack>& stacks, std::size_t n, WeightsOf weights_of, std::vector<lora_layer>& out) {
+        lora::weighted_sums(2 * stacks.size(), n, [&](std::size_t k, std::span<float> weights) {
+            const std::span<const double> w = weights_of(k / 2);
             std::copy(w.begin(), w.end(), weights.begin());
-            const auto& stack = pool.stacks()[k / 2];
+            const auto& stack = stacks[k / 2];
             auto& into = k % 2 == 0 ? out[k / 2].a : out[k / 2].b;
             return lora::sum_job{(k % 2 == 0 ? stack.a : stack.b).data(), into.data(), into.size()};
         });

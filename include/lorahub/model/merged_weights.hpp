@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "lorahub/backend/cpu/gemm.hpp"
+#include "lorahub/core/error.hpp"
 #include "lorahub/core/lora.hpp"
 #include "lorahub/model/tensors.hpp"
 
@@ -19,6 +20,8 @@ inline std::vector<std::pair<std::string, std::vector<float>>> merged_linear_wei
         const auto& ref = lora[index];
         if (ref.rank == 0) continue;
         const auto& linear = model.linears[index];
+        if (ref.routing)
+            throw argument_error(linear.module, "is routed among LoRA experts per token (Arrow): there is no single weight to merge");
         std::vector<float> values(linear.weight.begin(), linear.weight.end());
         cpu::eigen_gemm::multiply({ref.b, linear.out_features, ref.rank, ref.rank}, {ref.a, ref.rank, linear.in_features, linear.in_features},
                                   {values.data(), linear.out_features, linear.in_features, linear.in_features}, ref.scaling, 1.0f);

@@ -13,6 +13,7 @@
 #include "lorahub/backend/cpu/onednn_gemm.hpp"
 #include "lorahub/backend/cpu/ops.hpp"
 #include "lorahub/core/activation.hpp"
+#include "lorahub/core/expert_routing.hpp"
 #include "lorahub/core/fast_math.hpp"
 #include "lorahub/core/lora.hpp"
 #include "lorahub/core/primitives.hpp"
@@ -91,6 +92,11 @@ struct basic_backend {
     /// out[r] = argmax of row r of values [rows, n].
     static void argmax_rows(const float* values, std::size_t rows, std::size_t n, std::span<int> out) {
         for (std::size_t r = 0; r < rows; ++r) out[r] = static_cast<int>(cpu::argmax(values + r * n, n));
+    }
+
+    /// Arrow's per-token mix of LoRA experts (see expert_routing), in host memory.
+    static void route_experts(const expert_routing& routing, const float* similarity, float* projected, std::size_t rows) {
+        route_rows(routing, similarity, projected, rows);
     }
 
     /// LoRA as the backend reads it: on the CPU, the host views a model's bind() made.

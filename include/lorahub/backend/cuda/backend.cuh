@@ -20,6 +20,7 @@
 #include "lorahub/backend/cuda/kernels.cuh"
 #include "lorahub/backend/cuda/runtime.cuh"
 #include "lorahub/core/activation.hpp"
+#include "lorahub/core/error.hpp"
 #include "lorahub/core/lora.hpp"
 #include "lorahub/core/primitives.hpp"
 
@@ -34,6 +35,9 @@ class device_lora_binding {
 public:
     device_lora_binding() = default;
     explicit device_lora_binding(lorahub::lora_binding host) : host_(std::move(host)), device_(host_.size()) {
+        for (const auto& view : host_)
+            if (view.routing)
+                throw argument_error("Arrow routing", "runs on the CPU backends only: the CUDA backend has no per-token routing kernel");
         a_.resize(host_.size());
         b_.resize(host_.size());
         refresh();

@@ -79,9 +79,9 @@ void self_attention(const prepared_linears<Backend>& linears, const attention_li
                     std::size_t layer, std::size_t window, std::size_t rows, const self_attention_input& in, candidates<Backend> lora,
                     scratch<Backend>& s, float* hidden) {
     const std::size_t kv = g.key_dim();
-    linears.apply(s.normed.data(), rows, block.q, lora, s.query.data(), s.lora_rank);
-    linears.apply(s.normed.data(), rows, block.k, lora, s.key.data(), s.lora_rank);
-    linears.apply(s.normed.data(), rows, block.v, lora, s.value.data(), s.lora_rank);
+    linears.apply(s.normed.data(), rows, block.q, lora, s.query.data(), s);
+    linears.apply(s.normed.data(), rows, block.k, lora, s.key.data(), s);
+    linears.apply(s.normed.data(), rows, block.v, lora, s.value.data(), s);
     if (in.cos != nullptr) {
         Backend::rotary(s.query.data(), rows, g.heads, g.head_dim, g.query_dim(), in.cos, in.sin);
         Backend::rotary(s.key.data(), rows, g.key_heads, g.head_dim, kv, in.cos, in.sin);
@@ -99,7 +99,7 @@ void self_attention(const prepared_linears<Backend>& linears, const attention_li
         if (cache.read) keys = layer_keys, values = layer_values;
     }
     attend(g, keys, values, in.spans, in.causal, window, s);
-    linears.apply(s.attended.data(), rows, block.o, lora, hidden, s.lora_rank, 1.0f);
+    linears.apply(s.attended.data(), rows, block.o, lora, hidden, s, 1.0f);
 }
 
 /// hidden += o(attention(q(x), k(memory), v(memory))) for the `rows` rows of x = s.normed,
@@ -108,18 +108,18 @@ template <class Backend>
 void cross_attention(const prepared_linears<Backend>& linears, const attention_linears& block, const attention_geometry& g,
                      std::size_t layer, std::size_t rows, const cross_attention_input& in, candidates<Backend> lora, scratch<Backend>& s,
                      float* hidden) {
-    linears.apply(s.normed.data(), rows, block.q, lora, s.query.data(), s.lora_rank);
+    linears.apply(s.normed.data(), rows, block.q, lora, s.query.data(), s);
     const float* keys = s.key.data();
     const float* values = s.value.data();
     if (in.keys != nullptr) {
         keys = in.keys + layer * in.layer_rows * g.key_dim();
         values = in.values + layer * in.layer_rows * g.key_dim();
     } else {
-        linears.apply(in.memory, in.memory_rows, block.k, lora, s.key.data(), s.lora_rank);
-        linears.apply(in.memory, in.memory_rows, block.v, lora, s.value.data(), s.lora_rank);
+        linears.apply(in.memory, in.memory_rows, block.k, lora, s.key.data(), s);
+        linears.apply(in.memory, in.memory_rows, block.v, lora, s.value.data(), s);
     }
     attend(g, keys, values, in.spans, false, 0, s);
-    linears.apply(s.attended.data(), rows, block.o, lora, hidden, s.lora_rank, 1.0f);
+    linears.apply(s.attended.data(), rows, block.o, lora, hidden, s, 1.0f);
 }
 
 }  // namespace lorahub::layers

@@ -27,15 +27,15 @@ template <class Backend>
 void feed_forward(const prepared_linears<Backend>& linears, const feed_forward_linears& block, const feed_forward_shape& shape,
                   std::size_t rows, candidates<Backend> lora, scratch<Backend>& s, float* hidden) {
     s.gate.resize(rows * shape.width);
-    linears.apply(s.normed.data(), rows, block.gate, lora, s.gate.data(), s.lora_rank);
+    linears.apply(s.normed.data(), rows, block.gate, lora, s.gate.data(), s);
     if (shape.gated) {
         s.up.resize(rows * shape.width);
-        linears.apply(s.normed.data(), rows, block.up, lora, s.up.data(), s.lora_rank);
+        linears.apply(s.normed.data(), rows, block.up, lora, s.up.data(), s);
         Backend::activate(shape.kind, s.gate.data(), s.up.data(), rows * shape.width);
     } else {
         Backend::activate(shape.kind, s.gate.data(), nullptr, rows * shape.width);
     }
-    linears.apply(s.gate.data(), rows, block.down, lora, hidden, s.lora_rank, 1.0f);
+    linears.apply(s.gate.data(), rows, block.down, lora, hidden, s, 1.0f);
 }
 
 }  // namespace lorahub::layers

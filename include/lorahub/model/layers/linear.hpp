@@ -6,6 +6,7 @@
 #include <span>
 #include <vector>
 
+#include "lorahub/core/expert_routing.hpp"
 #include "lorahub/core/primitives.hpp"
 #include "lorahub/model/tensors.hpp"
 
@@ -13,12 +14,18 @@ namespace lorahub::layers {
 
 /// Buffers the shared layers reuse from call to call, part of each model's context: the
 /// normed input of a sublayer, attention's projections and output, the feed-forward's two
-/// inner activations, and LoRA's rank-r intermediate.
+/// inner activations, LoRA's rank-r intermediate and a routed LoRA's token-expert scores.
 template <class Backend>
 struct scratch {
     template <class T>
     using buffer = typename Backend::template buffer<T>;
-    buffer<float> normed, query, key, value, attended, gate, up, lora_rank;
+    buffer<float> normed, query, key, value, attended, gate, up, lora_rank, lora_routes;
+};
+
+/// A backend that routes tokens among LoRA experts in its own memory (the CPU backends).
+template <class Backend>
+concept RoutingBackend = requires(const expert_routing& routing, const float* similarity, float* projected, std::size_t rows) {
+    Backend::route_experts(routing, similarity, projected, rows);
 };
 
 /// One LoRA binding per candidate whose rows a pass carries (nullptr: no LoRA), in row-block order.
@@ -51,9 +58,10 @@ public:
 
     /// out = x W^T (+ b) (+ beta out) (+ s (x A^T) B^T) for linear layer `index`. x is [rows, in];
     /// the rows are split into equal consecutive blocks, one per candidate of `lora`, and each
-    /// block gets its candidate's LoRA. `rank_scratch` holds the rank-r intermediate.
-    void apply(const float* x, std::size_t rows, std::size_t index, candidates<Backend> lora, float* out,
-               typename Backend::template buffer<float>& rank_scratch, float beta = 0.0f) const {
+    /// block gets its candidate's LoRA (routed per token where it has a routing). `s` holds the
+    /// rank-r intermediate and the routing scores.
+    void apply(const float* x, std::size_t rows, std::size_t index, candidates<Backend> lora, float* out, scratch<Backend>& s,
+               float beta = 0.0f) const {
         const auto& layer = host(index);
         const std::size_t in = layer.in_features, out_features = layer.out_features;
         Backend::linear({x, rows, in, in}, (*prepared_)[index], {out, rows, out_features, out_features}, 1.0f, beta);
@@ -64,9 +72,19 @@ public:
             const auto& ref = (*lora[p])[index];
             const float* x_block = x + p * block * in;
             float* out_block = out + p * block * out_features;
-            rank_scratch.resize(block * ref.rank);
-            Backend::gemm_nt({x_block, block, in, in}, {ref.a, ref.rank, in, in}, {rank_scratch.data(), block, ref.rank, ref.rank});
-            Backend::gemm_nt({rank_scratch.data(), block, ref.rank, ref.rank}, {ref.b, out_features, ref.rank, ref.rank},
+            s.lora_rank.resize(block * ref.rank);
+            Backend::gemm_nt({x_block, block, in, in}, {ref.a, ref.rank, in, in}, {s.lora_rank.data(), block, ref.rank, ref.rank});
+            if (ref.routing != nullptr) {
+                // device bindings carry no routing (Backend::adopt_lora refuses it off the CPU)
+                if constexpr (RoutingBackend<Backend>) {
+                    const auto& routing = *ref.routing;
+                    s.lora_routes.resize(block * routing.experts);
+                    Backend::gemm_nt({x_block, block, in, in}, {routing.prototypes.data(), routing.experts, in, in},
+                                     {s.lora_routes.data(), block, routing.experts, routing.experts});
+                    Backend::route_experts(routing, s.lora_routes.data(), s.lora_rank.data(), block);
+                }
+            }
+            Backend::gemm_nt({s.lora_rank.data(), block, ref.rank, ref.rank}, {ref.b, out_features, ref.rank, ref.rank},
                              {out_block, block, out_features, out_features}, ref.scaling, 1.0f);
         }
     }

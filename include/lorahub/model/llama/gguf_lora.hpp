@@ -163,6 +163,8 @@ inline gguf_lora_file gguf_lora_contents(const config& c, std::vector<lora_layer
         {"general.quantization_version", std::uint32_t{2}},
     };
     for (const auto& layer : layers) {
+        if (layer.routing)
+            throw argument_error(subject, "module \"" + layer.module + "\" is routed among LoRA experts per token (Arrow): llama.cpp has no such adapter");
         const auto [index, projection] = detail::gguf_target_of(layer.module, c, subject);
         const auto shape = std::find_if(shapes.begin(), shapes.end(), [&](const lora_target& t) { return t.module == layer.module; });
         if (layer.in_features != shape->in_features || layer.out_features != shape->out_features)

@@ -195,9 +195,9 @@ public:
             const auto& cross = *(*decoder_)[l].cross;
             const auto& linears = decoder_->linears();
             linears.apply(ctx.encoder_hidden.data(), encoder_tokens, cross.k, one, ctx.cross_keys.data() + l * encoder_tokens * inner,
-                          ctx.layers.lora_rank);
+                          ctx.layers);
             linears.apply(ctx.encoder_hidden.data(), encoder_tokens, cross.v, one, ctx.cross_values.data() + l * encoder_tokens * inner,
-                          ctx.layers.lora_rank);
+                          ctx.layers);
         }
         ctx.self_keys.resize(layer_count * n * capacity * inner);  // attention reads only the positions written
         ctx.self_values.resize(layer_count * n * capacity * inner);
