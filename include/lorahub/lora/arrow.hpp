@@ -91,8 +91,9 @@ inline lora_pool subtract_general_knowledge(const lora_pool& tasks, const lora_p
 /// layer one lora_layer holding every A stacked and every B side by side, with its routing.
 /// Bind them like any LoRA (model.bind); they cannot be merged or saved as an adapter.
 inline std::vector<lora_layer> arrow_layers(const lora_pool& experts, const arrow_options& options) {
-    if (options.top_k == 0 || options.top_k > experts.size())
-        throw argument_error("Arrow top-k", std::to_string(options.top_k) + " is not between 1 and the " + std::to_string(experts.size()) + " modules");
+    if (options.top_k == 0) throw argument_error("Arrow top-k", "must be at least 1");
+    if (options.top_k > experts.size())
+        throw argument_error("Arrow top-k", std::to_string(options.top_k) + " exceeds the " + std::to_string(experts.size()) + " modules it routes among");
     if (!(options.temperature > 0.0) || !std::isfinite(options.temperature))
         throw argument_error("Arrow temperature", "must be a finite number above 0");
     const std::size_t n = experts.size();
