@@ -39,6 +39,7 @@ struct eval_request {
     std::vector<std::int64_t> budgets{40};
     std::vector<std::int64_t> selects{0};
     std::vector<std::string> granularities{"module"};
+    std::vector<std::string> select_by{"loss"};
     std::int64_t seeds = 5, subset = 20, icl = 0, max_new_tokens = 32, arrow_top_k = -1;  // -1: 3, or every module of a smaller pool
     double arrow_temperature = 1.0;
     std::string json, svg, markdown;
@@ -114,6 +115,7 @@ int run_sweep(eval_request request, const std::string& command_line, const proce
     plan.selects.assign(request.selects.begin(), request.selects.end());
     for (const auto& granularity : request.granularities) weight_granularity_named(granularity);
     plan.granularities = request.granularities;
+    plan.select_by = request.select_by;
     plan.seeds = static_cast<std::size_t>(request.seeds);
     plan.subset = static_cast<std::size_t>(request.subset);
     plan.icl_examples = static_cast<std::size_t>(request.icl);
@@ -198,6 +200,11 @@ command add_eval(CLI::App& app) {
                      "comma-separated; layer and target run with --select 0 only")
         ->delimiter(',')
         ->check(CLI::IsMember({"module", "layer", "target"}));
+    eval->add_option("--select-by", r.select_by,
+                     "How --select k picks its modules, comma-separated: loss (each module's few-shot loss alone; default) and/or "
+                     "routing (Arrow's routing mass on the few-shot examples: one pass, no N evaluations)")
+        ->delimiter(',')
+        ->check(CLI::IsMember({"loss", "routing"}));
     eval->add_option("--seeds", r.seeds, "LoraHub runs per method, seeds 1..N (default 5)");
     eval->add_option("--modules-per-seed", r.subset, "Modules drawn at random per seed, as upstream's 20 of 196 (default 20; a smaller pool is used whole)");
     eval->add_option("--icl", r.icl, "Examples prepended for ICL (default: all the few-shot examples)");
@@ -219,7 +226,7 @@ command add_eval(CLI::App& app) {
                                       "Store each run's result in DIR as it ends; a rerun of the same command skips the runs stored there");
     auto* from_runs = eval->add_option("--from-runs", r.from_runs, "Write the report of a finished sweep from its --runs-dir alone (no model is loaded)");
     for (auto* sweep_option : {shard, runs_dir}) from_runs->excludes(sweep_option);
-    for (const char* name : {"--hub", "--model", "--lora", "--task", "--few-shot", "--test", "--name", "--optimizers", "--budgets", "--select", "--granularities",
+    for (const char* name : {"--hub", "--model", "--lora", "--task", "--few-shot", "--test", "--name", "--optimizers", "--budgets", "--select", "--granularities", "--select-by",
                              "--seeds", "--modules-per-seed", "--icl", "--max-new-tokens", "--arrow-top-k", "--arrow-temperature", "--precision", "--device"})
         from_runs->excludes(eval->get_option(name));
     return {eval, [request](const std::string& command_line) { return run_eval(*request, command_line); }};

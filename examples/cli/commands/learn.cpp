@@ -34,6 +34,7 @@ struct learn_request {
     std::int64_t population = 0;
     std::string start = "zero";
     std::string granularity = "module";
+    std::string select_by = "loss";
     std::int64_t starts = 1;
     std::int64_t select = 0;
     std::int64_t max_restarts = 9;
@@ -71,6 +72,8 @@ io::json learn_report(const learn_request& request, const std::vector<std::strin
             {"granularity", request.granularity},
             {"starts", request.starts},
             {"select", request.select},
+            {"select_by", request.select_by},
+            {"routing_usage", result.routing_usage},
             {"max_restarts", request.max_restarts},
             {"stall_generations", request.stall_generations},
             {"searched", result.searched},
@@ -95,6 +98,7 @@ int learn_with(const learn_request& request) {
     job.search.start = start_point_named(request.start);
     job.search.starts = static_cast<std::size_t>(request.starts);
     job.search.select = static_cast<std::size_t>(request.select);
+    job.search.select_by = selection_rule_named(request.select_by);
     job.search.restarts = {.max_restarts = static_cast<std::size_t>(request.max_restarts),
                     .stall_generations = static_cast<std::size_t>(request.stall_generations)};
     job.scaling = request.in.module_scaling();
@@ -194,6 +198,10 @@ command add_learn(CLI::App& app) {
         ->check(CLI::IsMember({"module", "layer", "target"}));
     learn->add_option("--starts", r.starts, "Searches sharing the budget, the later ones from random points of the box (default 1)");
     learn->add_option("--select", r.select, "Search only the K modules with the lowest single-module loss (N evaluations first; default: all)");
+    learn->add_option("--select-by", r.select_by,
+                      "How --select picks: loss (each module's loss alone, N evaluations; default) or routing (Arrow's routing mass "
+                      "on the examples: one forward pass)")
+        ->check(CLI::IsMember({"loss", "routing"}));
     learn->add_option("--out", r.out, "Write the composed adapter here as a PEFT folder");
     learn->add_option("--report", r.report, "Write a JSON report (weights, objective, trace, timings)");
     learn->add_option("--gguf", r.gguf,

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstddef>
 #include <limits>
+#include <memory>
 #include <numeric>
 #include <vector>
 
@@ -21,6 +22,10 @@ struct expert_routing {
     float temperature = 1.0f;
     std::vector<float> prototypes;  ///< [experts, in]: each expert's unit top right singular vector of B_e A_e
     std::vector<float> scaling;     ///< [experts]: each expert's lora_alpha / r
+    /// When set, the routing only observes: each token's coefficients are added to usage[e]
+    /// and the layer adds nothing, so that the model runs on its base hidden states (how
+    /// much Arrow would route a task's tokens to each module: hub/module_selection.hpp).
+    std::shared_ptr<std::vector<double>> usage{};
 };
 
 /// Routes `rows` tokens: `similarity` [rows, experts] holds x . p_e, `projected` [rows, experts *
@@ -47,6 +52,11 @@ inline void route_rows(const expert_routing& routing, const float* similarity, f
             total += factor[e];
         }
         float* row = projected + t * experts * rank;
+        if (routing.usage) {
+            for (std::size_t e = 0; e < experts; ++e) (*routing.usage)[e] += factor[e] / total;
+            std::fill(row, row + experts * rank, 0.0f);
+            continue;
+        }
         for (std::size_t e = 0; e < experts; ++e) {
             const float f = factor[e] / total * routing.scaling[e];
             for (std::size_t j = 0; j < rank; ++j) row[e * rank + j] *= f;

@@ -104,6 +104,7 @@ public:
                 options.budget = item.budget;
                 options.seed = item.seed;
                 options.select = item.select;
+                options.select_by = selection_rule_named(item.select_by);
                 const auto& pool = seed_pools_.empty() ? pool_ : seed_pools_[item.seed - 1];
                 const auto granularity = weight_granularity_named(item.granularity);
                 const learn_result learned = optim::with_optimizer(item.optimizer, [&]<class O>() {

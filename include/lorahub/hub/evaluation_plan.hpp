@@ -21,6 +21,9 @@ struct evaluation_plan {
     /// LoraHub's weights: one per module ("module"), or per module and transformer block
     /// ("layer") or target layer ("target"); the finer ones with selection 0 only.
     std::vector<std::string> granularities{"module"};
+    /// How a selection picks its modules: "loss" (each module's few-shot loss alone) and/or
+    /// "routing" (Arrow's routing mass on the few-shot examples): a row each for selections above 0.
+    std::vector<std::string> select_by{"loss"};
     std::size_t seeds = 5;                ///< seeds 1..seeds
     /// Modules per seed, drawn at random as upstream's reproduce_bbh.py draws 20 of its 196;
     /// a pool no larger than this is used whole by every seed.
@@ -52,6 +55,7 @@ struct run_item {
     std::size_t budget = 0, select = 0;
     std::uint64_t seed = 0;
     std::string granularity = "module";  ///< lorahub: weights per module, layer or target
+    std::string select_by = "loss";      ///< lorahub with select > 0: "loss" or "routing"
 };
 
 /// What one run gives: test accuracy in percent; LoraHub also its learned objective and time.
@@ -100,11 +104,12 @@ inline std::string arrow_method_name(const evaluation_plan& plan) {
 }
 
 /// The LoraHub methods of a plan, named as the table shows them ("LoraHub cobyla/40", "... select 5",
-/// "... per layer").
+/// "... select 5 by routing", "... per layer").
 inline std::string lorahub_method_name(const std::string& optimizer, std::size_t budget, std::size_t select,
-                                       const std::string& granularity = "module") {
+                                       const std::string& granularity = "module", const std::string& select_by = "loss") {
     std::string name = "LoraHub " + optimizer + "/" + std::to_string(budget);
     if (select > 0) name += " select " + std::to_string(select);
+    if (select > 0 && select_by != "loss") name += " by " + select_by;
     if (granularity != "module") name += " per " + granularity;
     return name;
 }

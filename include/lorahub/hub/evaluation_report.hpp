@@ -181,7 +181,8 @@ inline std::string evaluation_document(const std::string& command_line, const st
         << "mean over seeds 1.." << plan.seeds << " with the range in brackets; each seed composes "
         << (modules <= plan.subset ? std::string("all the modules") : std::to_string(plan.subset) + " modules drawn at random")
         << " (upstream's reproduce_bbh.py draws 20 of 196 per seed). *select k*: every module is first scored alone on the few-shot "
-        << "examples (N evaluations on top of the budget) and only the k with the lowest loss are searched.\n"
+        << "examples (N evaluations on top of the budget) and only the k with the lowest loss are searched; *by routing*: the k modules "
+        << "to which Arrow's routing sends the most of the few-shot examples' tokens (one forward pass of the base model).\n"
         << (plan.granularities.size() > 1 || plan.granularities.front() != "module"
                 ? "- *per layer* / *per target*: one weight per module and transformer block / per module and target layer (N x G weights, "
                   "the L1 penalty their mean |w|), each target composed with its group's weights.\n"

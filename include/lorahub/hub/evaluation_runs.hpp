@@ -14,6 +14,7 @@
 #include "lorahub/core/error.hpp"
 #include "lorahub/hub/evaluation_plan.hpp"
 #include "lorahub/io/json.hpp"
+#include "lorahub/hub/module_selection.hpp"
 #include "lorahub/lora/granular_pool.hpp"
 #include "lorahub/optim/policies.hpp"
 
@@ -46,6 +47,8 @@ inline void check_plan(const evaluation_plan& plan) {
             throw argument_error("evaluation", "\"" + optimizer + "\" is not " + optim::policies::sentence());
     if (plan.granularities.empty()) throw argument_error("evaluation", "needs at least one weight granularity");
     for (const auto& granularity : plan.granularities) weight_granularity_named(granularity);
+    if (plan.select_by.empty()) throw argument_error("evaluation", "needs at least one selection rule");
+    for (const auto& rule : plan.select_by) selection_rule_named(rule);
     if (!(plan.arrow_temperature > 0.0) || !std::isfinite(plan.arrow_temperature))
         throw argument_error("evaluation", "Arrow's temperature must be a finite number above 0");
 }
@@ -59,7 +62,7 @@ inline void check_run_count(const evaluation_plan& plan, std::size_t tasks, std:
                                                " modules");
     constexpr std::size_t most = max_evaluation_runs;
     std::size_t lorahub_runs = plan.seeds;  // at most `most`, by check_plan
-    for (const std::size_t factor : {plan.optimizers.size(), plan.budgets.size(), plan.selects.size(), plan.granularities.size()})
+    for (const std::size_t factor : {plan.optimizers.size(), plan.budgets.size(), plan.selects.size(), plan.granularities.size(), plan.select_by.size()})
         lorahub_runs = factor == 0 || lorahub_runs <= most / factor ? lorahub_runs * factor : most + 1;
     const std::size_t per_task = modules > most || lorahub_runs > most ? most + 1 : 5 + modules + lorahub_runs;
     if (per_task > most || (tasks > 0 && tasks > most / per_task))
@@ -76,17 +79,19 @@ public:
         : plan_(std::move(plan)), tasks_(std::move(tasks)), modules_(std::move(modules)) {
         check_run_count(plan_, tasks_.size(), modules_.size());
         for (std::size_t t = 0; t < tasks_.size(); ++t) {
-            for (const auto method : {run_method::zero_shot, run_method::icl, run_method::uniform}) items_.push_back({t, method, 0, {}, 0, 0, 0, "module"});
-            if (plan_.arrow_top_k > 0) items_.push_back({t, run_method::arrow, 0, {}, 0, 0, 0, "module"});
-            for (std::size_t i = 0; i < modules_.size(); ++i) items_.push_back({t, run_method::single_module, i, {}, 0, 0, 0, "module"});
+            for (const auto method : {run_method::zero_shot, run_method::icl, run_method::uniform}) items_.push_back({t, method, 0, {}, 0, 0, 0, "module", "loss"});
+            if (plan_.arrow_top_k > 0) items_.push_back({t, run_method::arrow, 0, {}, 0, 0, 0, "module", "loss"});
+            for (std::size_t i = 0; i < modules_.size(); ++i) items_.push_back({t, run_method::single_module, i, {}, 0, 0, 0, "module", "loss"});
             for (const auto& optimizer : plan_.optimizers)
                 for (const auto budget : plan_.budgets)
                     for (const auto& granularity : plan_.granularities)
                         for (const auto select : plan_.selects)
-                            if (select == 0 || granularity == "module")
-                                for (std::uint64_t seed = 1; seed <= plan_.seeds; ++seed)
-                                    items_.push_back({t, run_method::lorahub, 0, optimizer, budget, select, seed, granularity});
-            if (tasks_[t].trained_lora) items_.push_back({t, run_method::task_lora, 0, {}, 0, 0, 0, "module"});
+                            for (const auto& rule : plan_.select_by)
+                                if ((select == 0 && rule == plan_.select_by.front()) || (select > 0 && granularity == "module"))
+                                    for (std::uint64_t seed = 1; seed <= plan_.seeds; ++seed)
+                                        items_.push_back({t, run_method::lorahub, 0, optimizer, budget, select, seed, granularity,
+                                                          select == 0 ? std::string("loss") : rule});
+            if (tasks_[t].trained_lora) items_.push_back({t, run_method::task_lora, 0, {}, 0, 0, 0, "module", "loss"});
         }
     }
 
@@ -115,7 +120,9 @@ public:
         }
         name += "lorahub/" + item.optimizer + "/" + std::to_string(item.budget);
         if (item.granularity != "module") name += "/per-" + item.granularity;
-        return name + "/select-" + std::to_string(item.select) + "/seed-" + std::to_string(item.seed);
+        name += "/select-" + std::to_string(item.select);
+        if (item.select > 0 && item.select_by != "loss") name += "-by-" + item.select_by;
+        return name + "/seed-" + std::to_string(item.seed);
     }
 
     /// The table's name of an item's method ("ICL (5 examples)", "LoraHub cobyla/40 select 3").
@@ -129,7 +136,7 @@ public:
             case run_method::task_lora: return "task LoRA (upper bound)";
             case run_method::lorahub: break;
         }
-        return lorahub_method_name(item.optimizer, item.budget, item.select, item.granularity);
+        return lorahub_method_name(item.optimizer, item.budget, item.select, item.granularity, item.select_by);
     }
 
     /// The few-shot examples ICL prepends for task `task`: the plan's number, at most all of them.
@@ -188,6 +195,7 @@ inline io::json plan_json(const evaluation_plan& plan) {
             {"budgets", plan.budgets},
             {"selects", plan.selects},
             {"granularities", plan.granularities},
+            {"select_by", plan.select_by},
             {"seeds", plan.seeds},
             {"modules_per_seed", plan.subset},
             {"icl_examples", plan.icl_examples},
@@ -239,6 +247,7 @@ inline evaluation_runs runs_from_json(const io::json& record, const std::string&
     plan.budgets = json_field<std::vector<std::size_t>>(plan_record, "budgets", subject);
     plan.selects = json_field<std::vector<std::size_t>>(plan_record, "selects", subject);
     plan.granularities = json_field<std::vector<std::string>>(plan_record, "granularities", subject);
+    plan.select_by = json_field<std::vector<std::string>>(plan_record, "select_by", subject);
     plan.seeds = json_field<std::size_t>(plan_record, "seeds", subject);
     plan.subset = json_field<std::size_t>(plan_record, "modules_per_seed", subject);
     plan.icl_examples = json_field<std::size_t>(plan_record, "icl_examples", subject);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <concepts>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -18,6 +19,7 @@
 #include "lorahub/concepts.hpp"
 #include "lorahub/core/error.hpp"
 #include "lorahub/core/random.hpp"
+#include "lorahub/hub/module_selection.hpp"
 #include "lorahub/hub/objective.hpp"
 #include "lorahub/lora/pool.hpp"
 #include "lorahub/lora/weighted_ab.hpp"
@@ -60,6 +62,9 @@ struct search_settings {
     /// of the budget) and search only the k with the lowest loss; the others get weight 0
     /// (and the regularizer still sees all N weights, so objectives compare across k).
     std::size_t select = 0;
+    /// How select picks its k modules: the lowest single-module losses (default), or the most
+    /// Arrow routing mass on the examples (no N evaluations; hub/module_selection.hpp).
+    selection_rule select_by = selection_rule::single_loss;
     std::uint64_t seed = 42;
     double lower = -1.5;
     double upper = 1.5;
@@ -118,6 +123,7 @@ struct learn_result {
     std::string optimizer;
     std::string composer;
     std::vector<double> single_losses;  ///< each module's loss alone, when start or select needed them (else empty)
+    std::vector<double> routing_usage;  ///< each module's Arrow routing mass, when select_by routing needed it (else empty)
     std::vector<std::size_t> searched;  ///< the modules the search weighted (all, unless select)
     double seconds = 0;
 };
@@ -289,14 +295,22 @@ learn_result learn_using(F& make_optimizer, const M& model, const P& pool, const
     learn_result result;
     result.composer = std::string(composer.name);
     composition_slots<C, M, P> slots(model, pool, composer);
-    if (options.select > 0 || options.start == start_point::best_single)
+    const bool selecting = options.select > 0 && options.select < n;
+    const bool by_routing = selecting && options.select_by == selection_rule::arrow_routing;
+    if ((options.select > 0 && !by_routing) || options.start == start_point::best_single)
         result.single_losses = detail::single_module_losses(model, examples, options, slots, context, n);
-    if (options.select > 0 && options.select < n) {
+    if (selecting) {
         if constexpr (requires { pool.subset(std::span<const std::size_t>()); }) {
-            // search the `select` modules of lowest single loss as a pool of their own
+            // search the `select` modules of lowest single loss (or most routing mass) as a pool of their own
             std::vector<std::size_t> order(n);
             std::iota(order.begin(), order.end(), std::size_t{0});
-            std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return result.single_losses[a] < result.single_losses[b]; });
+            if (by_routing) {
+                if constexpr (std::same_as<P, lora_pool>) result.routing_usage = routing_usage(model, pool, examples);
+                else throw argument_error("learn", "selection by routing needs a lora_pool");
+                std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return result.routing_usage[a] > result.routing_usage[b]; });
+            } else {
+                std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return result.single_losses[a] < result.single_losses[b]; });
+            }
             order.resize(options.select);
             auto sub_options = options;
             sub_options.select = 0;
@@ -304,10 +318,12 @@ learn_result learn_using(F& make_optimizer, const M& model, const P& pool, const
             sub_options.regularizer = [regularizer = options.regularizer, order, n](std::span<const double> w) {
                 return regularizer(detail::expand_weights(w, order, n));
             };
-            if (options.start == start_point::best_single) {  // the best module is the sub-pool's first
+            if (options.start == start_point::best_single) {  // the selected module of lowest single loss
                 sub_options.start = start_point::zero;
                 sub_options.start_weights.assign(order.size(), 0.0);
-                sub_options.start_weights[0] = 1.0;
+                sub_options.start_weights[static_cast<std::size_t>(
+                    std::min_element(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return result.single_losses[a] < result.single_losses[b]; }) -
+                    order.begin())] = 1.0;
             } else if (!options.start_weights.empty()) {
                 sub_options.start_weights.clear();
                 for (std::size_t index : order) sub_options.start_weights.push_back(options.start_weights.at(index));
@@ -316,6 +332,7 @@ learn_result learn_using(F& make_optimizer, const M& model, const P& pool, const
             sub.weights = detail::expand_weights(sub.weights, order, n);
             for (auto& step : sub.trace) step.weights = detail::expand_weights(step.weights, order, n);
             sub.single_losses = std::move(result.single_losses);
+            sub.routing_usage = std::move(result.routing_usage);
             sub.searched = std::move(order);
             sub.seconds = std::chrono::duration<double>(clock::now() - started).count();
             return sub;

@@ -33,6 +33,9 @@ namespace lorahub {
 struct arrow_options {
     std::size_t top_k = 3;
     double temperature = 1.0;
+    /// Observe instead of route (expert_routing::usage): every layer adds its tokens'
+    /// coefficients here ([modules]) and changes nothing.
+    std::shared_ptr<std::vector<double>> usage{};
 };
 
 /// The unit top right singular vector of B A (A [rank, in], B [out, rank], row-major), in
@@ -108,6 +111,10 @@ inline std::vector<lora_layer> arrow_layers(const lora_pool& experts, const arro
         routing->top_k = options.top_k;
         routing->temperature = static_cast<float>(options.temperature);
         routing->scaling = stack.scaling;
+        if (options.usage) {
+            if (options.usage->size() != n) throw argument_error("Arrow usage", "needs one total per module");
+            routing->usage = options.usage;
+        }
         routing->prototypes.reserve(n * stack.in_features);
         for (std::size_t e = 0; e < n; ++e) {
             const auto prototype = top_right_singular_vector(stack.a_of(e), stack.b_of(e), stack.rank, stack.in_features, stack.out_features);
