@@ -14,6 +14,7 @@
 #include <lorahub/model/t5/model.hpp>
 #include <lorahub/optim/cobyla.hpp>
 
+#include "../support/arrow_fixtures.hpp"
 #include "../support/files.hpp"
 #include "../support/t5_fixtures.hpp"
 
@@ -21,24 +22,15 @@ using namespace lorahub;
 
 namespace {
 
-const io::json& arrow_expected() {
-    static const auto document = io::parse_json_strict(test::read_file(test::fixtures() / "arrow/expected.json"), "expected.json");
-    return document;
-}
-
-lora_pool t5_tasks() {
-    std::vector<std::filesystem::path> paths;
-    for (int i = 0; i < 4; ++i) paths.push_back(test::fixtures() / "arrow/t5" / ("task-" + std::to_string(i)));
-    return lora_pool::load(paths);
-}
+lora_pool arrow_t5_tasks() { return lora_pool::load(test::arrow_modules("t5", "task", 4)); }
 
 }  // namespace
 
 TEST_CASE("each module's routing mass on the examples equals torch's on HF's base hidden states", "[selection][arrow]") {
     const auto model = t5::model<cpu::backend>::load(test::fixtures() / "t5/flan-odd");
     const examples_for<t5::model<cpu::backend>> examples{{test::t5_fixture_batch()}, 5};
-    const auto usage = routing_usage(model, t5_tasks(), examples, arrow_expected()["t5_usage"]["top_k"].get<std::size_t>());
-    const auto want = arrow_expected()["t5_usage"]["usage"].get<std::vector<double>>();
+    const auto usage = routing_usage(model, arrow_t5_tasks(), examples, test::arrow_expected()["t5_usage"]["top_k"].get<std::size_t>());
+    const auto want = test::arrow_expected()["t5_usage"]["usage"].get<std::vector<double>>();
     REQUIRE(usage.size() == want.size());
     for (std::size_t i = 0; i < usage.size(); ++i) CHECK(std::abs(usage[i] - want[i]) / want[i] <= 1e-5);
     // the modules observe without acting: the loss afterwards is the base model's
@@ -48,13 +40,13 @@ TEST_CASE("each module's routing mass on the examples equals torch's on HF's bas
 TEST_CASE("select by routing searches the modules of most routing mass, without single-module evaluations", "[selection][learn]") {
     const auto model = t5::model<cpu::backend>::load(test::fixtures() / "t5/flan-odd");
     const examples_for<t5::model<cpu::backend>> examples{{test::t5_fixture_batch()}, 5};
-    const auto pool = t5_tasks();
+    const auto pool = arrow_t5_tasks();
     learn_options<t5::model<cpu::backend>> options;
     options.budget = 8;
     options.select = 2;
     options.select_by = selection_rule::arrow_routing;
     const auto result = learn<optim::cobyla>(model, pool, examples, options);
-    const auto want = arrow_expected()["t5_usage"]["usage"].get<std::vector<double>>();
+    const auto want = test::arrow_expected()["t5_usage"]["usage"].get<std::vector<double>>();
     std::vector<std::size_t> order(want.size());
     std::iota(order.begin(), order.end(), std::size_t{0});
     std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return want[a] > want[b]; });

@@ -42,6 +42,7 @@ struct eval_request {
     std::vector<std::string> select_by{"loss"};
     std::int64_t seeds = 5, subset = 20, icl = 0, max_new_tokens = 32, arrow_top_k = -1;  // -1: 3, or every module of a smaller pool
     double arrow_temperature = 1.0;
+    bool no_oracle = false;
     std::string json, svg, markdown;
     std::string shard;      ///< "i/n" or "slurm"; empty: every run (under mpirun: the job's share)
     std::string runs_dir;   ///< where each run's result is stored as it ends
@@ -116,6 +117,7 @@ int run_sweep(eval_request request, const std::string& command_line, const proce
     for (const auto& granularity : request.granularities) weight_granularity_named(granularity);
     plan.granularities = request.granularities;
     plan.select_by = request.select_by;
+    plan.oracle = !request.no_oracle;
     plan.seeds = static_cast<std::size_t>(request.seeds);
     plan.subset = static_cast<std::size_t>(request.subset);
     plan.icl_examples = static_cast<std::size_t>(request.icl);
@@ -214,6 +216,7 @@ command add_eval(CLI::App& app) {
     eval->add_option("--arrow-temperature", r.arrow_temperature, "Arrow's softmax temperature (default 1)");
     eval->add_option("--precision", r.in.precision, "fp32 (default) or bf16")->check(CLI::IsMember({"fp32", "bf16"}));
     eval->add_option("--device", r.in.device, "cpu (default) or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
+    eval->add_flag("--no-oracle", r.no_oracle, "Leave out the best single module row (it runs inference once per module: for large hubs)");
     eval->add_option("--json", r.json, "Write every number (per seed) as JSON");
     eval->add_option("--svg", r.svg, "Write a bar chart of accuracy per task and method");
     eval->add_option("--markdown", r.markdown, "Write a markdown document: methods, tables, the command that made it");
@@ -227,7 +230,7 @@ command add_eval(CLI::App& app) {
     auto* from_runs = eval->add_option("--from-runs", r.from_runs, "Write the report of a finished sweep from its --runs-dir alone (no model is loaded)");
     for (auto* sweep_option : {shard, runs_dir}) from_runs->excludes(sweep_option);
     for (const char* name : {"--hub", "--model", "--lora", "--task", "--few-shot", "--test", "--name", "--optimizers", "--budgets", "--select", "--granularities", "--select-by",
-                             "--seeds", "--modules-per-seed", "--icl", "--max-new-tokens", "--arrow-top-k", "--arrow-temperature", "--precision", "--device"})
+                             "--seeds", "--modules-per-seed", "--icl", "--max-new-tokens", "--arrow-top-k", "--arrow-temperature", "--no-oracle", "--precision", "--device"})
         from_runs->excludes(eval->get_option(name));
     return {eval, [request](const std::string& command_line) { return run_eval(*request, command_line); }};
 }

@@ -30,6 +30,7 @@ struct evaluation_plan {
     std::size_t subset = 20;
     std::size_t icl_examples = 0;  ///< examples prepended for ICL; 0: all the few-shot examples
     std::size_t max_new_tokens = 32;
+    bool oracle = true;             ///< the best single module row (one inference run per module: leave it out for large hubs)
     std::size_t arrow_top_k = 3;    ///< modules Arrow mixes per token (PEFT's default); 0: no Arrow row
     double arrow_temperature = 1.0;  ///< Arrow's softmax temperature
 };

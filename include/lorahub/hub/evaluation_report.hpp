@@ -176,7 +176,7 @@ inline std::string evaluation_document(const std::string& command_line, const st
         << (plan.arrow_top_k > 0 ? "- *Arrow (zero-shot)*: no examples; at every layer each token is routed to the top-k of all the modules by "
                                    "|x . v_i|, v_i the top right singular vector of B_i A_i, and mixes them by softmax (PEFT's ArrowConfig).\n"
                                  : "")
-        << "- *best single module (oracle)*: the module with the highest test accuracy alone (w = e_i); it looks at the test set.\n"
+        << (plan.oracle ? "- *best single module (oracle)*: the module with the highest test accuracy alone (w = e_i); it looks at the test set.\n" : "")
         << "- *LoraHub optimizer/budget*: weights learned from the few-shot examples only (objective: upstream's loss + 0.05 mean|w|), "
         << "mean over seeds 1.." << plan.seeds << " with the range in brackets; each seed composes "
         << (modules <= plan.subset ? std::string("all the modules") : std::to_string(plan.subset) + " modules drawn at random")

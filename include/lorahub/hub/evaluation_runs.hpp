@@ -81,7 +81,7 @@ public:
         for (std::size_t t = 0; t < tasks_.size(); ++t) {
             for (const auto method : {run_method::zero_shot, run_method::icl, run_method::uniform}) items_.push_back({t, method, 0, {}, 0, 0, 0, "module", "loss"});
             if (plan_.arrow_top_k > 0) items_.push_back({t, run_method::arrow, 0, {}, 0, 0, 0, "module", "loss"});
-            for (std::size_t i = 0; i < modules_.size(); ++i) items_.push_back({t, run_method::single_module, i, {}, 0, 0, 0, "module", "loss"});
+            for (std::size_t i = 0; i < (plan_.oracle ? modules_.size() : 0); ++i) items_.push_back({t, run_method::single_module, i, {}, 0, 0, 0, "module", "loss"});
             for (const auto& optimizer : plan_.optimizers)
                 for (const auto budget : plan_.budgets)
                     for (const auto& granularity : plan_.granularities)
@@ -100,7 +100,7 @@ public:
     const std::vector<std::string>& modules() const noexcept { return modules_; }
 
     /// Every run of the plan, in the order the table lists them: per task, zero-shot, ICL,
-    /// uniform, Arrow (unless the plan has no Arrow row), each module alone, LoraHub per optimizer x budget x granularity x
+    /// uniform, Arrow (unless the plan has no Arrow row), each module alone (unless no oracle), LoraHub per optimizer x budget x granularity x
     /// selection (finer granularities with selection 0 only) x seed, and the
     /// task's trained LoRA when it has one.
     const std::vector<run_item>& items() const noexcept { return items_; }
@@ -200,6 +200,7 @@ inline io::json plan_json(const evaluation_plan& plan) {
             {"modules_per_seed", plan.subset},
             {"icl_examples", plan.icl_examples},
             {"max_new_tokens", plan.max_new_tokens},
+            {"oracle", plan.oracle},
             {"arrow_top_k", plan.arrow_top_k},
             {"arrow_temperature", plan.arrow_temperature}};
 }
@@ -252,6 +253,7 @@ inline evaluation_runs runs_from_json(const io::json& record, const std::string&
     plan.subset = json_field<std::size_t>(plan_record, "modules_per_seed", subject);
     plan.icl_examples = json_field<std::size_t>(plan_record, "icl_examples", subject);
     plan.max_new_tokens = json_field<std::size_t>(plan_record, "max_new_tokens", subject);
+    plan.oracle = json_field<bool>(plan_record, "oracle", subject);
     plan.arrow_top_k = json_field<std::size_t>(plan_record, "arrow_top_k", subject);
     plan.arrow_temperature = json_field<double>(plan_record, "arrow_temperature", subject);
     std::vector<task_summary> tasks;
