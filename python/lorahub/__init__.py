@@ -35,7 +35,7 @@ from ._core import ArgumentError, ConfigError, FormatError, ShapeError, Unsuppor
 
 __all__ = [
     "Adapter", "ArgumentError", "ConfigError", "DemoHub", "Evaluation", "FormatError", "LearnResult", "Model", "Pool",
-    "Score", "ShapeError", "Tokenizer", "UnsupportedError", "accuracy", "combine", "composers", "demo_hub", "infer", "learn",
+    "Score", "ShapeError", "Tokenizer", "UnsupportedError", "accuracy", "arrow", "combine", "composers", "demo_hub", "infer", "learn",
     "load_adapter", "load_model", "load_pool", "optimizers", "read_examples", "score",
 ]
 __version__ = "0.1.0"
@@ -478,6 +478,17 @@ def combine(pool: Pool, weights, combination: str = "linear", *, density: float 
     made = _composer(combination, density, svd_rank, svd_clamp, majority_sign, seed)
     w = [float(v) for v in np.asarray(weights, dtype=np.float64).ravel()]
     return Adapter(_core.compose(pool._native, w, made))
+
+
+def arrow(pool: Pool, top_k: int = 3, temperature: float = 1.0, general: Optional[Pool] = None) -> Adapter:
+    """Arrow's zero-shot routing among the pool's modules (PEFT's ``ArrowConfig`` / ``create_arrow_model``),
+    as an adapter for :func:`infer`: at every layer each token is routed to the ``top_k`` modules by
+    ``|x . v_i|`` (``v_i`` the top right singular vector of ``B_i A_i``) and mixes them by
+    ``softmax(score / temperature)``. ``general``: GenKnowSub, the mean A and B of these modules
+    subtracted from every module first. The mix differs per token, so the adapter cannot be saved.
+    """
+    native_general = None if general is None else general._native
+    return Adapter(_core.arrow(pool._native, _size(top_k, "top_k", 1), float(temperature), native_general))
 
 
 def infer(model: Model, inputs: Sequence[str], pool: Optional[Pool] = None, weights=None, *, adapter: Optional[Adapter] = None,

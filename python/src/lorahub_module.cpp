@@ -29,6 +29,7 @@
 #include <lorahub/core/error.hpp>
 #include <lorahub/io/hub_manifest.hpp>
 #include <lorahub/io/peft_adapter.hpp>
+#include <lorahub/lora/arrow.hpp>
 #include <lorahub/lora/module_audit.hpp>
 #include <lorahub/lora/policies.hpp>
 #include <lorahub/model/families.hpp>
@@ -434,6 +435,12 @@ NB_MODULE(_core, m) {
         return adapter_object{std::move(loaded.layers), std::move(loaded.config), display(directory)};
     }, nb::arg("directory"));
     m.def("compose", &compose, nb::arg("pool"), nb::arg("weights"), nb::arg("composer"));
+    m.def("arrow", [](const pool_object& pool, std::size_t top_k, double temperature, const pool_object* general) {
+        nb::gil_scoped_release released;
+        const arrow_options options{top_k, temperature};
+        auto layers = general ? arrow_layers(subtract_general_knowledge(*pool.pool, *general->pool), options) : arrow_layers(*pool.pool, options);
+        return adapter_object{std::move(layers), pool.pool->config(), "Arrow routing"};
+    }, nb::arg("pool"), nb::arg("top_k") = 3, nb::arg("temperature") = 1.0, nb::arg("general").none() = nb::none());
 
     nb::class_<evaluation>(m, "Evaluation", "One objective evaluation of a search.")
         .def_prop_ro("weights", [](const evaluation& step) { return to_numpy(step.weights); })
