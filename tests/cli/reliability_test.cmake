@@ -119,6 +119,14 @@ expect(duplicate_module 0 "^loss=.*warning: .*pool-0: is the same module as .*po
 file(COPY ${T5}/pool-1 DESTINATION ${WORK}/copies)
 expect(identical_module 0 "warning: .*copies/pool-1: is the same module as .*t5/pool-1 \\(identical weights\\)"
        score ${on_model} --lora ${T5}/pool-1 --lora ${WORK}/copies/pool-1 --weights 1,1)
+# three of one module among others: one warning per repeat, each naming the first; distinct modules none
+expect(thrice_module 0 "warning: .*copies/pool-1: is the same module as .*t5/pool-1 \\(identical weights\\); it is composed twice\nwarning: .*t5/pool-1: is the same module as .*t5/pool-1; it is composed twice\n"
+       score ${on_model} --lora ${T5}/pool-1 --lora ${T5}/pool-0 --lora ${WORK}/copies/pool-1 --lora ${T5}/pool-2 --lora ${T5}/pool-1 --weights 1,1,1,1,1)
+string(REGEX MATCHALL "is the same module" repeats "${last_error}")
+list(LENGTH repeats repeat_count)
+if(NOT repeat_count EQUAL 2)
+  message(SEND_ERROR "thrice_module: ${repeat_count} duplicate warnings, expected 2:\n${last_error}")
+endif()
 
 # --- what a killed writer left is cleaned by the next write; modes follow the umask
 file(WRITE ${WORK}/.fresh.partial-AbC123/adapter_model.safetensors "half")

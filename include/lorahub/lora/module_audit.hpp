@@ -3,7 +3,11 @@
 #include <algorithm>
 #include <cctype>
 #include <cstring>
+#include <cstdint>
 #include <filesystem>
+#include <functional>
+#include <map>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -58,6 +62,21 @@ inline std::filesystem::path weights_file_of(const std::filesystem::path& module
     return std::filesystem::exists(safetensors, ignored) ? safetensors : module / "adapter_model.bin";
 }
 
+/// A module's weight file as duplicates are found: its size and a hash of its bytes (0, 0 when unreadable).
+struct content_key {
+    std::uintmax_t size = 0;
+    std::size_t hash = 0;
+    bool operator==(const content_key&) const = default;
+};
+inline content_key content_key_of(const std::filesystem::path& file) {
+    std::error_code failure;
+    const auto size = std::filesystem::file_size(file, failure);
+    if (failure || size == 0) return {};
+    const io::mapped_file mapped(file);
+    const auto bytes = mapped.bytes();
+    return {size, std::hash<std::string_view>{}(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()))};
+}
+
 inline bool same_contents(const std::filesystem::path& a, const std::filesystem::path& b) {
     std::error_code failure;
     const auto size_a = std::filesystem::file_size(a, failure);
@@ -74,7 +93,8 @@ inline bool same_contents(const std::filesystem::path& a, const std::filesystem:
 /// adapter_config.json files (the weights are compared only between modules of equal size):
 /// - a task_type other than the model's, or a base_model_name_or_path naming another model,
 ///   is a config_error naming the module (a warning under base_mismatch::warn);
-/// - the same module twice (one directory, or identical weight files) is a warning;
+/// - the same module twice (one directory, or identical weight files) is a warning, once per
+///   repeat (against the first module it repeats);
 /// - differing lora_alpha / r is a warning when `scaling` is first_module: the first module's
 ///   scaling then applies to all (upstream's rule).
 /// `model` is null when no model is involved (combine). Returns the warnings, one line each.
@@ -112,14 +132,24 @@ inline std::vector<std::string> audit_modules(std::span<const std::filesystem::p
             warnings.push_back(display(read.directory) + ": " + problem);
         }
     }
-    for (std::size_t i = 0; i < configs.size(); ++i)
-        for (std::size_t j = i + 1; j < configs.size(); ++j) {
-            std::error_code ignored;
-            const bool same_directory = std::filesystem::equivalent(configs[i].directory, configs[j].directory, ignored);
-            if (same_directory || detail::same_contents(detail::weights_file_of(configs[i].directory), detail::weights_file_of(configs[j].directory)))
-                warnings.push_back(display(configs[j].directory) + ": is the same module as " + display(configs[i].directory) +
-                                   (same_directory ? "" : " (identical weights)") + "; it is composed twice");
-        }
+    // each module against the first earlier one it repeats: the same directory, or a weight file of
+    // the same size and hash and then the same bytes (one pass over the files, not one per pair)
+    std::map<std::string, std::size_t> directories;
+    std::vector<detail::content_key> keys;
+    for (std::size_t j = 0; j < configs.size(); ++j) {
+        std::error_code ignored;
+        const auto canonical = std::filesystem::weakly_canonical(configs[j].directory, ignored).string();
+        const auto [seen, fresh] = directories.emplace(canonical.empty() ? configs[j].directory.string() : canonical, j);
+        const auto weights = detail::weights_file_of(configs[j].directory);
+        keys.push_back(detail::content_key_of(weights));
+        std::optional<std::size_t> repeats;
+        if (!fresh) repeats = seen->second;
+        for (std::size_t i = 0; !repeats && keys[j].size > 0 && i < j; ++i)
+            if (keys[i] == keys[j] && detail::same_contents(detail::weights_file_of(configs[i].directory), weights)) repeats = i;
+        if (repeats)
+            warnings.push_back(display(configs[j].directory) + ": is the same module as " + display(configs[*repeats].directory) +
+                               (fresh ? " (identical weights)" : "") + "; it is composed twice");
+    }
     if (scaling == module_scaling::first_module && !configs.empty()) {
         auto scaling_of = [](const io::peft_config& c) { return formatted("%g", c.scaling_for("")); };
         const auto& first = configs.front();
