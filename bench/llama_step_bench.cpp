@@ -96,12 +96,14 @@ const step_fixture& fixture() {
 template <class Backend>
 void BM_llama_step(benchmark::State& state) {
     const auto& f = fixture();
+    bench::reset_peak_rss();
     const auto model = llama::model<Backend>::load(f.directory);
     const double loss = bench::time_lorahub_step(state, model, f.pool, f.examples);
+    const double peak_rss = bench::peak_rss_bytes();
     const bool bf16 = Backend::name.ends_with("bf16");
     const auto type = bf16 ? dnnl::memory::data_type::bf16 : dnnl::memory::data_type::f32;
     bench::step_counters(state, f.useful_flops, bench::combined_ceiling(f.linear_shapes, type), loss,
-                         f.directory / "model.safetensors", f.pool);
+                         f.directory / "model.safetensors", f.pool, peak_rss);
 }
 
 BENCHMARK_TEMPLATE(BM_llama_step, cpu::backend)->Unit(benchmark::kMillisecond)->Iterations(2);

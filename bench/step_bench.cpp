@@ -108,11 +108,13 @@ struct timed_backend {
 template <class Backend>
 void BM_step(benchmark::State& state) {
     const auto& f = fixture();
+    bench::reset_peak_rss();
     const auto model = t5::model<Backend>::load(f.directory);
     const double loss = bench::time_lorahub_step(state, model, f.pool, f.examples);
+    const double peak_rss = bench::peak_rss_bytes();
     const bool bf16 = Backend::name.ends_with("bf16");
     bench::step_counters(state, f.useful_flops, ceiling_gflops(bf16 ? dnnl::memory::data_type::bf16 : dnnl::memory::data_type::f32),
-                         loss, f.directory / "model.safetensors", f.pool);
+                         loss, f.directory / "model.safetensors", f.pool, peak_rss);
 }
 
 template <class Backend>

@@ -4,9 +4,9 @@
 /// the oneDNN ceiling of the step's products, the loss, peak RSS against the weights file and
 /// the pool's stacks.
 
-#include <sys/resource.h>
-
 #include <filesystem>
+#include <fstream>
+#include <string>
 #include <vector>
 
 #include <benchmark/benchmark.h>
@@ -36,20 +36,31 @@ double time_lorahub_step(benchmark::State& state, const Model& model, const lora
     return step();
 }
 
+/// Sets this process's peak resident set (VmHWM) back to its current size (Linux:
+/// /proc/self/clear_refs, "5"), so that the peak read later is the step's: not the setup's
+/// (writing the random model) nor the ceiling measurement's (oneDNN's packed copy of the head).
+inline void reset_peak_rss() { std::ofstream("/proc/self/clear_refs") << "5"; }
+
+/// This process's peak resident set since the last reset_peak_rss() (VmHWM), in bytes.
+inline double peak_rss_bytes() {
+    std::ifstream status("/proc/self/status");
+    for (std::string line; std::getline(status, line);)
+        if (line.starts_with("VmHWM:")) return std::stod(line.substr(6)) * 1024.0;  // "VmHWM:   123456 kB"
+    return 0.0;
+}
+
+/// The step's counters; `peak_rss` is peak_rss_bytes() read right after the step, before the
+/// ceiling is measured, with reset_peak_rss() called before the model was loaded.
 inline void step_counters(benchmark::State& state, double useful_flops, double ceiling_gflops, double loss,
-                          const std::filesystem::path& weights_file, const lora_pool& pool) {
+                          const std::filesystem::path& weights_file, const lora_pool& pool, double peak_rss) {
     state.counters["GFLOP/s"] = benchmark::Counter(useful_flops / 1e9, benchmark::Counter::kIsIterationInvariantRate);
     state.counters["ceiling_GFLOP/s"] = ceiling_gflops;
     state.counters["loss"] = loss;
-    // peak resident memory of this process so far (meaningful when one precision runs per
-    // process: --benchmark_filter)
-    rusage usage{};
-    ::getrusage(RUSAGE_SELF, &usage);
     double pool_bytes = 0;
     for (const auto& stack : pool.stacks()) pool_bytes += 4.0 * static_cast<double>(stack.a.size() + stack.b.size());
     const double weights_bytes = static_cast<double>(std::filesystem::file_size(weights_file));
-    state.counters["peak_RSS_GB"] = static_cast<double>(usage.ru_maxrss) * 1024.0 / 1e9;
-    state.counters["RSS/(weights+pool)"] = static_cast<double>(usage.ru_maxrss) * 1024.0 / (weights_bytes + pool_bytes);
+    state.counters["peak_RSS_GB"] = peak_rss / 1e9;
+    state.counters["RSS/(weights+pool)"] = peak_rss / (weights_bytes + pool_bytes);
     state.counters["TFLOP/step"] = useful_flops / 1e12;
 }
 
