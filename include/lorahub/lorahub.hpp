@@ -104,4 +104,5 @@
 #include "lorahub/hub/objective.hpp"
 #include "lorahub/hub/run_store.hpp"
 #include "lorahub/hub/score.hpp"
+#include "lorahub/hub/selection_rule.hpp"
 #include "lorahub/hub/shard.hpp"

@@ -114,7 +114,6 @@ int run_sweep(eval_request request, const std::string& command_line, const proce
     plan.optimizers = request.optimizers;
     plan.budgets.assign(request.budgets.begin(), request.budgets.end());
     plan.selects.assign(request.selects.begin(), request.selects.end());
-    for (const auto& granularity : request.granularities) weight_granularity_named(granularity);
     plan.granularities = request.granularities;
     plan.select_by = request.select_by;
     plan.oracle = !request.no_oracle;

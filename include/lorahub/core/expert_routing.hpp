@@ -34,8 +34,10 @@ struct expert_routing {
 /// projected B^T is the routed delta. Ties among scores keep the lower expert index.
 inline void route_rows(const expert_routing& routing, const float* similarity, float* projected, std::size_t rows) {
     const std::size_t experts = routing.experts, rank = routing.expert_rank, k = routing.top_k;
-    std::vector<std::size_t> order(experts);
-    std::vector<float> factor(experts);
+    thread_local std::vector<std::size_t> order;
+    thread_local std::vector<float> factor;
+    order.resize(experts);
+    factor.resize(experts);
     for (std::size_t t = 0; t < rows; ++t) {
         const float* scores = similarity + t * experts;
         std::iota(order.begin(), order.end(), std::size_t{0});

@@ -13,8 +13,8 @@
 
 #include "lorahub/core/error.hpp"
 #include "lorahub/hub/evaluation_plan.hpp"
+#include "lorahub/hub/selection_rule.hpp"
 #include "lorahub/io/json.hpp"
-#include "lorahub/hub/module_selection.hpp"
 #include "lorahub/lora/granular_pool.hpp"
 #include "lorahub/optim/policies.hpp"
 

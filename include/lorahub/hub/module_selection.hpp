@@ -1,31 +1,18 @@
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <memory>
 #include <span>
-#include <string>
-#include <string_view>
 #include <vector>
 
 #include "lorahub/concepts.hpp"
-#include "lorahub/core/error.hpp"
 #include "lorahub/hub/objective.hpp"
+#include "lorahub/hub/selection_rule.hpp"
 #include "lorahub/lora/arrow.hpp"
 #include "lorahub/lora/pool.hpp"
 
 namespace lorahub {
-
-/// How learn() picks the k modules it searches (search_settings::select): by each module's
-/// loss alone on the examples (N evaluations), or by how much Arrow's routing sends the
-/// examples' tokens to each module (one forward pass, whatever N: for large hubs).
-enum class selection_rule { single_loss, arrow_routing };
-
-/// The rule named "loss" or "routing" (the CLI's --select-by).
-inline selection_rule selection_rule_named(std::string_view name) {
-    if (name == "loss") return selection_rule::single_loss;
-    if (name == "routing") return selection_rule::arrow_routing;
-    throw argument_error("select-by", "\"" + std::string(name) + "\" is not loss or routing");
-}
 
 /// Modules Arrow mixes per token when it scores a pool for selection (PEFT's default top-k).
 inline constexpr std::size_t selection_top_k = 3;
