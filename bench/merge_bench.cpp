@@ -5,9 +5,12 @@
 // of 20 passes), measured again beside each kernel. `best_GB/s` is the best single
 // composition (as the triad is a best pass: on a machine shared with other work the mean
 // mixes in their bursts), `of_triad` its fraction of the triad and `mean_of_triad` the mean's.
-// The SVD types are compute-bound (one SVD per target); their time is reported as is.
+// The SVD types are compute-bound (one SVD per target); their time is reported as is, and the
+// pruned ones' Krylov truncation with `error_vs_exact`: the largest relative Frobenius distance,
+// over the targets, of its s B' A' from the full SVD's (options.exact_svd) on the same pool.
 #include <omp.h>
 
+#include <algorithm>
 #include <random>
 #include <type_traits>
 #include <vector>
@@ -15,6 +18,7 @@
 #include <benchmark/benchmark.h>
 
 #include <lorahub/backend/cpu/gemm.hpp>
+#include <lorahub/core/truncated_svd.hpp>
 #include <lorahub/lora/combinations.hpp>
 #include <lorahub/lora/delta_sum.hpp>
 #include <lorahub/lora/pool.hpp>
@@ -123,16 +127,51 @@ void BM_merge(benchmark::State& state) {
     state.counters["triad_GB/s"] = triad_gbs();
 }
 
+combination_options pruning(bool exact = false) {
+    combination_options options;
+    options.density = 0.5;
+    options.exact_svd = exact;
+    return options;
+}
+
 combination_options exact_svd() {
     combination_options options;
     options.exact_svd = true;
     return options;
 }
 
-combination_options pruning() {
-    combination_options options;
-    options.density = 0.5;
-    return options;
+/// The composed deltas s B' A', one per target.
+std::vector<Eigen::MatrixXf> composed_deltas(const std::vector<lora_layer>& layers) {
+    std::vector<Eigen::MatrixXf> deltas;
+    for (const auto& layer : layers) {
+        const Eigen::Map<const row_matrix> a(layer.a.data(), static_cast<Eigen::Index>(layer.rank), static_cast<Eigen::Index>(width));
+        const Eigen::Map<const row_matrix> b(layer.b.data(), static_cast<Eigen::Index>(width), static_cast<Eigen::Index>(layer.rank));
+        deltas.emplace_back(layer.scaling * (b * a));
+    }
+    return deltas;
+}
+
+/// A pruned SVD type's default (Krylov) composition, timed, and its distance from the full SVD's.
+template <class C>
+void BM_compose_truncated(benchmark::State& state, const C& composer) {
+    const std::vector<double> w = [] {
+        std::vector<double> weights(modules);
+        for (std::size_t i = 0; i < modules; ++i) weights[i] = 0.05 + 0.01 * static_cast<double>(i);
+        return weights;
+    }();
+    C exact = composer;
+    exact.options.exact_svd = true;
+    auto reference = exact.allocate(pool()), out = composer.allocate(pool());
+    exact.compose(pool(), w, reference);
+    for (auto _ : state) {
+        composer.compose(pool(), w, out);
+        benchmark::DoNotOptimize(out.front().a.data());
+    }
+    const auto expected = composed_deltas(reference), found = composed_deltas(out);
+    double worst = 0.0;
+    for (std::size_t t = 0; t < expected.size(); ++t)
+        worst = std::max(worst, static_cast<double>((found[t] - expected[t]).norm() / expected[t].norm()));
+    state.counters["error_vs_exact"] = worst;
 }
 
 }  // namespace
@@ -147,7 +186,13 @@ BENCHMARK_CAPTURE(BM_compose, dare_linear, combine_dare_linear{pruning()})->Unit
 BENCHMARK_CAPTURE(BM_compose, magnitude_prune, combine_magnitude_prune{pruning()})->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(2);
 BENCHMARK_CAPTURE(BM_compose, svd, combine_svd_sum{})->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(2);
 BENCHMARK_CAPTURE(BM_compose, svd_exact, combine_svd_sum{exact_svd()})->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1);
-BENCHMARK_CAPTURE(BM_compose, ties_svd, combine_ties_svd{pruning()})->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1);
+BENCHMARK_CAPTURE(BM_compose, ties_svd_exact, combine_ties_svd{pruning(true)})->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1);
+BENCHMARK_CAPTURE(BM_compose_truncated, ties_svd, combine_ties_svd{pruning()})->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(2);
+BENCHMARK_CAPTURE(BM_compose_truncated, dare_linear_svd, combine_dare_linear_svd{pruning()})->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(2);
+BENCHMARK_CAPTURE(BM_compose_truncated, magnitude_prune_svd, combine_magnitude_prune_svd{pruning()})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->Iterations(2);
 BENCHMARK(BM_merge)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 BENCHMARK_MAIN();

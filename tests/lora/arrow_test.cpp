@@ -116,7 +116,7 @@ TEST_CASE("the routing decides the logits: other top-k or temperatures miss PEFT
     const auto model = llama::model<cpu::backend>::load(test::fixtures() / "llama/gqa-untied");
     const auto examples = test::llama_fixture_batch();
     const auto theirs = test::arrow_reference().read_f32(test::arrow_reference().at("llama.top2.logits.0"));
-    for (const arrow_options other : {arrow_options{4, 1.0}, arrow_options{2, 3.0}, arrow_options{1, 1.0}}) {
+    for (const arrow_options& other : {arrow_options{4, 1.0}, arrow_options{2, 3.0}, arrow_options{1, 1.0}}) {
         const auto layers = arrow_variant_layers("llama", "top2", &other);
         const auto binding = model.bind(layers, "Arrow");
         CHECK(max_routed_logit_error(model.logits(examples, &binding)[0], theirs) > 1e-3);

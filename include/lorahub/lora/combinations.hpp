@@ -42,6 +42,7 @@
 #include "lorahub/core/error.hpp"
 #include "lorahub/core/lora.hpp"
 #include "lorahub/core/simd.hpp"
+#include "lorahub/core/truncated_svd.hpp"
 #include "lorahub/lora/kernels.hpp"
 #include "lorahub/lora/pool.hpp"
 #include "lorahub/lora/pruning.hpp"
@@ -64,7 +65,7 @@ struct combination_options {
     double density = 1.0;  ///< fraction of entries kept by the pruning types, in [0, 1]
     majority_sign sign = majority_sign::total;
     std::size_t svd_rank = 0;            ///< 0: the modules' rank
-    bool exact_svd = false;              ///< svd: the full SVD of the delta even where its rank N r allows the factored one
+    bool exact_svd = false;              ///< the full SVD of every delta, never the factored (svd) or Krylov (pruned types) one
     std::optional<double> svd_clamp{};   ///< quantile in (0, 1] of the SVD factors' entries
     std::uint64_t seed = 42;             ///< DARE's masks when `masks` is empty
     dare_mask_source masks{};
@@ -206,6 +207,8 @@ struct reduce_scratch {
     std::vector<std::uint32_t> keys;
     std::vector<detail::pruned_tensor> tensors;
     std::vector<float> float_weights, masks;
+    std::vector<float> dense_deltas;  ///< combine_svd: a target's N dense deltas, end to end
+    row_matrix delta;                 ///< combine_svd: their reduction
 };
 
 /// out = the reduction R of the N tensors at `values` (out.size() floats each) with
@@ -343,7 +346,9 @@ struct combine_lora_space {
 /// then a rank-r' truncated SVD. One SVD per target per composition (targets in parallel):
 /// for combining a pool once, not for the inner loop of a search. svd (the plain sum) has
 /// rank N r at most; below the matrix's smaller side it is factored through two thin QRs and
-/// an N r x N r SVD instead (options.exact_svd keeps the full SVD).
+/// an N r x N r SVD instead. The pruned types' deltas have full rank: their r' leading
+/// triplets come from a block Krylov iteration checked by its residuals, the full SVD where it
+/// does not converge (core/truncated_svd.hpp). options.exact_svd keeps the full SVD everywhere.
 template <combination::reduction R>
 struct combine_svd {
     static constexpr std::string_view name = combination::svd_name(R);
@@ -364,7 +369,7 @@ struct combine_svd {
     }
     void compose(const lora_pool& pool, std::span<const double> w, std::vector<lora_layer>& out) const {
         pool.check_weights(w);
-        using matrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+        using matrix = row_matrix;
         const std::size_t n = pool.size();
         auto run = [&](std::size_t t, combination::reduce_scratch& scratch) {
             const auto& stack = pool.stacks()[t];
@@ -392,21 +397,24 @@ struct combine_svd {
                 u = q_b * small.matrixU().leftCols(k) * small.singularValues().head(k).asDiagonal();
                 vt = (q_a * small.matrixV().leftCols(k)).transpose();
             } else {
-                std::vector<std::vector<float>> deltas(n, std::vector<float>(stack.out_features * stack.in_features));
+                const std::size_t size = stack.out_features * stack.in_features;
+                scratch.dense_deltas.resize(n * size);
+                scratch.values.resize(n);
                 std::vector<double> weights(n);
                 for (std::size_t i = 0; i < n; ++i) {
                     const Eigen::Map<const matrix> a(stack.a.data() + i * stack.a_block(), r, cols), b(stack.b.data() + i * stack.b_block(), rows, r);
-                    Eigen::Map<matrix>(deltas[i].data(), rows, cols).noalias() = stack.scaling[i] * (b * a);
+                    float* delta_i = scratch.dense_deltas.data() + i * size;
+                    Eigen::Map<matrix>(delta_i, rows, cols).noalias() = stack.scaling[i] * (b * a);
+                    scratch.values[i] = delta_i;
                     weights[i] = w[i] * static_cast<double>(stack.scaling[i]);
                 }
-                matrix delta(rows, cols);
-                scratch.values.resize(n);
-                for (std::size_t i = 0; i < n; ++i) scratch.values[i] = deltas[i].data();
+                auto& delta = scratch.delta;
+                delta.resize(rows, cols);
                 combination::reduce_fast<R>(scratch.values, weights, options, t, stack.module, "delta",
                                             std::span<float>(delta.data(), static_cast<std::size_t>(delta.size())), scratch);
-                const Eigen::BDCSVD<matrix> svd(delta, Eigen::ComputeThinU | Eigen::ComputeThinV);
-                u = svd.matrixU().leftCols(k) * svd.singularValues().head(k).asDiagonal();
-                vt = svd.matrixV().leftCols(k).transpose();
+                auto leading = leading_triplets_or_full(delta, layer.rank, options.exact_svd);
+                u = std::move(leading.us);
+                vt = std::move(leading.vt);
             }
             if (options.svd_clamp) {
                 std::vector<float> entries(u.data(), u.data() + u.size());

@@ -12,7 +12,7 @@ namespace lorahub::cpu {
 /// Computes C = alpha * A B^T + beta * C, the shape of every linear layer (y = x W^T with W
 /// stored [out, in] as PyTorch does) and of attention scores (Q K^T).
 struct eigen_gemm {
-    using row_major = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+    using row_major = row_matrix;
     using const_map = Eigen::Map<const row_major, 0, Eigen::OuterStride<>>;
     using map = Eigen::Map<row_major, 0, Eigen::OuterStride<>>;
 
