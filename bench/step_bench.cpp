@@ -43,6 +43,15 @@ double ceiling_gflops(dnnl::memory::data_type type) {
     return cache[type] = bench::combined_ceiling(fixture().linear_shapes, type);
 }
 
+template <class B>
+struct rounded_input_of {
+    struct type {};
+};
+template <layers::RoundingBackend B>
+struct rounded_input_of<B> {
+    using type = typename B::rounded_input;
+};
+
 /// A backend that forwards to B and adds up the wall time of each primitive.
 template <class B>
 struct timed_backend {
@@ -65,6 +74,18 @@ struct timed_backend {
     static constexpr bool reads_source_weights = B::reads_source_weights;
     static weight prepare(const float* w, std::size_t rows, std::size_t cols) { return B::prepare(w, rows, cols); }
     static void linear(const matrix_ref& x, const weight& w, const mutable_matrix_ref& y, float alpha = 1.0f, float beta = 0.0f) {
+        timed("linear", [&] { B::linear(x, w, y, alpha, beta); });
+    }
+    // a rounding backend's shared inputs (bf16), rounding counted with the linear layers
+    using rounded_input = typename rounded_input_of<B>::type;
+    static rounded_input round_input(const matrix_ref& x)
+        requires layers::RoundingBackend<B>
+    {
+        return timed("linear", [&] { return B::round_input(x); });
+    }
+    static void linear(const rounded_input& x, const weight& w, const mutable_matrix_ref& y, float alpha = 1.0f, float beta = 0.0f)
+        requires layers::RoundingBackend<B>
+    {
         timed("linear", [&] { B::linear(x, w, y, alpha, beta); });
     }
     static void gemm_nt(const matrix_ref& a, const matrix_ref& b, const mutable_matrix_ref& c, float alpha = 1.0f, float beta = 0.0f) {

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <random>
@@ -5,7 +6,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <lorahub/backend/cpu/backend.hpp>
 #include <lorahub/backend/cpu/onednn_bf16.hpp>
+#include <lorahub/core/primitives.hpp>
 #include <lorahub/core/dtype.hpp>
 
 using namespace lorahub;
@@ -39,5 +42,79 @@ TEST_CASE("bf16 linear accumulates bf16-rounded inputs in fp32", "[backend][bf16
                 expected += static_cast<double>(bf16_to_f32(f32_to_bf16(x[r * k + i]))) * bf16_to_f32(f32_to_bf16(w[c * k + i]));
             expected = 2.0 * expected + 0.5;
             CHECK(std::abs(y[r * n + c] - expected) <= 1e-4 * std::max(1.0, std::abs(expected)));
+        }
+}
+
+namespace {
+
+/// softmax(scale Q K^T) V in double for the span of one head, causal, with each operand (and
+/// the unnormalized probabilities) passed through `round` first: the identity for the fp32
+/// definition, bf16 rounding for the bf16 one.
+template <class Round>
+std::vector<double> reference_attention(const attention_problem& p, const attention_span& span, std::size_t h, Round round) {
+    const std::size_t dk = p.head_dim;
+    std::vector<double> context(span.query_count * dk, 0.0);
+    for (std::size_t i = 0; i < span.query_count; ++i) {
+        const std::size_t visible = std::min(span.query_position + i + 1, span.key_count);
+        std::vector<double> scores(visible);
+        double peak = -1e300;
+        for (std::size_t j = 0; j < visible; ++j) {
+            double dot = 0;
+            for (std::size_t d = 0; d < dk; ++d)
+                dot += static_cast<double>(round(p.query[(span.query_row + i) * p.query_stride + h * dk + d])) *
+                       round(p.keys[(span.key_row + j) * p.key_stride + h * dk + d]);
+            scores[j] = p.scale * dot;
+            peak = std::max(peak, scores[j]);
+        }
+        double total = 0;
+        for (auto& s : scores) total += s = std::exp(s - peak);
+        for (std::size_t j = 0; j < visible; ++j)
+            for (std::size_t d = 0; d < dk; ++d)
+                context[i * dk + d] += round(static_cast<float>(scores[j])) * static_cast<double>(round(p.values[(span.key_row + j) * p.key_stride + h * dk + d])) / total;
+    }
+    return context;
+}
+
+}  // namespace
+
+TEST_CASE("bf16 attention multiplies bf16-rounded operands with fp32 accumulation where oneDNN takes the product", "[backend][bf16]") {
+    const std::size_t heads = 2, dk = 64, width = heads * dk, rows = 200;
+    std::mt19937 random(7);
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    std::vector<float> q(rows * width), k(rows * width), v(rows * width), ours(rows * width), fp32(rows * width);
+    for (auto* m : {&q, &k, &v})
+        for (auto& x : *m) x = normal(random);
+    // a span of 180 (180 x 180 x 64: oneDNN, so bf16) and one of 20 rows (below oneDNN's size: fp32)
+    const std::vector<attention_span> spans{{0, 180, 0, 0, 180}, {180, 20, 0, 180, 20}};
+    REQUIRE(cpu::onednn_gemm::on_onednn(180, 180, dk));
+    REQUIRE_FALSE(cpu::onednn_gemm::on_onednn(20, 20, dk));
+    attention_problem p{q.data(), k.data(), v.data(), ours.data(), heads, dk, width, width, 0.125f, true, spans};
+    cpu::bf16_backend::attention(p);
+    p.context = fp32.data();
+    cpu::backend::attention(p);
+    const auto identity = [](float x) { return x; };
+    const auto bf16 = [](float x) { return bf16_to_f32(f32_to_bf16(x)); };
+    for (std::size_t s = 0; s < spans.size(); ++s)
+        for (std::size_t h = 0; h < heads; ++h) {
+            INFO("span " << s << ", head " << h);
+            const auto& span = spans[s];
+            const auto exact = reference_attention(p, span, h, identity), rounded = reference_attention(p, span, h, bf16);
+            double to_exact = 0, to_rounded = 0, fp32_to_exact = 0;
+            for (std::size_t i = 0; i < span.query_count; ++i)
+                for (std::size_t d = 0; d < dk; ++d) {
+                    const std::size_t at = (span.query_row + i) * width + h * dk + d;
+                    to_exact = std::max(to_exact, std::abs(ours[at] - exact[i * dk + d]));
+                    to_rounded = std::max(to_rounded, std::abs(ours[at] - rounded[i * dk + d]));
+                    fp32_to_exact = std::max(fp32_to_exact, std::abs(fp32[at] - exact[i * dk + d]));
+                }
+            INFO("largest error against the fp32 definition " << to_exact << ", against the bf16 one " << to_rounded);
+            CHECK(fp32_to_exact <= 1e-5);
+            if (s == 0) {
+                CHECK(to_rounded <= 2e-3);
+                CHECK(to_rounded * 4 <= to_exact);  // it is the bf16 product, not the fp32 one
+                CHECK(to_exact <= 2e-2);
+            } else {
+                CHECK(to_exact <= 1e-5);
+            }
         }
 }

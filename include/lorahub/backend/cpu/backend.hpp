@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <limits>
 #include <span>
 #include <string_view>
@@ -119,7 +120,31 @@ struct basic_backend {
     /// then per row one pass adding the relative-position bias and finding the maximum and
     /// one pass of exp and sum, then P V (one product) with each context row divided by its
     /// row's sum afterwards (a [rows, head_dim] pass instead of a [rows, keys] one).
-    static void attention(const attention_problem& p) {
+    static void attention(const attention_problem& p) { attend(p, fp32_attention_products{}); }
+
+protected:
+    /// Attention's two products per span and head, in fp32 (Gemm).
+    struct fp32_attention_products {
+        /// scores [queries, keys] = scale Q_h K_kh^T; returns the factor still to apply to them (1: none).
+        float scores(const attention_problem& p, const attention_span& span, std::size_t h, std::size_t kh, float* scores) const {
+            const std::size_t dk = p.head_dim;
+            Gemm::multiply_transposed({p.query + span.query_row * p.query_stride + h * dk, span.query_count, dk, p.query_stride},
+                                      {p.keys + span.key_row * p.key_stride + kh * dk, span.key_count, dk, p.key_stride},
+                                      {scores, span.query_count, span.key_count, span.key_count}, p.scale);
+            return 1.0f;
+        }
+        /// context_h [queries, head_dim] = P V_kh for the unnormalized probabilities P [queries, keys].
+        void context(const attention_problem& p, const attention_span& span, std::size_t h, std::size_t kh, const float* probabilities) const {
+            const std::size_t dk = p.head_dim;
+            Gemm::multiply({probabilities, span.query_count, span.key_count, span.key_count},
+                           {p.values + span.key_row * p.key_stride + kh * dk, span.key_count, dk, p.key_stride},
+                           {p.context + span.query_row * p.query_stride + h * dk, span.query_count, dk, p.query_stride});
+        }
+    };
+
+    /// attention() with its two products made by `products` (the softmax between them is fp32 either way).
+    template <class Products>
+    static void attend(const attention_problem& p, const Products& products) {
         const std::size_t jobs = p.spans.size() * p.heads;
 #pragma omp parallel for schedule(dynamic)
         for (std::size_t job = 0; job < jobs; ++job) {
@@ -128,9 +153,7 @@ struct basic_backend {
             thread_local std::vector<float> scores, inverse_sums;
             scores.resize(span.query_count * span.key_count);
             inverse_sums.resize(span.query_count);
-            Gemm::multiply_transposed({p.query + span.query_row * p.query_stride + h * dk, span.query_count, dk, p.query_stride},
-                                      {p.keys + span.key_row * p.key_stride + kh * dk, span.key_count, dk, p.key_stride},
-                                      {scores.data(), span.query_count, span.key_count, span.key_count}, p.scale);
+            const float factor = products.scores(p, span, h, kh, scores.data());
             const float* bias = span.relative_bias ? span.relative_bias + h * span.bias_width() : nullptr;
             for (std::size_t i = 0; i < span.query_count; ++i) {
                 float* row = scores.data() + i * span.key_count;
@@ -143,12 +166,15 @@ struct basic_backend {
                 if (shifted) {
 #pragma omp simd reduction(max : peak)
                     for (std::size_t j = first; j < visible; ++j) {
-                        row[j] += shifted[j];
+                        row[j] = row[j] * factor + shifted[j];
                         peak = std::max(peak, row[j]);
                     }
                 } else {
 #pragma omp simd reduction(max : peak)
-                    for (std::size_t j = first; j < visible; ++j) peak = std::max(peak, row[j]);
+                    for (std::size_t j = first; j < visible; ++j) {
+                        row[j] *= factor;
+                        peak = std::max(peak, row[j]);
+                    }
                 }
                 float total = 0.0f;
 #pragma omp simd reduction(+ : total)
@@ -160,10 +186,8 @@ struct basic_backend {
                 std::fill(row + visible, row + span.key_count, 0.0f);
                 inverse_sums[i] = 1.0f / total;
             }
+            products.context(p, span, h, kh, scores.data());
             float* context = p.context + span.query_row * p.query_stride + h * dk;
-            Gemm::multiply({scores.data(), span.query_count, span.key_count, span.key_count},
-                           {p.values + span.key_row * p.key_stride + kh * dk, span.key_count, dk, p.key_stride},
-                           {context, span.query_count, dk, p.query_stride});
             for (std::size_t i = 0; i < span.query_count; ++i) {
                 float* out = context + i * p.query_stride;
 #pragma omp simd
@@ -176,7 +200,10 @@ struct basic_backend {
 
 /// The CPU backend in bf16 compute mode: the base linear layers' weights are converted to
 /// bfloat16 once (prepare) and multiplied with bf16 activations, fp32 accumulation and fp32
-/// output; LoRA, attention, norms, softmax and the loss stay in fp32.
+/// output; attention's two products likewise take bf16 operands (Q, K and V rounded once per
+/// call, the probabilities per span and head) with fp32 accumulation where they are large
+/// enough for oneDNN (onednn_gemm::on_onednn; the small ones of a decoding step stay fp32).
+/// LoRA, norms, the softmax and the loss stay in fp32.
 struct bf16_backend : basic_backend<onednn_gemm> {
     static constexpr std::string_view name = "cpu-bf16";
     using weight = bf16_weight;
@@ -185,6 +212,65 @@ struct bf16_backend : basic_backend<onednn_gemm> {
     static void linear(const matrix_ref& x, const weight& w, const mutable_matrix_ref& y, float alpha = 1.0f, float beta = 0.0f) {
         onednn_bf16::linear(x, w, y, alpha, beta);
     }
+    /// An input several linear layers read (q, k and v), rounded to bf16 once for all of them.
+    using rounded_input = onednn_bf16::rounded_rows;
+    static rounded_input round_input(const matrix_ref& x) { return onednn_bf16::round_input(x); }
+    static void linear(const rounded_input& x, const weight& w, const mutable_matrix_ref& y, float alpha = 1.0f, float beta = 0.0f) {
+        onednn_bf16::linear(x, w, y, alpha, beta);
+    }
+    static void attention(const attention_problem& p) { attend(p, bf16_attention_products(p)); }
+
+private:
+    /// Attention's products on bf16 copies of the call's queries, keys and values (the rows
+    /// its spans read, strides kept; made only when some product goes to oneDNN, in buffers
+    /// the calling thread keeps), each product in bf16 where oneDNN takes it, else in fp32.
+    struct bf16_attention_products {
+        fp32_attention_products fp32;
+        const std::uint16_t* query = nullptr;
+        const std::uint16_t* keys = nullptr;
+        const std::uint16_t* values = nullptr;
+
+        explicit bf16_attention_products(const attention_problem& p) {
+            std::size_t query_rows = 0, key_rows = 0;
+            bool any = false;
+            for (const auto& span : p.spans) {
+                query_rows = std::max(query_rows, span.query_row + span.query_count);
+                key_rows = std::max(key_rows, span.key_row + span.key_count);
+                any = any || onednn_gemm::on_onednn(span.query_count, span.key_count, p.head_dim);
+            }
+            if (!any) return;
+            thread_local std::vector<std::uint16_t> query_store, key_store, value_store;
+            query_store.resize(query_rows * p.query_stride);
+            key_store.resize(key_rows * p.key_stride);
+            value_store.resize(key_rows * p.key_stride);
+            onednn_bf16::round_rows_to_bf16({p.query, query_rows, p.query_stride, p.query_stride}, query_store.data());
+            onednn_bf16::round_rows_to_bf16({p.keys, key_rows, p.key_stride, p.key_stride}, key_store.data());
+            onednn_bf16::round_rows_to_bf16({p.values, key_rows, p.key_stride, p.key_stride}, value_store.data());
+            query = query_store.data(), keys = key_store.data(), values = value_store.data();
+        }
+        /// Unscaled: oneDNN 2.6's bf16 matmul with an output scale ran ten times slower (22 against 220 GFLOP/s, one
+        /// core, 534 x 534 x 64); the softmax pass applies the scale.
+        float scores(const attention_problem& p, const attention_span& span, std::size_t h, std::size_t kh, float* scores) const {
+            if (query == nullptr || !onednn_gemm::on_onednn(span.query_count, span.key_count, p.head_dim)) return fp32.scores(p, span, h, kh, scores);
+            const std::size_t dk = p.head_dim;
+            onednn::matmul({dnnl::memory::data_type::bf16, span.query_count, span.key_count, dk, p.query_stride, p.key_stride, span.key_count,
+                            true, 1.0f, 0.0f},
+                           query + span.query_row * p.query_stride + h * dk, keys + span.key_row * p.key_stride + kh * dk, scores);
+            return p.scale;
+        }
+        void context(const attention_problem& p, const attention_span& span, std::size_t h, std::size_t kh, const float* probabilities) const {
+            if (query == nullptr || !onednn_gemm::on_onednn(span.query_count, p.head_dim, span.key_count))
+                return fp32.context(p, span, h, kh, probabilities);
+            const std::size_t dk = p.head_dim;
+            thread_local std::vector<std::uint16_t> rounded;
+            rounded.resize(span.query_count * span.key_count);
+            onednn_bf16::round_to_bf16(probabilities, rounded.size(), rounded.data());
+            onednn::matmul({dnnl::memory::data_type::bf16, span.query_count, dk, span.key_count, span.key_count, p.key_stride, p.query_stride,
+                            false, 1.0f, 0.0f},
+                           rounded.data(), values + span.key_row * p.key_stride + kh * dk,
+                           p.context + span.query_row * p.query_stride + h * dk);
+        }
+    };
 };
 /// The reference CPU backend: Eigen for every product.
 using eigen_backend = basic_backend<eigen_gemm>;

@@ -4,7 +4,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <unordered_map>
 #include <vector>
 
 #include <oneapi/dnnl/dnnl.hpp>
@@ -63,52 +62,31 @@ struct onednn_bf16 {
         for (std::size_t r = 0; r < x.rows; ++r) round_to_bf16(x.data + r * x.stride, x.cols, out + r * x.cols);
     }
 
-    static void linear(const matrix_ref& x, const bf16_weight& w, const mutable_matrix_ref& y, float alpha, float beta) {
-        using dims = dnnl::memory::dims;
-        using dt = dnnl::memory::data_type;
+    /// x [rows, cols] rounded to bf16, for one or more linear layers that read it.
+    struct rounded_rows {
+        const std::uint16_t* data = nullptr;
+        std::size_t rows = 0, cols = 0;
+    };
+
+    /// x rounded into this thread's buffer for shared inputs (valid until the next round_input on the thread).
+    static rounded_rows round_input(const matrix_ref& x) {
         thread_local std::vector<std::uint16_t> x16;
         x16.resize(x.rows * x.cols);
         round_rows_to_bf16(x, x16.data());
-        const auto m = static_cast<std::int64_t>(x.rows), k = static_cast<std::int64_t>(x.cols), n = static_cast<std::int64_t>(w.rows);
-        const key id{x.rows, w.rows, x.cols, y.stride, alpha, beta};
-        thread_local std::unordered_map<key, cached, key_hash> cache;
-        auto found = cache.find(id);
-        if (found == cache.end()) {
-            if (cache.size() >= 256) cache.clear();
-            const dnnl::memory::desc a_md(dims{m, k}, dt::bf16, dims{k, 1});
-            const dnnl::memory::desc b_md = w.packed->get_desc();
-            const dnnl::memory::desc c_md(dims{m, n}, dt::f32, dims{static_cast<std::int64_t>(y.stride), 1});
-            const dnnl::matmul::primitive_desc descriptor(dnnl::matmul::desc(a_md, b_md, c_md), onednn::scale_and_accumulate(alpha, beta),
-                                                          onednn::engine());
-            found = cache.emplace(id, cached{dnnl::matmul(descriptor), a_md, c_md}).first;
-        }
-        auto& stream = onednn::stream();
-        const auto& entry = found->second;
-        dnnl::memory a_mem(entry.a, onednn::engine(), x16.data());
-        dnnl::memory c_mem(entry.c, onednn::engine(), y.data);
-        entry.primitive.execute(stream, {{DNNL_ARG_SRC, a_mem}, {DNNL_ARG_WEIGHTS, *w.packed}, {DNNL_ARG_DST, c_mem}});
-        stream.wait();
+        return {x16.data(), x.rows, x.cols};
     }
 
-private:
-    struct key {
-        std::size_t m, n, k, ldc;
-        float alpha, beta;
-        bool operator==(const key&) const = default;
-    };
-    struct key_hash {
-        std::size_t operator()(const key& x) const noexcept {
-            std::size_t h = 1469598103934665603ull;
-            for (std::size_t v : {x.m, x.n, x.k, x.ldc, std::size_t(std::bit_cast<std::uint32_t>(x.alpha)),
-                                  std::size_t(std::bit_cast<std::uint32_t>(x.beta))})
-                h = (h ^ v) * 1099511628211ull;
-            return h;
-        }
-    };
-    struct cached {
-        dnnl::matmul primitive;
-        dnnl::memory::desc a, c;
-    };
+    static void linear(const rounded_rows& x, const bf16_weight& w, const mutable_matrix_ref& y, float alpha, float beta) {
+        onednn::matmul({dnnl::memory::data_type::bf16, x.rows, w.rows, x.cols, x.cols, 0, y.stride, false, alpha, beta}, x.data, nullptr, y.data,
+                       w.packed.get());
+    }
+
+    static void linear(const matrix_ref& x, const bf16_weight& w, const mutable_matrix_ref& y, float alpha, float beta) {
+        thread_local std::vector<std::uint16_t> x16;
+        x16.resize(x.rows * x.cols);
+        round_rows_to_bf16(x, x16.data());
+        linear(rounded_rows{x16.data(), x.rows, x.cols}, w, y, alpha, beta);
+    }
 };
 
 }  // namespace lorahub::cpu

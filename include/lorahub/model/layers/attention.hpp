@@ -79,9 +79,7 @@ void self_attention(const prepared_linears<Backend>& linears, const attention_li
                     std::size_t layer, std::size_t window, std::size_t rows, const self_attention_input& in, candidates<Backend> lora,
                     scratch<Backend>& s, float* hidden) {
     const std::size_t kv = g.key_dim();
-    linears.apply(s.normed.data(), rows, block.q, lora, s.query.data(), s);
-    linears.apply(s.normed.data(), rows, block.k, lora, s.key.data(), s);
-    linears.apply(s.normed.data(), rows, block.v, lora, s.value.data(), s);
+    linears.apply_each(s.normed.data(), rows, {{block.q, s.query.data()}, {block.k, s.key.data()}, {block.v, s.value.data()}}, lora, s);
     if (in.cos != nullptr) {
         Backend::rotary(s.query.data(), rows, g.heads, g.head_dim, g.query_dim(), in.cos, in.sin);
         Backend::rotary(s.key.data(), rows, g.key_heads, g.head_dim, kv, in.cos, in.sin);
@@ -115,8 +113,7 @@ void cross_attention(const prepared_linears<Backend>& linears, const attention_l
         keys = in.keys + layer * in.layer_rows * g.key_dim();
         values = in.values + layer * in.layer_rows * g.key_dim();
     } else {
-        linears.apply(in.memory, in.memory_rows, block.k, lora, s.key.data(), s);
-        linears.apply(in.memory, in.memory_rows, block.v, lora, s.value.data(), s);
+        linears.apply_each(in.memory, in.memory_rows, {{block.k, s.key.data()}, {block.v, s.value.data()}}, lora, s);
     }
     attend(g, keys, values, in.spans, false, 0, s);
     linears.apply(s.attended.data(), rows, block.o, lora, hidden, s, 1.0f);

@@ -27,12 +27,12 @@ template <class Backend>
 void feed_forward(const prepared_linears<Backend>& linears, const feed_forward_linears& block, const feed_forward_shape& shape,
                   std::size_t rows, candidates<Backend> lora, scratch<Backend>& s, float* hidden) {
     s.gate.resize(rows * shape.width);
-    linears.apply(s.normed.data(), rows, block.gate, lora, s.gate.data(), s);
     if (shape.gated) {
         s.up.resize(rows * shape.width);
-        linears.apply(s.normed.data(), rows, block.up, lora, s.up.data(), s);
+        linears.apply_each(s.normed.data(), rows, {{block.gate, s.gate.data()}, {block.up, s.up.data()}}, lora, s);
         Backend::activate(shape.kind, s.gate.data(), s.up.data(), rows * shape.width);
     } else {
+        linears.apply(s.normed.data(), rows, block.gate, lora, s.gate.data(), s);
         Backend::activate(shape.kind, s.gate.data(), nullptr, rows * shape.width);
     }
     linears.apply(s.gate.data(), rows, block.down, lora, hidden, s, 1.0f);

@@ -1,6 +1,8 @@
 #pragma once
 
+#include <concepts>
 #include <cstddef>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <span>
@@ -31,6 +33,20 @@ concept RoutingBackend = requires(const expert_routing& routing, const float* si
 /// One LoRA binding per candidate whose rows a pass carries (nullptr: no LoRA), in row-block order.
 template <class Backend>
 using candidates = std::span<const typename Backend::lora_binding* const>;
+
+/// A backend that rounds a linear layer's input (bf16) and can do it once for layers sharing it.
+template <class Backend>
+concept RoundingBackend = requires(const matrix_ref& x, const typename Backend::weight& w, const mutable_matrix_ref& y) {
+    typename Backend::rounded_input;
+    { Backend::round_input(x) } -> std::same_as<typename Backend::rounded_input>;
+    Backend::linear(Backend::round_input(x), w, y, 1.0f, 0.0f);
+};
+
+/// One of several layers apply_each() runs on the same input: its index and its output.
+struct layer_output {
+    std::size_t index;
+    float* out;
+};
 
 /// A model's linear layers on a backend: the host weights (module names, shapes, the float32
 /// source) and each one prepared once by the backend (a view for fp32; a bf16 copy in bf16
@@ -63,8 +79,33 @@ public:
     void apply(const float* x, std::size_t rows, std::size_t index, candidates<Backend> lora, float* out, scratch<Backend>& s,
                float beta = 0.0f) const {
         const auto& layer = host(index);
+        Backend::linear({x, rows, layer.in_features, layer.in_features}, (*prepared_)[index], {out, rows, layer.out_features, layer.out_features},
+                        1.0f, beta);
+        add_bias_and_lora(x, rows, index, lora, out, s);
+    }
+
+    /// apply() (beta 0) for several layers that read the same x (q, k and v; a gated
+    /// feed-forward's gate and up): a rounding backend rounds x once for all of them.
+    void apply_each(const float* x, std::size_t rows, std::initializer_list<layer_output> layers, candidates<Backend> lora,
+                    scratch<Backend>& s) const {
+        if constexpr (RoundingBackend<Backend>) {
+            const std::size_t in = host(layers.begin()->index).in_features;
+            const auto rounded = Backend::round_input({x, rows, in, in});
+            for (const auto& [index, out] : layers) {
+                const std::size_t out_features = host(index).out_features;
+                Backend::linear(rounded, (*prepared_)[index], {out, rows, out_features, out_features}, 1.0f, 0.0f);
+                add_bias_and_lora(x, rows, index, lora, out, s);
+            }
+        } else {
+            for (const auto& [index, out] : layers) apply(x, rows, index, lora, out, s);
+        }
+    }
+
+private:
+    /// out += b and the candidates' LoRA (see apply()) after the base product.
+    void add_bias_and_lora(const float* x, std::size_t rows, std::size_t index, candidates<Backend> lora, float* out, scratch<Backend>& s) const {
+        const auto& layer = host(index);
         const std::size_t in = layer.in_features, out_features = layer.out_features;
-        Backend::linear({x, rows, in, in}, (*prepared_)[index], {out, rows, out_features, out_features}, 1.0f, beta);
         if (const auto& bias = (*biases_)[index]) Backend::add_bias(out, rows, out_features, bias->data());
         const std::size_t block = rows / lora.size();
         for (std::size_t p = 0; p < lora.size(); ++p) {
@@ -89,7 +130,6 @@ public:
         }
     }
 
-private:
     const std::vector<linear_weight>* host_;
     std::shared_ptr<const std::vector<typename Backend::weight>> prepared_;
     std::shared_ptr<const std::vector<std::optional<typename Backend::parameter>>> biases_;

@@ -194,10 +194,9 @@ public:
         for (std::size_t l = 0; l < layer_count; ++l) {
             const auto& cross = *(*decoder_)[l].cross;
             const auto& linears = decoder_->linears();
-            linears.apply(ctx.encoder_hidden.data(), encoder_tokens, cross.k, one, ctx.cross_keys.data() + l * encoder_tokens * inner,
-                          ctx.layers);
-            linears.apply(ctx.encoder_hidden.data(), encoder_tokens, cross.v, one, ctx.cross_values.data() + l * encoder_tokens * inner,
-                          ctx.layers);
+            linears.apply_each(ctx.encoder_hidden.data(), encoder_tokens,
+                               {{cross.k, ctx.cross_keys.data() + l * encoder_tokens * inner}, {cross.v, ctx.cross_values.data() + l * encoder_tokens * inner}},
+                               one, ctx.layers);
         }
         ctx.self_keys.resize(layer_count * n * capacity * inner);  // attention reads only the positions written
         ctx.self_values.resize(layer_count * n * capacity * inner);
