@@ -162,20 +162,7 @@ protected:
                 const std::size_t first = std::min(first_visible_key(p, position), visible);
                 // bias index of relative position (j - position) is j - position + last query position
                 const float* shifted = bias ? bias + (span.query_position + span.query_count - 1 - position) : nullptr;
-                float peak = -std::numeric_limits<float>::infinity();
-                if (shifted) {
-#pragma omp simd reduction(max : peak)
-                    for (std::size_t j = first; j < visible; ++j) {
-                        row[j] = row[j] * factor + shifted[j];
-                        peak = std::max(peak, row[j]);
-                    }
-                } else {
-#pragma omp simd reduction(max : peak)
-                    for (std::size_t j = first; j < visible; ++j) {
-                        row[j] *= factor;
-                        peak = std::max(peak, row[j]);
-                    }
-                }
+                const float peak = scale_add_max(row + first, shifted ? shifted + first : nullptr, visible - first, factor);
                 float total = 0.0f;
 #pragma omp simd reduction(+ : total)
                 for (std::size_t j = first; j < visible; ++j) {

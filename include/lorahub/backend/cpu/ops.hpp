@@ -7,6 +7,7 @@
 
 #include "lorahub/core/activation.hpp"
 #include "lorahub/core/fast_math.hpp"
+#include "lorahub/core/simd.hpp"
 
 namespace lorahub::cpu {
 
@@ -18,10 +19,41 @@ inline void rms_norm(const float* x, std::size_t rows, std::size_t width, const 
         const float* in = x + r * width;
         float* o = out + r * width;
         float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
         for (std::size_t i = 0; i < width; ++i) sum += in[i] * in[i];
         const float scale = 1.0f / std::sqrt(sum / static_cast<float>(width) + epsilon);
         for (std::size_t i = 0; i < width; ++i) o[i] = weight[i] * (in[i] * scale);
     }
+}
+
+/// x[i] = x[i] factor + add[i] (add may be null: x[i] factor) for i < n; returns the largest
+/// result (-inf when n is 0). Attention's scores pass: scale, relative bias and row maximum.
+inline float scale_add_max(float* x, const float* add, std::size_t n, float factor) {
+    namespace hn = simd::hn;
+    const hn::ScalableTag<float> d;
+    const std::size_t lanes = hn::Lanes(d);
+    const auto scale = hn::Set(d, factor);
+    auto peaks = hn::Set(d, -std::numeric_limits<float>::infinity());
+    std::size_t i = 0;
+    if (add != nullptr) {
+        for (; i + lanes <= n; i += lanes) {
+            const auto v = hn::MulAdd(hn::LoadU(d, x + i), scale, hn::LoadU(d, add + i));
+            hn::StoreU(v, d, x + i);
+            peaks = hn::Max(peaks, v);
+        }
+    } else {
+        for (; i + lanes <= n; i += lanes) {
+            const auto v = hn::Mul(hn::LoadU(d, x + i), scale);
+            hn::StoreU(v, d, x + i);
+            peaks = hn::Max(peaks, v);
+        }
+    }
+    float peak = hn::GetLane(hn::MaxOfLanes(d, peaks));
+    for (; i < n; ++i) {
+        x[i] = add != nullptr ? simd::mul_add(x[i], factor, add[i]) : x[i] * factor;
+        peak = std::max(peak, x[i]);
+    }
+    return peak;
 }
 
 /// Rotary position embedding in place (rotate-half layout), as basic_backend::rotary says.
