@@ -52,7 +52,7 @@ struct onednn_bf16 {
     }
 
     static void round_to_bf16(const float* in, std::size_t n, std::uint16_t* out) {
-#pragma omp simd
+#pragma omp simd simdlen(16)
         for (std::size_t i = 0; i < n; ++i) out[i] = to_bf16(in[i]);
     }
 

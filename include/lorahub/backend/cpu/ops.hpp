@@ -78,7 +78,9 @@ inline void rotary(float* x, std::size_t rows, std::size_t heads, std::size_t he
 }
 
 /// a = act(a) (* gate when gated), element-wise over n values; one loop per activation so
-/// that each vectorizes.
+/// that each vectorizes, 16 lanes asked for: with -march=native on AVX-512 CPUs GCC prefers
+/// 256-bit vectors, and GELU's polynomial runs 1.6x faster in 512-bit ones (4.6 M values:
+/// 3.6 -> 2.2 ms). Each value's arithmetic is the same either way.
 inline void activate_in_place(activation kind, float* a, const float* gate, std::size_t n) {
     auto apply = [&](auto act) {
         constexpr std::size_t block = 4096;
@@ -86,10 +88,10 @@ inline void activate_in_place(activation kind, float* a, const float* gate, std:
         for (std::size_t begin = 0; begin < n; begin += block) {
             const std::size_t end = std::min(n, begin + block);
             if (gate) {
-#pragma omp simd
+#pragma omp simd simdlen(16)
                 for (std::size_t i = begin; i < end; ++i) a[i] = act(a[i]) * gate[i];
             } else {
-#pragma omp simd
+#pragma omp simd simdlen(16)
                 for (std::size_t i = begin; i < end; ++i) a[i] = act(a[i]);
             }
         }
