@@ -89,11 +89,17 @@ double moved_bytes(const std::vector<lora_layer>& out) {
     return read + written;
 }
 
+/// The modules' weights every composition of the bench uses.
+std::vector<double> composition_weights() {
+    std::vector<double> w(modules);
+    for (std::size_t i = 0; i < modules; ++i) w[i] = 0.05 + 0.01 * static_cast<double>(i);
+    return w;
+}
+
 template <class C>
 void BM_compose(benchmark::State& state, const C& composer) {
     auto out = composer.allocate(pool());
-    std::vector<double> w(modules);
-    for (std::size_t i = 0; i < modules; ++i) w[i] = 0.05 + 0.01 * static_cast<double>(i);
+    const auto w = composition_weights();
     composer.compose(pool(), w, out);
     double best = 1e30;
     for (auto _ : state) {
@@ -154,11 +160,7 @@ std::vector<Eigen::MatrixXf> composed_deltas(const std::vector<lora_layer>& laye
 /// A pruned SVD type's default (Krylov) composition, timed, and its distance from the full SVD's.
 template <class C>
 void BM_compose_truncated(benchmark::State& state, const C& composer) {
-    const std::vector<double> w = [] {
-        std::vector<double> weights(modules);
-        for (std::size_t i = 0; i < modules; ++i) weights[i] = 0.05 + 0.01 * static_cast<double>(i);
-        return weights;
-    }();
+    const auto w = composition_weights();
     C exact = composer;
     exact.options.exact_svd = true;
     auto reference = exact.allocate(pool()), out = composer.allocate(pool());

@@ -400,7 +400,8 @@ struct combine_svd {
                 const std::size_t size = stack.out_features * stack.in_features;
                 scratch.dense_deltas.resize(n * size);
                 scratch.values.resize(n);
-                std::vector<double> weights(n);
+                auto& weights = scratch.weights;
+                weights.resize(n);
                 for (std::size_t i = 0; i < n; ++i) {
                     const Eigen::Map<const matrix> a(stack.a.data() + i * stack.a_block(), r, cols), b(stack.b.data() + i * stack.b_block(), rows, r);
                     float* delta_i = scratch.dense_deltas.data() + i * size;

@@ -68,12 +68,17 @@ struct onednn_bf16 {
         std::size_t rows = 0, cols = 0;
     };
 
+    /// x rounded into `buffer` (resized to fit).
+    static rounded_rows round_into(const matrix_ref& x, std::vector<std::uint16_t>& buffer) {
+        buffer.resize(x.rows * x.cols);
+        round_rows_to_bf16(x, buffer.data());
+        return {buffer.data(), x.rows, x.cols};
+    }
+
     /// x rounded into this thread's buffer for shared inputs (valid until the next round_input on the thread).
     static rounded_rows round_input(const matrix_ref& x) {
-        thread_local std::vector<std::uint16_t> x16;
-        x16.resize(x.rows * x.cols);
-        round_rows_to_bf16(x, x16.data());
-        return {x16.data(), x.rows, x.cols};
+        thread_local std::vector<std::uint16_t> shared;
+        return round_into(x, shared);
     }
 
     static void linear(const rounded_rows& x, const bf16_weight& w, const mutable_matrix_ref& y, float alpha, float beta) {
@@ -81,11 +86,10 @@ struct onednn_bf16 {
                        w.packed.get());
     }
 
+    /// Rounds x into its own per-thread buffer, so that a shared round_input() stays valid across it.
     static void linear(const matrix_ref& x, const bf16_weight& w, const mutable_matrix_ref& y, float alpha, float beta) {
-        thread_local std::vector<std::uint16_t> x16;
-        x16.resize(x.rows * x.cols);
-        round_rows_to_bf16(x, x16.data());
-        linear(rounded_rows{x16.data(), x.rows, x.cols}, w, y, alpha, beta);
+        thread_local std::vector<std::uint16_t> own;
+        linear(round_into(x, own), w, y, alpha, beta);
     }
 };
 

@@ -59,8 +59,8 @@ struct cached_matmul {
 };
 
 /// This thread's primitive for `shape` (made on first use; shapes vary with batch lengths, so
-/// the cache is bounded). `packed`: B's pre-packed description when shape.ldb is 0.
-inline const cached_matmul& matmul_for(const matmul_shape& shape, const dnnl::memory::desc* packed = nullptr) {
+/// the cache is bounded). `packed_b`: B, pre-packed, when shape.ldb is 0.
+inline const cached_matmul& matmul_for(const matmul_shape& shape, const dnnl::memory* packed_b = nullptr) {
     using dims = dnnl::memory::dims;
     thread_local std::unordered_map<matmul_shape, cached_matmul, matmul_shape_hash> cache;
     auto found = cache.find(shape);
@@ -69,7 +69,8 @@ inline const cached_matmul& matmul_for(const matmul_shape& shape, const dnnl::me
     const auto m = static_cast<std::int64_t>(shape.m), n = static_cast<std::int64_t>(shape.n), k = static_cast<std::int64_t>(shape.k);
     const auto ldb = static_cast<std::int64_t>(shape.ldb);
     const dnnl::memory::desc a_md(dims{m, k}, shape.type, dims{static_cast<std::int64_t>(shape.lda), 1});
-    const dnnl::memory::desc b_md = packed != nullptr ? *packed : dnnl::memory::desc(dims{k, n}, shape.type, shape.b_transposed ? dims{1, ldb} : dims{ldb, 1});
+    const dnnl::memory::desc b_md =
+        packed_b != nullptr ? packed_b->get_desc() : dnnl::memory::desc(dims{k, n}, shape.type, shape.b_transposed ? dims{1, ldb} : dims{ldb, 1});
     const dnnl::memory::desc c_md(dims{m, n}, dnnl::memory::data_type::f32, dims{static_cast<std::int64_t>(shape.ldc), 1});
     const dnnl::matmul::primitive_desc descriptor(dnnl::matmul::desc(a_md, b_md, c_md), scale_and_accumulate(shape.alpha, shape.beta), engine());
     return cache.emplace(shape, cached_matmul{dnnl::matmul(descriptor), a_md, b_md, c_md}).first->second;
@@ -77,8 +78,7 @@ inline const cached_matmul& matmul_for(const matmul_shape& shape, const dnnl::me
 
 /// Runs the matmul of `shape` on A, B and C (B as `shape` describes it, or the pre-packed `packed_b`).
 inline void matmul(const matmul_shape& shape, const void* a, const void* b, float* c, const dnnl::memory* packed_b = nullptr) {
-    const dnnl::memory::desc packed_desc = packed_b != nullptr ? packed_b->get_desc() : dnnl::memory::desc();
-    const auto& entry = matmul_for(shape, packed_b != nullptr ? &packed_desc : nullptr);
+    const auto& entry = matmul_for(shape, packed_b);
     auto& s = stream();
     dnnl::memory a_mem(entry.a, engine(), const_cast<void*>(a));
     dnnl::memory c_mem(entry.c, engine(), c);
