@@ -172,8 +172,9 @@ constexpr combination::reduction reduction_of() {
 
 }  // namespace
 
-/// Composes `pool` with C and checks every entry against combination::reduce on copies of
-/// the stacks, with the same masks, bit for bit.
+/// Composes `pool` with C, then again with the weights reversed (reusing what the first
+/// composition found that does not depend on them), and checks every entry of each against
+/// combination::reduce on copies of the stacks, with the same masks, bit for bit.
 template <class C>
 void check_against_definition(const lora_pool& pool, const std::vector<double>& w, double density, majority_sign sign) {
     constexpr auto R = reduction_of<C>();
@@ -182,23 +183,25 @@ void check_against_definition(const lora_pool& pool, const std::vector<double>& 
     composer.options.sign = sign;
     composer.options.seed = 9;
     auto out = composer.allocate(pool);
-    composer.compose(pool, w, out);
-    for (std::size_t t = 0; t < pool.stacks().size(); ++t) {
-        const auto& stack = pool.stacks()[t];
-        std::vector<double> roots;
-        for (std::size_t i = 0; i < w.size(); ++i) roots.push_back(std::sqrt(w[i] * static_cast<double>(stack.scaling[i])));
-        for (const std::string part : {"A", "B"}) {
-            const auto& values = part == "A" ? stack.a : stack.b;
-            const std::size_t block = values.size() / w.size();
-            std::vector<std::vector<float>> tensors;
-            for (std::size_t i = 0; i < w.size(); ++i)
-                tensors.emplace_back(values.begin() + static_cast<std::ptrdiff_t>(i * block), values.begin() + static_cast<std::ptrdiff_t>((i + 1) * block));
-            std::vector<float> expected(block);
-            combination::reduce<R>(tensors, roots, density, sign, combination::mask_source(composer.options, t, stack.module, part), expected);
-            const auto& got = part == "A" ? out[t].a : out[t].b;
-            for (std::size_t j = 0; j < block; ++j)
-                if (std::bit_cast<std::uint32_t>(got[j]) != std::bit_cast<std::uint32_t>(expected[j]))
-                    FAIL(stack.module << " " << part << "[" << j << "]: " << got[j] << ", the definition " << expected[j]);
+    for (const auto& weights : {w, std::vector<double>(w.rbegin(), w.rend())}) {
+        composer.compose(pool, weights, out);
+        for (std::size_t t = 0; t < pool.stacks().size(); ++t) {
+            const auto& stack = pool.stacks()[t];
+            std::vector<double> roots;
+            for (std::size_t i = 0; i < weights.size(); ++i) roots.push_back(std::sqrt(weights[i] * static_cast<double>(stack.scaling[i])));
+            for (const std::string part : {"A", "B"}) {
+                const auto& values = part == "A" ? stack.a : stack.b;
+                const std::size_t block = values.size() / weights.size();
+                std::vector<std::vector<float>> tensors;
+                for (std::size_t i = 0; i < weights.size(); ++i)
+                    tensors.emplace_back(values.begin() + static_cast<std::ptrdiff_t>(i * block), values.begin() + static_cast<std::ptrdiff_t>((i + 1) * block));
+                std::vector<float> expected(block);
+                combination::reduce<R>(tensors, roots, density, sign, combination::mask_source(composer.options, t, stack.module, part), expected);
+                const auto& got = part == "A" ? out[t].a : out[t].b;
+                for (std::size_t j = 0; j < block; ++j)
+                    if (std::bit_cast<std::uint32_t>(got[j]) != std::bit_cast<std::uint32_t>(expected[j]))
+                        FAIL(stack.module << " " << part << "[" << j << "]: " << got[j] << ", the definition " << expected[j]);
+            }
         }
     }
 }
@@ -225,6 +228,26 @@ TEMPLATE_TEST_CASE("on a pool large enough to reduce its targets in parallel, th
         for (auto& v : stack.b) v = normal(random);
     }
     check_against_definition<TestType>(pool, {0.7, 0.4, 1.3, 0.1, 2.5}, 0.3, majority_sign::total);
+}
+
+TEMPLATE_TEST_CASE("what a pruning finds once per pool follows the pool's stacks and settings", "[lora][combination]", combine_magnitude_prune,
+                   combine_ties, combine_dare_ties) {
+    // a pool composed at one density, then at others, then with its stacks rewritten: each
+    // composition is the scalar definition's for the pool and settings of that moment
+    auto pool = random_pool(false);
+    const std::vector<double> w{0.7, 0.4, 1.3, 0.0, 2.5};
+    for (const double density : {0.5, 0.3, 0.5})
+        for (const auto sign : {majority_sign::total, majority_sign::frequency}) check_against_definition<TestType>(pool, w, density, sign);
+    const lora_pool before = pool;
+    for (auto& stack : pool.stacks())
+        for (std::size_t j = 0; j < stack.a.size(); j += 3) stack.a[j] = -2.0f * stack.a[j];
+    check_against_definition<TestType>(pool, w, 0.5, majority_sign::total);
+    TestType composer;
+    composer.options.density = 0.5;
+    auto now = composer.allocate(pool), then = composer.allocate(before);
+    composer.compose(pool, w, now);
+    composer.compose(before, w, then);
+    CHECK(now[0].a != then[0].a);  // the rewrite changes the composition: a stale threshold or sign fails the check above
 }
 
 TEST_CASE("DARE's counter-based masks keep each entry with probability density, independently per adapter", "[lora][combination]") {

@@ -29,7 +29,9 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <functional>
+#include <memory>
 #include <numeric>
 #include <optional>
 #include <span>
@@ -211,19 +213,51 @@ struct reduce_scratch {
     row_matrix delta;                 ///< combine_svd: their reduction
 };
 
-/// out = the reduction R of the N tensors at `values` (out.size() floats each) with
-/// `weights` (rounded to float), as reduce() defines it, by the vector kernel: magnitude
-/// thresholds per tensor, DARE masks from `options.masks` (asked for here, in order) or
-/// dare_stream.
+/// Magnitude pruning's kept set of every module's A and B at `density`, tensor (2 t + part) N
+/// + i for module i's A (part 0) or B (part 1) at target t. They depend on the stacks alone,
+/// not on the weights: found once per pool and density (lora_pool::derived), all tensors in
+/// parallel, and reused by every later composition.
+inline std::shared_ptr<const std::vector<kept_set>> magnitude_kept_sets(const lora_pool& pool, double density) {
+    char key[64];
+    std::snprintf(key, sizeof key, "magnitude kept sets at density %a", density);
+    return pool.derived<std::vector<kept_set>>(key, [&] {
+        const std::size_t n = pool.size(), tensors = 2 * n * pool.stacks().size();
+        std::size_t floats = 0;
+        for (const auto& stack : pool.stacks()) floats += stack.a.size() + stack.b.size();
+        std::vector<kept_set> kept(tensors);
+#pragma omp parallel if (floats > lora::detail::parallel_floats)
+        {
+            std::vector<std::uint32_t> scratch;
+#pragma omp for schedule(dynamic, 8)
+            for (std::size_t k = 0; k < tensors; ++k) {
+                const auto& stack = pool.stacks()[k / (2 * n)];
+                const std::size_t i = k % n;
+                kept[k] = largest_magnitudes((k / n) % 2 == 0 ? stack.a_of(i) : stack.b_of(i), density, scratch);
+            }
+        }
+        return kept;
+    });
+}
+
+/// What is known of a pruning before the weights (both depend on the stacks alone): each
+/// module's magnitude kept set, and TIES's elected signs (one byte per entry, elect_signs).
+/// Empty / null: found by the reduction itself.
+struct known_pruning {
+    std::span<const kept_set> kept;
+    const std::uint8_t* positive = nullptr;
+};
+
+/// scratch.tensors = the N tensors at `values` (`length` floats each) pruned as R and
+/// `options` say: magnitude thresholds (`kept`, else found here), DARE masks from
+/// `options.masks` (asked for here, in order) or dare_stream.
 template <reduction R>
-void reduce_fast(std::span<const float* const> values, std::span<const double> weights, const combination_options& options, std::size_t target,
-                 const std::string& module, std::string_view part, std::span<float> out, reduce_scratch& scratch) {
-    const std::size_t n = values.size(), length = out.size();
+void prune_tensors(std::span<const float* const> values, std::size_t length, const combination_options& options, std::size_t target,
+                   const std::string& module, std::string_view part, reduce_scratch& scratch, std::span<const kept_set> kept = {}) {
+    const std::size_t n = values.size();
     if (n > 4096) throw argument_error(std::string(reduction_name(R)), "combines at most 4096 modules");
     const bool dare = uses_dare(R) && options.density < 1.0;
     const bool given = dare && static_cast<bool>(options.masks);
     scratch.tensors.resize(n);
-    scratch.float_weights.resize(n);
     if (given) {
         scratch.masks.resize(n * length);
         const auto mask_for = mask_source(options, target, module, part);
@@ -233,15 +267,71 @@ void reduce_fast(std::span<const float* const> values, std::span<const double> w
     for (std::size_t i = 0; i < n; ++i) {
         auto& tensor = scratch.tensors[i];
         tensor.values = values[i];
-        const std::span<const float> next = i + 1 < n ? std::span<const float>(values[i + 1], length) : std::span<const float>();
-        tensor.kept = prunes_by_magnitude(R) ? largest_magnitudes(std::span<const float>(values[i], length), options.density, scratch.keys, next)
-                                             : kept_set{0, length, false};
+        if constexpr (prunes_by_magnitude(R)) {
+            const std::span<const float> next = i + 1 < n ? std::span<const float>(values[i + 1], length) : std::span<const float>();
+            tensor.kept = kept.empty() ? largest_magnitudes(std::span<const float>(values[i], length), options.density, scratch.keys, next) : kept[i];
+        } else {
+            tensor.kept = kept_set{0, length, false};
+        }
         tensor.dare = dare_stream::of(options.seed, target, part_index, i, dare ? options.density : 1.0);
         tensor.mask = given ? scratch.masks.data() + i * length : nullptr;
         tensor.whole = prunes_by_magnitude(R) ? !tensor.kept.none && tensor.kept.key == 0 && tensor.kept.ties_before >= length : !dare;
-        scratch.float_weights[i] = static_cast<float>(weights[i]);
     }
-    reduce_pruned<R>(scratch.tensors, scratch.float_weights, options.sign, out);
+}
+
+/// out = the reduction R of the N tensors at `values` (out.size() floats each) with
+/// `weights` (rounded to float), as reduce() defines it, by the vector kernel.
+template <reduction R>
+void reduce_fast(std::span<const float* const> values, std::span<const double> weights, const combination_options& options, std::size_t target,
+                 const std::string& module, std::string_view part, std::span<float> out, reduce_scratch& scratch, known_pruning known = {}) {
+    prune_tensors<R>(values, out.size(), options, target, module, part, scratch, known.kept);
+    scratch.float_weights.resize(values.size());
+    for (std::size_t i = 0; i < values.size(); ++i) scratch.float_weights[i] = static_cast<float>(weights[i]);
+    reduce_pruned<R>(scratch.tensors, scratch.float_weights, options.sign, out, known.positive);
+}
+
+/// The signs TIES or DARE-TIES elects for every entry of every target's A and B (elect_signs,
+/// job 2 t + part at offsets[2 t + part]).
+struct elected_signs {
+    std::vector<std::size_t> offsets;
+    std::vector<std::uint8_t> positive;
+};
+
+/// elected_signs of the pool's A and B stacks pruned as R and `options` say (magnitude
+/// pruning from `kept`, magnitude_kept_sets' layout): found once per pool and settings
+/// (lora_pool::derived). Not for DARE masks given by a callback, which may change.
+template <reduction R>
+std::shared_ptr<const elected_signs> elected_signs_of(const lora_pool& pool, const combination_options& options, std::span<const kept_set> kept) {
+    static_assert(elects_sign(R));
+    char key[128];
+    std::snprintf(key, sizeof key, "%s elected signs at density %a, seed %llu, %s", reduction_name(R).data(), options.density,
+                  static_cast<unsigned long long>(options.seed), options.sign == majority_sign::total ? "total" : "frequency");
+    return pool.derived<elected_signs>(key, [&] {
+        const std::size_t n = pool.size(), jobs = 2 * pool.stacks().size();
+        elected_signs signs;
+        signs.offsets.resize(jobs + 1);
+        for (std::size_t k = 0; k < jobs; ++k) {
+            const auto& stack = pool.stacks()[k / 2];
+            signs.offsets[k + 1] = signs.offsets[k] + (k % 2 == 0 ? stack.a_block() : stack.b_block());
+        }
+        signs.positive.resize(signs.offsets.back());
+#pragma omp parallel if (n * signs.offsets.back() > lora::detail::parallel_floats)
+        {
+            reduce_scratch scratch;
+#pragma omp for schedule(dynamic)
+            for (std::size_t k = 0; k < jobs; ++k) {
+                const auto& stack = pool.stacks()[k / 2];
+                const bool is_a = k % 2 == 0;
+                const std::size_t block = is_a ? stack.a_block() : stack.b_block();
+                scratch.values.resize(n);
+                for (std::size_t i = 0; i < n; ++i) scratch.values[i] = (is_a ? stack.a : stack.b).data() + i * block;
+                prune_tensors<R>(scratch.values, block, options, k / 2, stack.module, is_a ? "A" : "B", scratch,
+                                 kept.empty() ? kept : kept.subspan(k * n, n));
+                elect_signs<R>(scratch.tensors, options.sign, std::span<std::uint8_t>(signs.positive).subspan(signs.offsets[k], block));
+            }
+        }
+        return signs;
+    });
 }
 
 }  // namespace combination
@@ -296,6 +386,7 @@ struct combine_lora_space {
     void compose(const lora_pool& pool, std::span<const double> w, std::vector<lora_layer>& out) const {
         pool.check_weights(w);
         const std::size_t n = pool.size();
+        if (n > 4096) throw argument_error(std::string(name), "combines at most 4096 modules");
         for (const auto& stack : pool.stacks())
             for (std::size_t i = 0; i < n; ++i)
                 if (w[i] * static_cast<double>(stack.scaling[i]) < 0.0)
@@ -313,6 +404,14 @@ struct combine_lora_space {
         // job 2 t is target t's A, job 2 t + 1 its B: independent, shared among the threads
         // unless the masks come from a callback (asked for in order, on this thread)
         const std::size_t jobs = 2 * pool.stacks().size();
+        // what does not depend on the weights, found on the first composition: the magnitude
+        // kept sets, and the elected signs (unless DARE's masks come from a callback)
+        std::shared_ptr<const std::vector<combination::kept_set>> kept;
+        if constexpr (combination::prunes_by_magnitude(R)) kept = combination::magnitude_kept_sets(pool, options.density);
+        const auto all_kept = kept ? std::span<const combination::kept_set>(*kept) : std::span<const combination::kept_set>();
+        std::shared_ptr<const combination::elected_signs> signs;
+        if constexpr (combination::elects_sign(R))
+            if (!(combination::uses_dare(R) && options.masks)) signs = combination::elected_signs_of<R>(pool, options, all_kept);
         auto run = [&](std::size_t k, combination::reduce_scratch& scratch) {
             const auto& stack = pool.stacks()[k / 2];
             const bool is_a = k % 2 == 0;
@@ -323,8 +422,10 @@ struct combine_lora_space {
                 scratch.values[i] = (is_a ? stack.a : stack.b).data() + i * block;
                 scratch.weights[i] = std::sqrt(w[i] * static_cast<double>(stack.scaling[i]));
             }
+            const combination::known_pruning known{all_kept.empty() ? all_kept : all_kept.subspan(k * n, n),
+                                                   signs ? signs->positive.data() + signs->offsets[k] : nullptr};
             combination::reduce_fast<R>(scratch.values, scratch.weights, options, k / 2, stack.module, is_a ? "A" : "B",
-                                        is_a ? out[k / 2].a : out[k / 2].b, scratch);
+                                        is_a ? out[k / 2].a : out[k / 2].b, scratch, known);
         };
         if (options.masks && combination::uses_dare(R)) {
             combination::reduce_scratch scratch;

@@ -5,9 +5,12 @@
 #include <concepts>
 #include <cstddef>
 #include <filesystem>
+#include <memory>
+#include <mutex>
 #include <ranges>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "lorahub/core/error.hpp"
@@ -30,6 +33,42 @@ struct lora_stack {
     std::span<const float> a_of(std::size_t i) const { return std::span(a).subspan(i * a_block(), a_block()); }
     std::span<const float> b_of(std::size_t i) const { return std::span(b).subspan(i * b_block(), b_block()); }
 };
+
+namespace detail {
+
+/// Results computed from a pool's stacks, by key (lora_pool::derived). Copies and moves start
+/// empty: a pool's copy recomputes what it needs.
+class stack_memo {
+public:
+    stack_memo() = default;
+    stack_memo(const stack_memo&) {}
+    stack_memo& operator=(const stack_memo&) {
+        clear();
+        return *this;
+    }
+
+    template <class T, class Make>
+    std::shared_ptr<const T> find_or_make(const std::string& key, Make& make) {
+        const std::lock_guard lock(mutex_);
+        for (const auto& [name, value] : entries_)
+            if (name == key) return std::static_pointer_cast<const T>(value);
+        std::shared_ptr<const T> made = std::make_shared<const T>(make());
+        if (entries_.size() == capacity) entries_.erase(entries_.begin());
+        entries_.emplace_back(key, made);
+        return made;
+    }
+    void clear() {
+        const std::lock_guard lock(mutex_);
+        entries_.clear();
+    }
+
+private:
+    static constexpr std::size_t capacity = 16;
+    std::mutex mutex_;
+    std::vector<std::pair<std::string, std::shared_ptr<const void>>> entries_;
+};
+
+}  // namespace detail
 
 /// Whose scaling (lora_alpha / r) a composition applies to each module's B.
 enum class module_scaling {
@@ -133,6 +172,7 @@ public:
 
     /// module_scaling::per_module: B_i <- s_i B_i and s_i <- 1 at every target layer.
     void fold_scalings() {
+        memo_.clear();
         for (auto& stack : stacks_)
             for (std::size_t i = 0; i < size(); ++i) {
                 const float s = stack.scaling[i];
@@ -157,7 +197,22 @@ public:
     /// The directories the modules were loaded from, as given (empty paths for built pools).
     const std::vector<std::filesystem::path>& directories() const noexcept { return directories_; }
     const std::vector<lora_stack>& stacks() const noexcept { return stacks_; }
-    std::vector<lora_stack>& stacks() noexcept { return stacks_; }
+    /// The stacks to write: drops every derived() result, so write through the reference
+    /// before composing, not after.
+    std::vector<lora_stack>& stacks() {
+        memo_.clear();
+        return stacks_;
+    }
+
+    /// A value of type T computed by make() from the stacks alone, independent of composition
+    /// weights (a pruning's per-tensor thresholds): made on first use under `key` (which must
+    /// name everything else the value depends on) and kept until the stacks change, shared by
+    /// every later caller. Thread-safe; at most 16 are kept, the oldest dropped (its holders
+    /// keep theirs).
+    template <class T, std::invocable Make>
+    std::shared_ptr<const T> derived(const std::string& key, Make make) const {
+        return memo_.find_or_make<T>(key, make);
+    }
     /// The pool of the modules at `indices` (in that order): module selection's sub-pool.
     lora_pool subset(std::span<const std::size_t> indices) const {
         for (std::size_t index : indices)
@@ -218,6 +273,7 @@ private:
     std::vector<std::filesystem::path> directories_;
     std::vector<lora_stack> stacks_;
     io::peft_config config_;
+    mutable detail::stack_memo memo_;
 };
 
 }  // namespace lorahub

@@ -167,50 +167,51 @@ struct pruned_tensor {
     bool whole;        ///< nothing pruned
 };
 
-}  // namespace detail
-
-/// out = the reduction R of the N tensors (tensors[i].values, out.size() floats each) with
-/// float `weights`, tensors pruned as tensors[i] says; the float operations of
-/// combination::reduce, in the same order (sums in module order by simd::mul_add; the
-/// sign election by plain additions; one division).
+/// The kept values of N pruned tensors (zero where pruned), a vector or one entry at a time,
+/// and the modules that keep anything, visited in groups of up to four over a range of entries.
 template <reduction R>
-void reduce_pruned(std::span<const detail::pruned_tensor> tensors, std::span<const float> weights, majority_sign sign, std::span<float> out) {
-    namespace hn = simd::hn;
-    const hn::ScalableTag<float> df;
-    const hn::RebindToSigned<decltype(df)> di;
-    const hn::RebindToUnsigned<decltype(df)> du;
-    const std::size_t lanes = hn::Lanes(df), n = tensors.size(), length = out.size();
-    const bool by_frequency = sign == majority_sign::frequency;
+class pruned_reader {
+public:
+    using float_tag = simd::hn::ScalableTag<float>;
 
-    // the kept value of module i at entries [j, j + lanes): vector and scalar forms
-    auto kept_vector = [&](std::size_t i, std::size_t j) {
-        const auto& t = tensors[i];
+    explicit pruned_reader(std::span<const pruned_tensor> tensors) : tensors_(tensors) {
+        for (std::size_t i = 0; i < std::min(tensors.size(), max_modules); ++i)
+            if (!(prunes_by_magnitude(R) && tensors[i].kept.none)) active_[count_++] = static_cast<std::uint16_t>(i);
+    }
+    static std::size_t lanes() { return simd::hn::Lanes(float_tag()); }
+
+    /// Module i's kept values at entries [j, j + lanes()).
+    auto vector(std::size_t i, std::size_t j) const {
+        namespace hn = simd::hn;
+        const float_tag df;
+        const hn::RebindToSigned<float_tag> di;
+        const hn::RebindToUnsigned<float_tag> du;
+        const auto& t = tensors_[i];
         const auto x = hn::LoadU(df, t.values + j);
         if (t.whole) return x;
         if constexpr (prunes_by_magnitude(R)) {
             const auto key = hn::And(hn::BitCast(di, x), hn::Set(di, 0x7fffffff));
             const auto threshold = hn::Set(di, static_cast<std::int32_t>(t.kept.key));
-            if (t.kept.ties_before >= j + lanes) return hn::IfThenElseZero(hn::RebindMask(df, hn::Not(hn::Lt(key, threshold))), x);
+            if (t.kept.ties_before >= j + lanes()) return hn::IfThenElseZero(hn::RebindMask(df, hn::Not(hn::Lt(key, threshold))), x);
             if (t.kept.ties_before <= j) return hn::IfThenElseZero(hn::RebindMask(df, hn::Gt(key, threshold)), x);
-            const auto before = hn::Lt(hn::Iota(di, static_cast<std::int32_t>(j)), hn::Set(di, static_cast<std::int32_t>(t.kept.ties_before)));
+            const auto before = hn::Lt(hn::Add(hn::Iota(di, 0), hn::Set(di, static_cast<std::int32_t>(j))), hn::Set(di, static_cast<std::int32_t>(t.kept.ties_before)));
             return hn::IfThenElseZero(hn::RebindMask(df, hn::Or(hn::Gt(key, threshold), hn::And(hn::Eq(key, threshold), before))), x);
         } else {
             if (t.mask) return hn::IfThenElseZero(hn::Ne(hn::LoadU(df, t.mask + j), hn::Zero(df)), x);
-            auto h = hn::Xor(hn::Add(hn::BitCast(du, hn::Iota(di, static_cast<std::int32_t>(j))), hn::Set(du, t.dare.key2)), hn::Set(du, t.dare.key1));
-            auto mix = [&](auto v) {
-                v = hn::Xor(v, hn::ShiftRight<16>(v));
-                v = hn::Mul(v, hn::Set(du, 0x85ebca6bu));
-                v = hn::Xor(v, hn::ShiftRight<13>(v));
-                v = hn::Mul(v, hn::Set(du, 0xc2b2ae35u));
-                return hn::Xor(v, hn::ShiftRight<16>(v));
-            };
-            h = mix(h);
+            // Iota(d, j) builds its vector in memory (a stalled load per call); Iota(d, 0) is a constant
+            auto h = hn::Xor(hn::Add(hn::Iota(du, 0), hn::Set(du, static_cast<std::uint32_t>(j) + t.dare.key2)), hn::Set(du, t.dare.key1));
+            h = hn::Xor(h, hn::ShiftRight<16>(h));
+            h = hn::Mul(h, hn::Set(du, 0x85ebca6bu));
+            h = hn::Xor(h, hn::ShiftRight<13>(h));
+            h = hn::Mul(h, hn::Set(du, 0xc2b2ae35u));
+            h = hn::Xor(h, hn::ShiftRight<16>(h));
             const auto keep = hn::Lt(hn::BitCast(di, hn::ShiftRight<8>(h)), hn::Set(di, static_cast<std::int32_t>(t.dare.threshold)));
             return hn::IfThenElseZero(hn::RebindMask(df, keep), x);
         }
-    };
-    auto kept_scalar = [&](std::size_t i, std::size_t j) {
-        const auto& t = tensors[i];
+    }
+    /// Module i's kept value at entry j.
+    float scalar(std::size_t i, std::size_t j) const {
+        const auto& t = tensors_[i];
         const float x = t.values[j];
         if (t.whole) return x;
         bool keep;
@@ -221,66 +222,149 @@ void reduce_pruned(std::span<const detail::pruned_tensor> tensors, std::span<con
             keep = t.mask ? t.mask[j] != 0.0f : t.dare.keeps(j);
         }
         return keep ? x : 0.0f;
-    };
-    auto skipped = [&](std::size_t i) {
-        if constexpr (prunes_by_magnitude(R)) return tensors[i].kept.none;
-        else return false;
-    };
-
-    std::size_t j = 0;
-    if constexpr (elects_sign(R)) {
-        const auto zero = hn::Zero(df), one = hn::Set(df, 1.0f);
-        for (; j + lanes <= length; j += lanes) {
-            auto elected = zero;
-            for (std::size_t i = 0; i < n; ++i) {
-                if (skipped(i)) continue;
-                const auto x = kept_vector(i, j);
-                if (by_frequency)
-                    elected = hn::Add(elected, hn::Sub(hn::IfThenElseZero(hn::Gt(x, zero), one), hn::IfThenElseZero(hn::Lt(x, zero), one)));
-                else
-                    elected = hn::Add(elected, x);
-            }
-            const auto positive = hn::Ge(elected, zero);
-            auto total = zero, agreeing = zero;
-            for (std::size_t i = 0; i < n; ++i) {
-                if (skipped(i)) continue;
-                const auto x = kept_vector(i, j);
-                const auto agrees = hn::Or(hn::And(positive, hn::Gt(x, zero)), hn::AndNot(positive, hn::Lt(x, zero)));
-                total = hn::IfThenElse(agrees, hn::MulAdd(hn::Set(df, weights[i]), x, total), total);
-                agreeing = hn::IfThenElse(agrees, hn::Add(agreeing, one), agreeing);
-            }
-            hn::StoreU(hn::Div(total, hn::Max(agreeing, one)), df, out.data() + j);
+    }
+    /// The modules that keep anything, in order.
+    std::span<const std::uint16_t> active() const { return {active_, count_}; }
+    /// visit(group, j) for the groups of up to four active modules, in order, each over the
+    /// vectors j of [first, last): few streams at a time, in long runs, which the prefetchers
+    /// follow (all N side by side are read at two thirds of the speed).
+    template <class Visit>
+    void in_groups(std::size_t first, std::size_t last, Visit visit) const {
+        for (std::size_t g = 0; g < count_; g += 4) {
+            const std::span<const std::uint16_t> group(active_ + g, std::min<std::size_t>(4, count_ - g));
+            for (std::size_t j = first; j < last; j += lanes()) visit(group, j);
         }
-        for (; j < length; ++j) {
-            float elected = 0.0f;
-            for (std::size_t i = 0; i < n; ++i) {
-                if (skipped(i)) continue;
-                const float x = kept_scalar(i, j);
-                elected += by_frequency ? static_cast<float>((x > 0.0f) - (x < 0.0f)) : x;
+    }
+
+private:
+    static constexpr std::size_t max_modules = 4096;
+    std::span<const pruned_tensor> tensors_;
+    std::uint16_t active_[max_modules];
+    std::size_t count_ = 0;
+};
+
+/// Entries a sign-electing reduction handles per tile (its three sums stay in L1).
+inline constexpr std::size_t election_tile = 2048;
+
+/// TIES's sign election over entries [first, last) (a multiple of the vector width long):
+/// elected[j - first] = the sum of the kept values (total) or of their signs (frequency).
+template <reduction R>
+void elect_tile(const pruned_reader<R>& reader, majority_sign sign, std::size_t first, std::size_t last, float* elected) {
+    namespace hn = simd::hn;
+    const typename pruned_reader<R>::float_tag df;
+    const auto zero = hn::Zero(df), one = hn::Set(df, 1.0f);
+    const bool by_frequency = sign == majority_sign::frequency;
+    for (std::size_t j = first; j < last; j += reader.lanes()) hn::Store(zero, df, elected + (j - first));
+    reader.in_groups(first, last, [&](std::span<const std::uint16_t> group, std::size_t j) {
+        auto sum = hn::Load(df, elected + (j - first));
+        for (const std::size_t i : group) {
+            const auto x = reader.vector(i, j);
+            sum = by_frequency ? hn::Add(sum, hn::Sub(hn::IfThenElseZero(hn::Gt(x, zero), one), hn::IfThenElseZero(hn::Lt(x, zero), one)))
+                               : hn::Add(sum, x);
+        }
+        hn::Store(sum, df, elected + (j - first));
+    });
+}
+
+/// The elected sign of entry j, one entry at a time: true when positive (the sum is >= 0).
+template <reduction R>
+bool elect_scalar(const pruned_reader<R>& reader, majority_sign sign, std::size_t j) {
+    float elected = 0.0f;
+    for (const std::size_t i : reader.active()) {
+        const float x = reader.scalar(i, j);
+        elected += sign == majority_sign::frequency ? static_cast<float>((x > 0.0f) - (x < 0.0f)) : x;
+    }
+    return elected >= 0.0f;
+}
+
+}  // namespace detail
+
+/// The sign TIES (or DARE-TIES) elects for each entry of the N pruned tensors, as
+/// reduce_pruned elects it: positive[j] = 1 where it is positive, else 0. It depends on the
+/// pruned tensors alone, not on the weights, so a search elects it once (combinations.hpp).
+template <reduction R>
+void elect_signs(std::span<const detail::pruned_tensor> tensors, majority_sign sign, std::span<std::uint8_t> positive) {
+    static_assert(elects_sign(R));
+    const detail::pruned_reader<R> reader(tensors);
+    const std::size_t lanes = reader.lanes(), length = positive.size(), vector_end = length / lanes * lanes;
+    alignas(64) float elected[detail::election_tile];
+    for (std::size_t first = 0; first < vector_end; first += detail::election_tile) {
+        const std::size_t last = std::min(vector_end, first + detail::election_tile);
+        detail::elect_tile(reader, sign, first, last, elected);
+        for (std::size_t j = first; j < last; ++j) positive[j] = elected[j - first] >= 0.0f ? 1 : 0;
+    }
+    for (std::size_t j = vector_end; j < length; ++j) positive[j] = detail::elect_scalar(reader, sign, j) ? 1 : 0;
+}
+
+/// out = the reduction R of the N tensors (tensors[i].values, out.size() floats each) with
+/// float `weights`, tensors pruned as tensors[i] says; the float operations of
+/// combination::reduce, in the same order (sums in module order by simd::mul_add; the
+/// sign election by plain additions; one division). `positive`: the signs elect_signs()
+/// elected for these tensors, or null to elect them here. The output is cut into tiles,
+/// summed in L1 while the modules stream past four at a time.
+template <reduction R>
+void reduce_pruned(std::span<const detail::pruned_tensor> tensors, std::span<const float> weights, majority_sign sign, std::span<float> out,
+                   const std::uint8_t* positive = nullptr) {
+    namespace hn = simd::hn;
+    const detail::pruned_reader<R> reader(tensors);
+    const typename detail::pruned_reader<R>::float_tag df;
+    const std::size_t lanes = reader.lanes(), length = out.size(), vector_end = length / lanes * lanes;
+    const auto zero = hn::Zero(df), one = hn::Set(df, 1.0f);
+
+    if constexpr (elects_sign(R)) {
+        constexpr std::size_t tile = detail::election_tile;
+        alignas(64) float elected[tile], total[tile], agreeing[tile];
+        const hn::Rebind<std::uint8_t, decltype(df)> d8;
+        const hn::RebindToSigned<decltype(df)> di;
+        for (std::size_t first = 0; first < vector_end; first += tile) {
+            const std::size_t last = std::min(vector_end, first + tile);
+            if (!positive) detail::elect_tile(reader, sign, first, last, elected);
+            for (std::size_t j = first; j < last; j += lanes) {
+                hn::Store(zero, df, total + (j - first));
+                hn::Store(zero, df, agreeing + (j - first));
             }
-            const bool positive = elected >= 0.0f;
-            float total = 0.0f, agreeing = 0.0f;
-            for (std::size_t i = 0; i < n; ++i) {
-                if (skipped(i)) continue;
-                const float x = kept_scalar(i, j);
-                if (positive ? !(x > 0.0f) : !(x < 0.0f)) continue;
-                total = simd::mul_add(weights[i], x, total);
-                agreeing += 1.0f;
+            reader.in_groups(first, last, [&](std::span<const std::uint16_t> group, std::size_t j) {
+                const auto up = positive ? hn::RebindMask(df, hn::Ne(hn::PromoteTo(di, hn::LoadU(d8, positive + j)), hn::Zero(di)))
+                                         : hn::Ge(hn::Load(df, elected + (j - first)), zero);
+                auto sum = hn::Load(df, total + (j - first)), agree = hn::Load(df, agreeing + (j - first));
+                for (const std::size_t i : group) {
+                    const auto x = reader.vector(i, j);
+                    const auto agrees = hn::Or(hn::And(up, hn::Gt(x, zero)), hn::AndNot(up, hn::Lt(x, zero)));
+                    sum = hn::IfThenElse(agrees, hn::MulAdd(hn::Set(df, weights[i]), x, sum), sum);
+                    agree = hn::IfThenElse(agrees, hn::Add(agree, one), agree);
+                }
+                hn::Store(sum, df, total + (j - first));
+                hn::Store(agree, df, agreeing + (j - first));
+            });
+            for (std::size_t j = first; j < last; j += lanes)
+                hn::StoreU(hn::Div(hn::Load(df, total + (j - first)), hn::Max(hn::Load(df, agreeing + (j - first)), one)), df, out.data() + j);
+        }
+        for (std::size_t j = vector_end; j < length; ++j) {
+            const bool up = positive ? positive[j] != 0 : detail::elect_scalar(reader, sign, j);
+            float sum = 0.0f, agree = 0.0f;
+            for (const std::size_t i : reader.active()) {
+                const float x = reader.scalar(i, j);
+                if (up ? !(x > 0.0f) : !(x < 0.0f)) continue;
+                sum = simd::mul_add(weights[i], x, sum);
+                agree += 1.0f;
             }
-            out[j] = total / std::max(agreeing, 1.0f);
+            out[j] = sum / std::max(agree, 1.0f);
         }
     } else {
-        for (; j + lanes <= length; j += lanes) {
-            auto total = hn::Zero(df);
-            for (std::size_t i = 0; i < n; ++i)
-                if (!skipped(i)) total = hn::MulAdd(hn::Set(df, weights[i]), kept_vector(i, j), total);
-            hn::StoreU(total, df, out.data() + j);
+        constexpr std::size_t tile = 4096;
+        for (std::size_t first = 0; first < vector_end; first += tile) {
+            const std::size_t last = std::min(vector_end, first + tile);
+            for (std::size_t j = first; j < last; j += lanes) hn::StoreU(zero, df, out.data() + j);
+            reader.in_groups(first, last, [&](std::span<const std::uint16_t> group, std::size_t j) {
+                auto sum = hn::LoadU(df, out.data() + j);
+                for (const std::size_t i : group) sum = hn::MulAdd(hn::Set(df, weights[i]), reader.vector(i, j), sum);
+                hn::StoreU(sum, df, out.data() + j);
+            });
         }
-        for (; j < length; ++j) {
-            float total = 0.0f;
-            for (std::size_t i = 0; i < n; ++i)
-                if (!skipped(i)) total = simd::mul_add(weights[i], kept_scalar(i, j), total);
-            out[j] = total;
+        for (std::size_t j = vector_end; j < length; ++j) {
+            float sum = 0.0f;
+            for (const std::size_t i : reader.active()) sum = simd::mul_add(weights[i], reader.scalar(i, j), sum);
+            out[j] = sum;
         }
     }
 }
