@@ -41,13 +41,19 @@ double time_lorahub_step(benchmark::State& state, const Model& model, const lora
 /// (writing the random model) nor the ceiling measurement's (oneDNN's packed copy of the head).
 inline void reset_peak_rss() { std::ofstream("/proc/self/clear_refs") << "5"; }
 
-/// This process's peak resident set since the last reset_peak_rss() (VmHWM), in bytes.
-inline double peak_rss_bytes() {
+/// A size this process's /proc/self/status gives ("VmHWM:   123456 kB"), in bytes.
+inline double status_bytes(const std::string& field) {
     std::ifstream status("/proc/self/status");
     for (std::string line; std::getline(status, line);)
-        if (line.starts_with("VmHWM:")) return std::stod(line.substr(6)) * 1024.0;  // "VmHWM:   123456 kB"
+        if (line.starts_with(field)) return std::stod(line.substr(field.size())) * 1024.0;
     return 0.0;
 }
+
+/// This process's peak resident set since the last reset_peak_rss() (VmHWM), in bytes.
+inline double peak_rss_bytes() { return status_bytes("VmHWM:"); }
+
+/// This process's resident set now (VmRSS), in bytes.
+inline double rss_bytes() { return status_bytes("VmRSS:"); }
 
 /// The step's counters; `peak_rss` is peak_rss_bytes() read right after the step, before the
 /// ceiling is measured, with reset_peak_rss() called before the model was loaded.

@@ -209,6 +209,13 @@ public:
         return std::span<const float>(reinterpret_cast<const float*>(view.bytes.data()), view.numel());
     }
 
+    /// The tensor's BF16 values as stored: a zero-copy span when it is BF16 and 2-byte aligned, else empty.
+    static std::optional<std::span<const std::uint16_t>> bf16_span(const tensor_view& view) {
+        if (view.type != dtype::bf16 || reinterpret_cast<std::uintptr_t>(view.bytes.data()) % alignof(std::uint16_t) != 0)
+            return std::nullopt;
+        return std::span<const std::uint16_t>(reinterpret_cast<const std::uint16_t*>(view.bytes.data()), view.numel());
+    }
+
     /// Copies the tensor into `target` as float32, converting from its stored dtype.
     void read_f32(const tensor_view& view, std::span<float> target) const {
         convert_to_f32(view.type, view.bytes, target, display(path()) + ": tensor \"" + view.name + "\"");

@@ -22,7 +22,7 @@ inline std::vector<std::pair<std::string, std::vector<float>>> merged_linear_wei
         const auto& linear = model.linears[index];
         if (ref.routing)
             throw argument_error(linear.module, "is routed among LoRA experts per token (Arrow): there is no single weight to merge");
-        std::vector<float> values(linear.weight.begin(), linear.weight.end());
+        std::vector<float> values = float32_values(linear);
         cpu::eigen_gemm::multiply({ref.b, linear.out_features, ref.rank, ref.rank}, {ref.a, ref.rank, linear.in_features, linear.in_features},
                                   {values.data(), linear.out_features, linear.in_features, linear.in_features}, ref.scaling, 1.0f);
         merged.emplace_back(linear.module + ".weight", std::move(values));

@@ -49,7 +49,8 @@ public:
 
 protected:
     /// What a family's load() reads alike from a HF model directory: its Weights over the
-    /// directory's weight files as config `c` lays them out, and its tokenizer from
+    /// directory's weight files as config `c` lays them out (BF16 linear weights kept as stored
+    /// when the backend packs them itself: linear_weight_form_for), and its tokenizer from
     /// `tokenizer_file` when the directory has one (null otherwise).
     struct loaded_parts {
         std::shared_ptr<const Weights> tensors;
@@ -57,7 +58,8 @@ protected:
     };
     template <class Config>
     static loaded_parts load_parts(const std::filesystem::path& directory, const Config& c, std::string_view tokenizer_file) {
-        loaded_parts parts{std::make_shared<const Weights>(c, std::make_shared<const io::weight_store>(directory)), nullptr};
+        loaded_parts parts{std::make_shared<const Weights>(c, std::make_shared<const io::weight_store>(directory), layers::linear_weight_form_for<Backend>),
+                           nullptr};
         if (!tokenizer_file.empty() && std::filesystem::exists(directory / tokenizer_file)) parts.tokens = std::make_shared<const Tokenizer>(directory / tokenizer_file);
         return parts;
     }

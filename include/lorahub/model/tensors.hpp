@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
@@ -53,14 +54,28 @@ inline void check_layer_count(const io::weight_store& store, std::string_view fi
 }
 
 /// A linear layer's weight [out, in], row-major, under its PEFT module name, and its bias
-/// [out] (empty: none).
+/// [out] (empty: none). The weight is float32 (`weight`), or the file's BF16 values as stored
+/// (`bf16`, `weight` then empty) when the model was loaded for a backend that takes them.
 struct linear_weight {
     std::string module;
     std::span<const float> weight;
     std::size_t in_features = 0;
     std::size_t out_features = 0;
     std::span<const float> bias{};
+    std::span<const std::uint16_t> bf16{};
 };
+
+/// The weight's values as float32 (a copy; BF16 ones converted exactly).
+inline std::vector<float> float32_values(const linear_weight& linear) {
+    if (linear.bf16.empty()) return {linear.weight.begin(), linear.weight.end()};
+    std::vector<float> values(linear.bf16.size());
+    convert_to_f32(dtype::bf16, std::as_bytes(linear.bf16), values, linear.module + ".weight");
+    return values;
+}
+
+/// How a model holds the linear weights a file stores as BF16: converted to float32 at load, or
+/// as the file's bytes (no float32 copy; the bf16 backend packs them directly).
+enum class linear_weight_form { float32, stored_bf16 };
 
 /// A model's tensors as float32 views over a weight store: zero-copy into the mapped files
 /// when stored as aligned F32, converted once at load otherwise; the linear layers LoRA can
@@ -68,7 +83,8 @@ struct linear_weight {
 /// underlying memory.
 class model_tensors {
 public:
-    explicit model_tensors(std::shared_ptr<const io::weight_store> store) : store_(std::move(store)) {}
+    explicit model_tensors(std::shared_ptr<const io::weight_store> store, linear_weight_form form = linear_weight_form::float32)
+        : store_(std::move(store)), form_(form) {}
 
     const io::weight_store& store() const noexcept { return *store_; }
 
@@ -86,16 +102,19 @@ public:
         return targets;
     }
 
-    /// Drops the mapped file pages of a linear layer's float32 weight from memory, for a
-    /// backend that has converted it (they are read again from the file if touched).
+    /// Drops the mapped file pages of a linear layer's weight (float32 or stored BF16) from
+    /// memory, for a backend that has converted it (they are read again from the file if touched).
     void evict_linear_source(std::size_t index) const noexcept {
-        for (const auto& file : store_->files()) file->evict(std::as_bytes(linears[index].weight));
+        const auto& linear = linears[index];
+        const auto bytes = linear.bf16.empty() ? std::as_bytes(linear.weight) : std::as_bytes(linear.bf16);
+        for (const auto& file : store_->files()) file->evict(bytes);
     }
 
-    /// Replaces a linear layer's weight with owned values (used by merging).
+    /// Replaces a linear layer's weight with owned float32 values (used by merging).
     void replace_linear(std::size_t index, std::vector<float> values) {
         auto owned = std::make_shared<const std::vector<float>>(std::move(values));
         linears.at(index).weight = std::span<const float>(*owned);
+        linears.at(index).bf16 = {};
         owned_.push_back(std::move(owned));
     }
 
@@ -115,6 +134,7 @@ protected:
         auto owned = std::make_shared<const std::vector<float>>(found->file->read_f32(*found->view));
         std::span<const float> view(*owned);
         check_finite(view, name, *found->file);
+        found->file->evict(found->view->bytes);  // converted: the file's pages are not read again
         owned_.push_back(std::move(owned));
         return view;
     }
@@ -122,14 +142,26 @@ protected:
         if (const auto note = non_finite_note(values); !note.empty())
             throw format_error(display(file.path()), "tensor \"" + name + "\" holds " + note + ": the model cannot run on it");
     }
-    /// Adds a linear layer, with its "<module>.bias" tensor when `biased`.
+    /// Adds a linear layer, with its "<module>.bias" tensor when `biased`; its weight kept as
+    /// the file's BF16 values when the form says so and the file stores them so.
     void add_linear(const lora_target& target, bool biased = false) {
-        linears.push_back({target.module, load(target.module + ".weight"), target.in_features, target.out_features,
-                           biased ? load(target.module + ".bias") : std::span<const float>{}});
+        const std::string name = target.module + ".weight";
+        linear_weight linear{target.module, {}, target.in_features, target.out_features, biased ? load(target.module + ".bias") : std::span<const float>{}};
+        const auto* found = form_ == linear_weight_form::stored_bf16 ? store_->find(name) : nullptr;
+        if (const auto stored = found ? io::safetensors_file::bf16_span(*found->view) : std::nullopt) {
+            if (const auto note = non_finite_note_bf16(*stored); !note.empty())
+                throw format_error(display(found->file->path()), "tensor \"" + name + "\" holds " + note + ": the model cannot run on it");
+            found->file->evict(std::as_bytes(*stored));
+            linear.bf16 = *stored;
+        } else {
+            linear.weight = load(name);
+        }
+        linears.push_back(std::move(linear));
     }
 
 private:
     std::shared_ptr<const io::weight_store> store_;
+    linear_weight_form form_;
     std::vector<std::shared_ptr<const std::vector<float>>> owned_;
 };
 

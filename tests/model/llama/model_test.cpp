@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,7 @@
 #include <lorahub/io/safetensors.hpp>
 #include <lorahub/model/llama/model.hpp>
 
+#include "../../support/bf16_checkpoint.hpp"
 #include "../../support/files.hpp"
 #include "../../support/llama_fixtures.hpp"
 
@@ -150,6 +152,21 @@ TEST_CASE("bf16 compute mode stays within bf16 tolerance of HF's float32 Llama r
         const auto lora = model.bind(adapter.layers, adapter_name);
         check_parity(model, &lora, model_name, adapter_name, true);
     }
+}
+
+TEST_CASE("a BF16 Llama-family checkpoint's linear weights are used in place by the bf16 backend, with the round trip's results", "[llama][bf16]") {
+    const test::temp_dir dir;
+    test::write_bf16_copy(fixture("qwen2-window"), dir.path());  // q/k/v biases, sliding windows
+    const auto in_place = llama::model<cpu::bf16_backend>::load(dir.path());
+    for (const auto& linear : in_place.tensors().linears) CHECK((linear.weight.empty() && !linear.bf16.empty()));
+    const auto store = std::make_shared<const io::weight_store>(dir.path());
+    const llama::model<cpu::bf16_backend> round_trip(
+        std::make_shared<const llama::weights>(llama::load_config(dir.path() / "config.json"), store, linear_weight_form::float32));
+    const auto adapter = io::load_peft_adapter(fixture("qwen2-window.qkv"));
+    const auto lora = in_place.bind(adapter.layers, "qkv"), lora_round_trip = round_trip.bind(adapter.layers, "qkv");
+    const auto examples = fixture_batch("qwen2-window");
+    CHECK(in_place.loss(examples, &lora) == round_trip.loss(examples, &lora_round_trip));
+    CHECK(in_place.merged_weights(lora) == round_trip.merged_weights(lora_round_trip));
 }
 
 TEST_CASE("LoraHub's causal-LM examples are [bos] + input | output + [eos] as HF tokenizes them", "[llama][examples]") {

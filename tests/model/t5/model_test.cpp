@@ -1,4 +1,6 @@
 #include <cmath>
+#include <filesystem>
+#include <memory>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -11,6 +13,7 @@
 #include <lorahub/concepts.hpp>
 #include <lorahub/model/t5/model.hpp>
 
+#include "../../support/bf16_checkpoint.hpp"
 #include "../../support/files.hpp"
 #include "../../support/t5_fixtures.hpp"
 
@@ -116,6 +119,48 @@ TEST_CASE("bf16 compute mode stays within bf16 tolerance of HF's float32 results
         const double reference_loss = expected()[model_name][variant]["loss"].get<double>();
         CHECK(std::abs(model.loss(examples, bound) - reference_loss) / reference_loss <= 1e-2);
     }
+}
+
+TEST_CASE("a BF16 checkpoint's linear weights are used in place by the bf16 backend, with the round trip's results", "[t5][bf16]") {
+    const test::temp_dir dir;
+    test::write_bf16_copy(test::fixtures() / "t5/flan-odd", dir.path());
+    const auto in_place = t5::model<cpu::bf16_backend>::load(dir.path());
+    const auto& tensors = in_place.tensors();
+    for (const auto& linear : tensors.linears) {
+        INFO(linear.module);
+        CHECK(linear.weight.empty());  // no float32 copy
+        CHECK(static_cast<const void*>(linear.bf16.data()) == static_cast<const void*>(tensors.store().find(linear.module + ".weight")->view->bytes.data()));
+    }
+    // the same file converted to float32 at load, then rounded back by the backend: the same bits
+    const auto c = t5::load_config(dir.path() / "config.json");
+    const auto store = std::make_shared<const io::weight_store>(dir.path());
+    const auto as_float = std::make_shared<const t5::weights>(c, store, linear_weight_form::float32);
+    const auto as_stored = std::make_shared<const t5::weights>(c, store, linear_weight_form::stored_bf16);
+    CHECK_FALSE(as_float->linears.front().weight.empty());
+    const t5::model<cpu::bf16_backend> round_trip(as_float);
+    const auto adapter = io::load_peft_adapter(test::fixtures() / "t5/flan-odd.qv");
+    const auto examples = fixture_batch();
+    const auto lora = in_place.bind(adapter.layers, "qv"), lora_round_trip = round_trip.bind(adapter.layers, "qv");
+    CHECK(in_place.loss(examples, &lora) == round_trip.loss(examples, &lora_round_trip));
+    CHECK(in_place.logits(examples, nullptr) == round_trip.logits(examples, nullptr));
+    // a float32 backend given the in-place tensors converts them itself: as if loaded as float32
+    const t5::model<cpu::backend> fp32_in_place(as_stored), fp32(as_float);
+    CHECK(fp32_in_place.logits(examples, nullptr) == fp32.logits(examples, nullptr));
+    // merging converts the stored values exactly
+    CHECK(in_place.merged_weights(lora) == round_trip.merged_weights(lora_round_trip));
+    // and against HF's float32 model, within bf16's tolerance
+    const double reference_loss = expected()["flan-odd"]["qv"]["loss"].get<double>();
+    CHECK(std::abs(in_place.loss(examples, &lora) - reference_loss) / reference_loss <= 1e-2);
+}
+
+TEST_CASE("a NaN in a BF16 linear weight kept in place is an error naming the tensor and its file", "[t5][bf16]") {
+    const test::temp_dir dir;
+    const std::string tensor = "decoder.block.0.layer.1.EncDecAttention.k.weight";
+    test::write_bf16_copy(test::fixtures() / "t5/flan-odd", dir.path(), tensor);
+    using Catch::Matchers::Contains;
+    CHECK_THROWS_WITH(t5::model<cpu::bf16_backend>::load(dir.path()),
+                      Contains(tensor) && Contains("NaN at element 5") && Contains("model.safetensors"));
+    CHECK_THROWS_WITH(t5::model<cpu::backend>::load(dir.path()), Contains(tensor) && Contains("NaN at element 5"));
 }
 
 TEMPLATE_TEST_CASE("a population's losses in one pass equal HF's loss of each candidate", "[t5][population]", cpu::eigen_backend,

@@ -196,6 +196,9 @@ struct bf16_backend : basic_backend<onednn_gemm> {
     using weight = bf16_weight;
     static constexpr bool reads_source_weights = false;
     static weight prepare(const float* w, std::size_t rows, std::size_t cols) { return onednn_bf16::convert(w, rows, cols); }
+    /// A weight stored as bf16 (a BF16 file's bytes), packed as it is: a model loaded for this
+    /// backend holds no float32 copy of such weights.
+    static weight prepare_bf16(const std::uint16_t* w, std::size_t rows, std::size_t cols) { return onednn_bf16::pack(w, rows, cols); }
     static void linear(const matrix_ref& x, const weight& w, const mutable_matrix_ref& y, float alpha = 1.0f, float beta = 0.0f) {
         onednn_bf16::linear(x, w, y, alpha, beta);
     }

@@ -27,17 +27,22 @@ struct bf16_weight {
 /// accumulation and fp32 output. x is rounded to bf16 into a per-thread buffer first.
 struct onednn_bf16 {
     static bf16_weight convert(const float* w, std::size_t rows, std::size_t cols) {
+        std::vector<std::uint16_t> plain(rows * cols);
+        round_to_bf16(w, rows * cols, plain.data());
+        return pack(plain.data(), rows, cols);
+    }
+
+    /// W [rows, cols] already in bf16 (row-major, any alignment of 2), packed.
+    static bf16_weight pack(const std::uint16_t* w, std::size_t rows, std::size_t cols) {
         using dt = dnnl::memory::data_type;
         using tag = dnnl::memory::format_tag;
         const auto k = static_cast<std::int64_t>(cols), n = static_cast<std::int64_t>(rows);
-        std::vector<std::uint16_t> plain(rows * cols);
-        round_to_bf16(w, rows * cols, plain.data());
         const dnnl::matmul::primitive_desc chooser(
             dnnl::matmul::desc(dnnl::memory::desc({1024, k}, dt::bf16, tag::ab), dnnl::memory::desc({k, n}, dt::bf16, tag::any),
                                dnnl::memory::desc({1024, n}, dt::f32, tag::ab)),
             onednn::engine());
         auto packed = std::make_shared<dnnl::memory>(chooser.weights_desc(), onednn::engine());
-        dnnl::memory source(dnnl::memory::desc({k, n}, dt::bf16, tag::ba), onednn::engine(), plain.data());
+        dnnl::memory source(dnnl::memory::desc({k, n}, dt::bf16, tag::ba), onednn::engine(), const_cast<std::uint16_t*>(w));  // read only
         dnnl::reorder(source, *packed).execute(onednn::stream(), source, *packed);
         onednn::stream().wait();
         return {std::move(packed), rows, cols};

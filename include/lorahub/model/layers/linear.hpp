@@ -2,6 +2,7 @@
 
 #include <concepts>
 #include <cstddef>
+#include <cstdint>
 #include <initializer_list>
 #include <memory>
 #include <optional>
@@ -48,9 +49,20 @@ struct layer_output {
     float* out;
 };
 
+/// A backend that prepares a linear weight from bf16 values as stored (the bf16 backend): a
+/// model loaded for it keeps a BF16 file's linear weights as the file's bytes.
+template <class Backend>
+concept Bf16WeightBackend = requires(const std::uint16_t* w, std::size_t n) {
+    { Backend::prepare_bf16(w, n, n) } -> std::same_as<typename Backend::weight>;
+};
+
+/// How a model loaded for `Backend` holds the linear weights a file stores as BF16.
+template <class Backend>
+constexpr linear_weight_form linear_weight_form_for = Bf16WeightBackend<Backend> ? linear_weight_form::stored_bf16 : linear_weight_form::float32;
+
 /// A model's linear layers on a backend: the host weights (module names, shapes, the float32
-/// source) and each one prepared once by the backend (a view for fp32; a bf16 copy in bf16
-/// mode, after which the float32 source pages are released so the peak stays near the
+/// or stored-bf16 source) and each one prepared once by the backend (a view for fp32; a bf16
+/// copy in bf16 mode, after which the source pages are released so the peak stays near the
 /// converted size). Applied with LoRA at run time, never merged. Copies share the prepared weights.
 template <class Backend>
 class prepared_linears {
@@ -59,15 +71,25 @@ public:
     explicit prepared_linears(const model_tensors& tensors) : host_(&tensors.linears) {
         auto prepared = std::make_shared<std::vector<typename Backend::weight>>();
         auto biases = std::make_shared<std::vector<std::optional<typename Backend::parameter>>>();
+        auto converted = std::make_shared<std::vector<std::vector<float>>>();
         prepared->reserve(host_->size());
         for (std::size_t index = 0; index < host_->size(); ++index) {
             const auto& linear = (*host_)[index];
-            prepared->push_back(Backend::prepare(linear.weight.data(), linear.out_features, linear.in_features));
+            if (linear.bf16.empty()) {
+                prepared->push_back(Backend::prepare(linear.weight.data(), linear.out_features, linear.in_features));
+            } else if constexpr (Bf16WeightBackend<Backend>) {
+                prepared->push_back(Backend::prepare_bf16(linear.bf16.data(), linear.out_features, linear.in_features));
+            } else {  // tensors loaded for a bf16 backend, used by another: float32 made here
+                converted->push_back(float32_values(linear));
+                prepared->push_back(Backend::prepare(converted->back().data(), linear.out_features, linear.in_features));
+                if constexpr (!Backend::reads_source_weights) std::vector<float>().swap(converted->back());
+            }
             biases->push_back(linear.bias.empty() ? std::nullopt : std::optional(Backend::place(linear.bias)));
             if constexpr (!Backend::reads_source_weights) tensors.evict_linear_source(index);
         }
         prepared_ = std::move(prepared);
         biases_ = std::move(biases);
+        converted_ = std::move(converted);
     }
 
     const linear_weight& host(std::size_t index) const { return (*host_)[index]; }
@@ -132,6 +154,7 @@ private:
 
     const std::vector<linear_weight>* host_;
     std::shared_ptr<const std::vector<typename Backend::weight>> prepared_;
+    std::shared_ptr<const std::vector<std::vector<float>>> converted_;  ///< float32 weights a backend reads that the tensors hold as bf16
     std::shared_ptr<const std::vector<std::optional<typename Backend::parameter>>> biases_;
 };
 

@@ -18,7 +18,8 @@ namespace lorahub::llama {
 /// by the names of layout.hpp. Copies share the underlying memory.
 class weights : public model_tensors {
 public:
-    weights(const config& c, std::shared_ptr<const io::weight_store> store) : model_tensors(std::move(store)), config_(c) {
+    weights(const config& c, std::shared_ptr<const io::weight_store> store, linear_weight_form form = linear_weight_form::float32)
+        : model_tensors(std::move(store), form), config_(c) {
         check_weights(c, this->store());
         embed_tokens = load(llama::embed_tokens);
         lm_head = c.tie_word_embeddings ? embed_tokens : load(llama::lm_head);

@@ -21,7 +21,8 @@ using lorahub::linear_weight;
 /// Every name comes from layout.hpp.
 class weights : public model_tensors {
 public:
-    weights(const config& c, std::shared_ptr<const io::weight_store> store) : model_tensors(std::move(store)), config_(c) {
+    weights(const config& c, std::shared_ptr<const io::weight_store> store, linear_weight_form form = linear_weight_form::float32)
+        : model_tensors(std::move(store), form), config_(c) {
         check_weights(c, this->store());
         shared = load(shared_embedding);
         lm_head = c.tie_word_embeddings ? shared : load(t5::lm_head);
