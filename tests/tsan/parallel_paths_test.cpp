@@ -12,6 +12,7 @@
 #include <lorahub/hub/learn.hpp>
 #include <lorahub/io/json.hpp>
 #include <lorahub/io/peft_adapter.hpp>
+#include <lorahub/lora/combinations.hpp>
 #include <lorahub/lora/kernels.hpp>
 #include <lorahub/model/t5/model.hpp>
 #include <lorahub/optim/cma_es.hpp>
@@ -113,4 +114,27 @@ TEST_CASE("compose, RMSNorm and activations above their parallel thresholds equa
     auto activated = x;
     cpu::activate_in_place(activation::gelu_tanh, activated.data(), nullptr, activated.size());
     for (std::size_t i = 0; i < activated.size(); i += 4099) CHECK(activated[i] == Approx(activate(activation::gelu_tanh, x[i])).margin(1e-6));
+}
+
+TEST_CASE("two threads composing one pool with TIES at once find its weight-free part once, and both get the serial result", "[tsan]") {
+    const std::vector<lora_target> shapes{{"t0", 1024, 1024}, {"t1", 1024, 1024}};
+    auto pool = lora_pool::with_shapes(5, shapes, 256, 2.0f);  // 5.2 M floats: past the parallel threshold
+    std::size_t k = 0;
+    for (auto& stack : pool.stacks()) {
+        for (auto& v : stack.a) v = static_cast<float>((k++ * 7919) % 1000) / 1000.0f - 0.5f;
+        for (auto& v : stack.b) v = static_cast<float>((k++ * 104729) % 1000) / 1000.0f - 0.5f;
+    }
+    combine_ties composer;
+    composer.options.density = 0.4;
+    const std::vector<double> w{0.7, 0.4, 1.3, 0.1, 2.5};
+    auto first = composer.allocate(pool), second = composer.allocate(pool), serial = composer.allocate(pool);
+    std::thread one([&] { composer.compose(pool, w, first); }), two([&] { composer.compose(pool, w, second); });
+    one.join();
+    two.join();
+    const lora_pool copy = pool;  // a copy finds everything anew
+    composer.compose(copy, w, serial);
+    for (std::size_t t = 0; t < shapes.size(); ++t) {
+        CHECK((first[t].a == serial[t].a && first[t].b == serial[t].b));
+        CHECK((second[t].a == serial[t].a && second[t].b == serial[t].b));
+    }
 }
