@@ -14,6 +14,7 @@
 #include <span>
 #include <vector>
 
+#include "lorahub/core/error.hpp"
 #include "lorahub/core/simd.hpp"
 
 namespace lorahub {
@@ -175,7 +176,8 @@ public:
     using float_tag = simd::hn::ScalableTag<float>;
 
     explicit pruned_reader(std::span<const pruned_tensor> tensors) : tensors_(tensors) {
-        for (std::size_t i = 0; i < std::min(tensors.size(), max_modules); ++i)
+        if (tensors.size() > max_modules) throw argument_error("pruned reduction", "combines at most 4096 modules");
+        for (std::size_t i = 0; i < tensors.size(); ++i)
             if (!(prunes_by_magnitude(R) && tensors[i].kept.none)) active_[count_++] = static_cast<std::uint16_t>(i);
     }
     static std::size_t lanes() { return simd::hn::Lanes(float_tag()); }
@@ -227,7 +229,7 @@ public:
     std::span<const std::uint16_t> active() const { return {active_, count_}; }
     /// visit(group, j) for the groups of up to four active modules, in order, each over the
     /// vectors j of [first, last): few streams at a time, in long runs, which the prefetchers
-    /// follow (all N side by side are read at two thirds of the speed).
+    /// follow (a bare loop moved 57 GB/s reading four side by side, 41 reading 20: docs/benchmarks.md).
     template <class Visit>
     void in_groups(std::size_t first, std::size_t last, Visit visit) const {
         for (std::size_t g = 0; g < count_; g += 4) {
