@@ -254,7 +254,7 @@ template <reduction R>
 void prune_tensors(std::span<const float* const> values, std::size_t length, const combination_options& options, std::size_t target,
                    const std::string& module, std::string_view part, reduce_scratch& scratch, std::span<const kept_set> kept = {}) {
     const std::size_t n = values.size();
-    if (n > 4096) throw argument_error(std::string(reduction_name(R)), "combines at most 4096 modules");
+    check_module_count(reduction_name(R), n);
     const bool dare = uses_dare(R) && options.density < 1.0;
     const bool given = dare && static_cast<bool>(options.masks);
     scratch.tensors.resize(n);
@@ -386,7 +386,7 @@ struct combine_lora_space {
     void compose(const lora_pool& pool, std::span<const double> w, std::vector<lora_layer>& out) const {
         pool.check_weights(w);
         const std::size_t n = pool.size();
-        if (n > 4096) throw argument_error(std::string(name), "combines at most 4096 modules");
+        combination::check_module_count(name, n);  // here, not inside the parallel reduction
         for (const auto& stack : pool.stacks())
             for (std::size_t i = 0; i < n; ++i)
                 if (w[i] * static_cast<double>(stack.scaling[i]) < 0.0)
@@ -472,6 +472,7 @@ struct combine_svd {
         pool.check_weights(w);
         using matrix = row_matrix;
         const std::size_t n = pool.size();
+        combination::check_module_count(name, n);  // here, not inside the parallel reduction
         auto run = [&](std::size_t t, combination::reduce_scratch& scratch) {
             const auto& stack = pool.stacks()[t];
             const auto rows = static_cast<Eigen::Index>(stack.out_features), cols = static_cast<Eigen::Index>(stack.in_features),

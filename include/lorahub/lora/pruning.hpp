@@ -12,6 +12,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "lorahub/core/error.hpp"
@@ -157,6 +159,13 @@ struct dare_stream {
     bool keeps(std::size_t j) const { return (mix((static_cast<std::uint32_t>(j) + key2) ^ key1) >> 8) < threshold; }
 };
 
+/// The most modules a pruned reduction combines (its list of the modules that keep anything
+/// lives on the stack); more is an argument_error naming `subject`.
+inline constexpr std::size_t max_modules = 4096;
+inline void check_module_count(std::string_view subject, std::size_t modules) {
+    if (modules > max_modules) throw argument_error(std::string(subject), "combines at most " + std::to_string(max_modules) + " modules");
+}
+
 namespace detail {
 
 /// One module's pruning of one tensor, as the combine loop applies it.
@@ -176,7 +185,7 @@ public:
     using float_tag = simd::hn::ScalableTag<float>;
 
     explicit pruned_reader(std::span<const pruned_tensor> tensors) : tensors_(tensors) {
-        if (tensors.size() > max_modules) throw argument_error("pruned reduction", "combines at most 4096 modules");
+        check_module_count("pruned reduction", tensors.size());
         for (std::size_t i = 0; i < tensors.size(); ++i)
             if (!(prunes_by_magnitude(R) && tensors[i].kept.none)) active_[count_++] = static_cast<std::uint16_t>(i);
     }
@@ -239,7 +248,6 @@ public:
     }
 
 private:
-    static constexpr std::size_t max_modules = 4096;
     std::span<const pruned_tensor> tensors_;
     std::uint16_t active_[max_modules];
     std::size_t count_ = 0;

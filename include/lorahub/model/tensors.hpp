@@ -127,19 +127,20 @@ protected:
         const auto* found = store_->find(name);
         if (found == nullptr) throw shape_error(display(store_->directory()), "model weights have no tensor \"" + name + "\"");
         if (const auto direct = io::safetensors_file::f32_span(*found->view)) {
-            check_finite(*direct, name, *found->file);
+            check_finite(non_finite_note(*direct), name, *found->file);
             found->file->evict(std::as_bytes(*direct));  // the check leaves the memory profile of a load unchanged
             return *direct;
         }
         auto owned = std::make_shared<const std::vector<float>>(found->file->read_f32(*found->view));
         std::span<const float> view(*owned);
-        check_finite(view, name, *found->file);
+        check_finite(non_finite_note(view), name, *found->file);
         found->file->evict(found->view->bytes);  // converted: the file's pages are not read again
         owned_.push_back(std::move(owned));
         return view;
     }
-    static void check_finite(std::span<const float> values, const std::string& name, const io::safetensors_file& file) {
-        if (const auto note = non_finite_note(values); !note.empty())
+    /// A format_error naming the tensor and its file unless `note` (non_finite_note's) is empty.
+    static void check_finite(const std::string& note, const std::string& name, const io::safetensors_file& file) {
+        if (!note.empty())
             throw format_error(display(file.path()), "tensor \"" + name + "\" holds " + note + ": the model cannot run on it");
     }
     /// Adds a linear layer, with its "<module>.bias" tensor when `biased`; its weight kept as
@@ -149,8 +150,7 @@ protected:
         linear_weight linear{target.module, {}, target.in_features, target.out_features, biased ? load(target.module + ".bias") : std::span<const float>{}};
         const auto* found = form_ == linear_weight_form::stored_bf16 ? store_->find(name) : nullptr;
         if (const auto stored = found ? io::safetensors_file::bf16_span(*found->view) : std::nullopt) {
-            if (const auto note = non_finite_note_bf16(*stored); !note.empty())
-                throw format_error(display(found->file->path()), "tensor \"" + name + "\" holds " + note + ": the model cannot run on it");
+            check_finite(non_finite_note_bf16(*stored), name, *found->file);
             found->file->evict(std::as_bytes(*stored));
             linear.bf16 = *stored;
         } else {
