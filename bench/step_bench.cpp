@@ -5,6 +5,7 @@
 // linear layer shape of the step, in fp32 (and bf16), combined by FLOP share. Also the time
 // per backend primitive. LORAHUB_BENCH_MODEL=base for Flan-T5-base's shape.
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <memory>
@@ -73,8 +74,17 @@ struct timed_backend {
     using weight = typename B::weight;
     static constexpr bool reads_source_weights = B::reads_source_weights;
     static weight prepare(const float* w, std::size_t rows, std::size_t cols) { return B::prepare(w, rows, cols); }
+    /// Time and FLOPs of the base products by shape (M x N x K, "+" when accumulating into y).
+    static inline std::map<std::string, std::pair<double, double>> linear_shapes;
+    static void linear_shape(std::size_t m, std::size_t n, std::size_t k, float beta, double seconds) {
+        auto& entry = linear_shapes[std::to_string(m) + "x" + std::to_string(n) + "x" + std::to_string(k) + (beta != 0.0f ? "+" : "")];
+        entry.first += seconds;
+        entry.second += 2.0 * static_cast<double>(m * n * k);
+    }
     static void linear(const matrix_ref& x, const weight& w, const mutable_matrix_ref& y, float alpha = 1.0f, float beta = 0.0f) {
+        const auto begun = std::chrono::steady_clock::now();
         timed("linear", [&] { B::linear(x, w, y, alpha, beta); });
+        linear_shape(x.rows, y.cols, x.cols, beta, std::chrono::duration<double>(std::chrono::steady_clock::now() - begun).count());
     }
     // a rounding backend's shared inputs (bf16), rounding counted with the linear layers
     using rounded_input = typename rounded_input_of<B>::type;
@@ -86,7 +96,9 @@ struct timed_backend {
     static void linear(const rounded_input& x, const weight& w, const mutable_matrix_ref& y, float alpha = 1.0f, float beta = 0.0f)
         requires layers::RoundingBackend<B>
     {
+        const auto begun = std::chrono::steady_clock::now();
         timed("linear", [&] { B::linear(x, w, y, alpha, beta); });
+        linear_shape(x.rows, y.cols, x.cols, beta, std::chrono::duration<double>(std::chrono::steady_clock::now() - begun).count());
     }
     static void gemm_nt(const matrix_ref& a, const matrix_ref& b, const mutable_matrix_ref& c, float alpha = 1.0f, float beta = 0.0f) {
         timed(b.rows * b.cols <= rank * 4096 || a.cols <= rank ? "gemm (LoRA)" : "gemm (head)", [&] { B::gemm_nt(a, b, c, alpha, beta); });
@@ -146,6 +158,16 @@ void BM_step_breakdown(benchmark::State& state) {
     for (const auto& [what, seconds] : timed::seconds) total += seconds;
     for (const auto& [what, seconds] : timed::seconds) state.counters[what + " %"] = 100.0 * seconds / total;
     timed::seconds.clear();
+    const auto type = Backend::name.ends_with("bf16") ? dnnl::memory::data_type::bf16 : dnnl::memory::data_type::f32;
+    for (const auto& [shape, entry] : timed::linear_shapes) {
+        if (entry.second < 1e10) continue;  // the 21-row decoder products: about 1% of the FLOPs
+        std::int64_t m = 0, n = 0, k = 0;
+        std::sscanf(shape.c_str(), "%ldx%ldx%ld", &m, &n, &k);
+        const double achieved = entry.second / entry.first / 1e9;
+        state.counters[shape + " GFLOP/s"] = achieved;
+        state.counters[shape + " of ceiling %"] = 100.0 * achieved / bench::matmul_ceiling(m, n, k, type);
+    }
+    timed::linear_shapes.clear();
 }
 
 BENCHMARK_TEMPLATE(BM_step, cpu::backend)->Unit(benchmark::kMillisecond)->Iterations(3);

@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <random>
 #include <vector>
@@ -8,6 +9,7 @@
 
 #include <lorahub/backend/cpu/backend.hpp>
 #include <lorahub/backend/cpu/onednn_bf16.hpp>
+#include <lorahub/core/aligned_vector.hpp>
 #include <lorahub/core/primitives.hpp>
 #include <lorahub/core/dtype.hpp>
 
@@ -43,6 +45,15 @@ TEST_CASE("bf16 linear accumulates bf16-rounded inputs in fp32", "[backend][bf16
             expected = 2.0 * expected + 0.5;
             CHECK(std::abs(y[r * n + c] - expected) <= 1e-4 * std::max(1.0, std::abs(expected)));
         }
+}
+
+TEST_CASE("bf16 inputs rounded for oneDNN start on a cache line, as the backend's buffers do", "[backend][bf16]") {
+    // a row that straddles two cache lines slows oneDNN's AMX products by a quarter
+    cpu::bf16_backend::buffer<float> x(1636 * 1024, 0.25f);
+    CHECK(reinterpret_cast<std::uintptr_t>(x.data()) % buffer_alignment == 0);
+    const auto rounded = cpu::bf16_backend::round_input({x.data(), 1636, 1024, 1024});
+    CHECK(reinterpret_cast<std::uintptr_t>(rounded.data) % buffer_alignment == 0);
+    CHECK(rounded.data[1636 * 1024 - 1] == f32_to_bf16(0.25f));
 }
 
 namespace {

@@ -14,6 +14,7 @@
 #include "lorahub/backend/cpu/onednn_gemm.hpp"
 #include "lorahub/backend/cpu/ops.hpp"
 #include "lorahub/core/activation.hpp"
+#include "lorahub/core/aligned_vector.hpp"
 #include "lorahub/core/expert_routing.hpp"
 #include "lorahub/core/fast_math.hpp"
 #include "lorahub/core/lora.hpp"
@@ -29,7 +30,7 @@ struct basic_backend {
     static constexpr std::string_view name = "cpu";
     using gemm = Gemm;
     template <class T>
-    using buffer = std::vector<T>;
+    using buffer = aligned_vector<T>;
 
     /// A linear layer's weight W [out, in] as the backend multiplies it; fp32: a view of the
     /// loaded weights, nothing copied.
@@ -150,7 +151,7 @@ protected:
         for (std::size_t job = 0; job < jobs; ++job) {
             const auto& span = p.spans[job / p.heads];
             const std::size_t h = job % p.heads, kh = key_head_of(p, h), dk = p.head_dim;
-            thread_local std::vector<float> scores, inverse_sums;
+            thread_local aligned_vector<float> scores, inverse_sums;
             scores.resize(span.query_count * span.key_count);
             inverse_sums.resize(span.query_count);
             const float factor = products.scores(p, span, h, kh, scores.data());
@@ -229,7 +230,7 @@ private:
                 any = any || onednn_gemm::on_onednn(span.query_count, span.key_count, p.head_dim);
             }
             if (!any) return;
-            thread_local std::vector<std::uint16_t> query_store, key_store, value_store;
+            thread_local aligned_vector<std::uint16_t> query_store, key_store, value_store;
             query_store.resize(query_rows * p.query_stride);
             key_store.resize(key_rows * p.key_stride);
             value_store.resize(key_rows * p.key_stride);
@@ -252,7 +253,7 @@ private:
             if (query == nullptr || !onednn_gemm::on_onednn(span.query_count, p.head_dim, span.key_count))
                 return fp32.context(p, span, h, kh, probabilities);
             const std::size_t dk = p.head_dim;
-            thread_local std::vector<std::uint16_t> rounded;
+            thread_local aligned_vector<std::uint16_t> rounded;
             rounded.resize(span.query_count * span.key_count);
             onednn_bf16::round_to_bf16(probabilities, rounded.size(), rounded.data());
             onednn::matmul({dnnl::memory::data_type::bf16, span.query_count, dk, span.key_count, span.key_count, p.key_stride, p.query_stride,

@@ -9,6 +9,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "lorahub/backend/cpu/onednn_common.hpp"
+#include "lorahub/core/aligned_vector.hpp"
 
 #include "lorahub/core/dtype.hpp"
 #include "lorahub/core/primitives.hpp"
@@ -74,7 +75,7 @@ struct onednn_bf16 {
     };
 
     /// x rounded into `buffer` (resized to fit).
-    static rounded_rows round_into(const matrix_ref& x, std::vector<std::uint16_t>& buffer) {
+    static rounded_rows round_into(const matrix_ref& x, aligned_vector<std::uint16_t>& buffer) {
         buffer.resize(x.rows * x.cols);
         round_rows_to_bf16(x, buffer.data());
         return {buffer.data(), x.rows, x.cols};
@@ -82,7 +83,7 @@ struct onednn_bf16 {
 
     /// x rounded into this thread's buffer for shared inputs (valid until the next round_input on the thread).
     static rounded_rows round_input(const matrix_ref& x) {
-        thread_local std::vector<std::uint16_t> shared;
+        thread_local aligned_vector<std::uint16_t> shared;
         return round_into(x, shared);
     }
 
@@ -93,7 +94,7 @@ struct onednn_bf16 {
 
     /// Rounds x into its own per-thread buffer, so that a shared round_input() stays valid across it.
     static void linear(const matrix_ref& x, const bf16_weight& w, const mutable_matrix_ref& y, float alpha, float beta) {
-        thread_local std::vector<std::uint16_t> own;
+        thread_local aligned_vector<std::uint16_t> own;
         linear(round_into(x, own), w, y, alpha, beta);
     }
 };
