@@ -5,13 +5,15 @@
 // linear layer shape of the step, in fp32 (and bf16), combined by FLOP share. Also the time
 // per backend primitive. LORAHUB_BENCH_MODEL=base for Flan-T5-base's shape.
 #include <chrono>
-#include <cstdio>
+#include <cstdint>
 #include <cstdlib>
 #include <map>
 #include <memory>
 #include <numeric>
 #include <random>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include <benchmark/benchmark.h>
@@ -74,17 +76,21 @@ struct timed_backend {
     using weight = typename B::weight;
     static constexpr bool reads_source_weights = B::reads_source_weights;
     static weight prepare(const float* w, std::size_t rows, std::size_t cols) { return B::prepare(w, rows, cols); }
-    /// Time and FLOPs of the base products by shape (M x N x K, "+" when accumulating into y).
-    static inline std::map<std::string, std::pair<double, double>> linear_shapes;
-    static void linear_shape(std::size_t m, std::size_t n, std::size_t k, float beta, double seconds) {
-        auto& entry = linear_shapes[std::to_string(m) + "x" + std::to_string(n) + "x" + std::to_string(k) + (beta != 0.0f ? "+" : "")];
-        entry.first += seconds;
+    /// A base product's shape: M, N, K and whether it accumulates into y.
+    using product_shape = std::tuple<std::int64_t, std::int64_t, std::int64_t, bool>;
+    /// Seconds and FLOPs of the base products by shape.
+    static inline std::map<product_shape, std::pair<double, double>> linear_shapes;
+    /// timed("linear", product), also added to the product's shape.
+    template <class F>
+    static void timed_linear(std::size_t m, std::size_t n, std::size_t k, float beta, F&& product) {
+        const auto begun = std::chrono::steady_clock::now();
+        timed("linear", product);
+        auto& entry = linear_shapes[{static_cast<std::int64_t>(m), static_cast<std::int64_t>(n), static_cast<std::int64_t>(k), beta != 0.0f}];
+        entry.first += std::chrono::duration<double>(std::chrono::steady_clock::now() - begun).count();
         entry.second += 2.0 * static_cast<double>(m * n * k);
     }
     static void linear(const matrix_ref& x, const weight& w, const mutable_matrix_ref& y, float alpha = 1.0f, float beta = 0.0f) {
-        const auto begun = std::chrono::steady_clock::now();
-        timed("linear", [&] { B::linear(x, w, y, alpha, beta); });
-        linear_shape(x.rows, y.cols, x.cols, beta, std::chrono::duration<double>(std::chrono::steady_clock::now() - begun).count());
+        timed_linear(x.rows, y.cols, x.cols, beta, [&] { B::linear(x, w, y, alpha, beta); });
     }
     // a rounding backend's shared inputs (bf16), rounding counted with the linear layers
     using rounded_input = typename rounded_input_of<B>::type;
@@ -96,9 +102,7 @@ struct timed_backend {
     static void linear(const rounded_input& x, const weight& w, const mutable_matrix_ref& y, float alpha = 1.0f, float beta = 0.0f)
         requires layers::RoundingBackend<B>
     {
-        const auto begun = std::chrono::steady_clock::now();
-        timed("linear", [&] { B::linear(x, w, y, alpha, beta); });
-        linear_shape(x.rows, y.cols, x.cols, beta, std::chrono::duration<double>(std::chrono::steady_clock::now() - begun).count());
+        timed_linear(x.rows, y.cols, x.cols, beta, [&] { B::linear(x, w, y, alpha, beta); });
     }
     static void gemm_nt(const matrix_ref& a, const matrix_ref& b, const mutable_matrix_ref& c, float alpha = 1.0f, float beta = 0.0f) {
         timed(b.rows * b.cols <= rank * 4096 || a.cols <= rank ? "gemm (LoRA)" : "gemm (head)", [&] { B::gemm_nt(a, b, c, alpha, beta); });
@@ -160,12 +164,11 @@ void BM_step_breakdown(benchmark::State& state) {
     timed::seconds.clear();
     const auto type = Backend::name.ends_with("bf16") ? dnnl::memory::data_type::bf16 : dnnl::memory::data_type::f32;
     for (const auto& [shape, entry] : timed::linear_shapes) {
-        if (entry.second < 1e10) continue;  // the 21-row decoder products: about 1% of the FLOPs
-        std::int64_t m = 0, n = 0, k = 0;
-        std::sscanf(shape.c_str(), "%ldx%ldx%ld", &m, &n, &k);
+        const auto& [m, n, k, accumulates] = shape;
+        const std::string name = std::to_string(m) + "x" + std::to_string(n) + "x" + std::to_string(k) + (accumulates ? "+" : "");
         const double achieved = entry.second / entry.first / 1e9;
-        state.counters[shape + " GFLOP/s"] = achieved;
-        state.counters[shape + " of ceiling %"] = 100.0 * achieved / bench::matmul_ceiling(m, n, k, type);
+        state.counters[name + " GFLOP/s"] = achieved;
+        state.counters[name + " of ceiling %"] = 100.0 * achieved / bench::matmul_ceiling(m, n, k, type);
     }
     timed::linear_shapes.clear();
 }
