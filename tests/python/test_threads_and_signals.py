@@ -56,8 +56,17 @@ def test_two_threads_get_the_results_of_one(model, pool, few_shot):
     assert all(np.array_equal(result, expected) for result in results)
 
 
+@pytest.fixture
+def ctrl_c_raises():
+    """Python's own SIGINT handler for the test's duration: a Python started as a background job of
+    a non-interactive shell inherits SIGINT ignored and keeps it so, and there no Ctrl-C exists."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 @pytest.mark.skipif(threading.current_thread() is not threading.main_thread(), reason="signals reach the main thread only")
-def test_ctrl_c_interrupts_a_search_and_writes_nothing(model, pool, few_shot, tmp_path):
+def test_ctrl_c_interrupts_a_search_and_writes_nothing(model, pool, few_shot, tmp_path, ctrl_c_raises):
     evaluations = []
     budget = 200_000  # hours of work: only the interrupt ends it
     timer = threading.Timer(0.5, os.kill, args=(os.getpid(), signal.SIGINT))
