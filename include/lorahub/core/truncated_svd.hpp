@@ -1,6 +1,7 @@
 #pragma once
 
 #include <algorithm>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -23,9 +24,14 @@ struct truncated_svd_options {
     std::uint64_t seed = 0x5eed;
 };
 
+// The functions below are templates over a Matrix that can only be row_matrix: Eigen's QR, eigensolver
+// and SVD are then instantiated only by the translation units that call them, where an inline
+// function would cost every includer about 35 s of compilation.
+
 namespace detail {
-inline row_matrix orthonormal_columns(const row_matrix& m) {
-    const Eigen::HouseholderQR<row_matrix> qr(m);
+template <std::same_as<row_matrix> Matrix>
+row_matrix orthonormal_columns(const Matrix& m) {
+    const Eigen::HouseholderQR<Matrix> qr(m);
     return qr.householderQ() * row_matrix::Identity(m.rows(), m.cols());
 }
 }  // namespace detail
@@ -41,7 +47,8 @@ inline row_matrix orthonormal_columns(const row_matrix& m) {
 /// against 25.9 at k = 16 on 1024 x 1024), where plain subspace iteration crawls; the Krylov
 /// basis converges in about fifteen blocks. Gives std::nullopt when the basis would pass half
 /// the smaller side unconverged or the matrix has rank below k; callers then take the full SVD.
-inline std::optional<truncated_svd> leading_triplets(const row_matrix& a, std::size_t k, const truncated_svd_options& options = {}) {
+template <std::same_as<row_matrix> Matrix>
+std::optional<truncated_svd> leading_triplets(const Matrix& a, std::size_t k, const truncated_svd_options& options = {}) {
     const auto want = static_cast<Eigen::Index>(k);
     const auto block = static_cast<Eigen::Index>(std::max(k, options.min_block));
     const auto widest = std::min(a.rows(), a.cols()) / 2;
@@ -49,7 +56,7 @@ inline std::optional<truncated_svd> leading_triplets(const row_matrix& a, std::s
     random_source random(options.seed);
     row_matrix start(a.cols(), block);
     for (Eigen::Index i = 0; i < start.size(); ++i) start.data()[i] = static_cast<float>(random.normal());
-    row_matrix basis = detail::orthonormal_columns(a * start);
+    row_matrix basis = detail::orthonormal_columns(row_matrix(a * start));
     row_matrix projected = a.transpose() * basis;
     Eigen::MatrixXd gram = projected.cast<double>().transpose() * projected.cast<double>();
     for (Eigen::Index blocks = 2; blocks * block <= widest; ++blocks) {
@@ -84,12 +91,12 @@ inline std::optional<truncated_svd> leading_triplets(const row_matrix& a, std::s
 
 /// The k leading triplets by leading_triplets(), or by Eigen's full BDCSVD where that did not
 /// converge or the matrix is too small for it; `exact` always takes the full SVD.
-inline truncated_svd leading_triplets_or_full(const row_matrix& a, std::size_t k, bool exact = false,
-                                              const truncated_svd_options& options = {}) {
+template <std::same_as<row_matrix> Matrix>
+truncated_svd leading_triplets_or_full(const Matrix& a, std::size_t k, bool exact = false, const truncated_svd_options& options = {}) {
     if (!exact)
         if (auto found = leading_triplets(a, k, options)) return *std::move(found);
     const auto want = static_cast<Eigen::Index>(k);
-    const Eigen::BDCSVD<row_matrix> svd(a, Eigen::ComputeThinU | Eigen::ComputeThinV);
+    const Eigen::BDCSVD<Matrix> svd(a, Eigen::ComputeThinU | Eigen::ComputeThinV);
     return {svd.matrixU().leftCols(want) * svd.singularValues().head(want).asDiagonal(), svd.matrixV().leftCols(want).transpose()};
 }
 

@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <concepts>
 #include <cstddef>
 #include <memory>
 #include <span>
@@ -38,24 +39,25 @@ struct arrow_options {
     std::shared_ptr<std::vector<double>> usage{};
 };
 
-/// The unit top right singular vector of B A (A [rank, in], B [out, rank], row-major), in
-/// double precision; all zeros when B A is zero (PEFT's power iteration then gives zeros too).
-inline std::vector<float> top_right_singular_vector(std::span<const float> a, std::span<const float> b, std::size_t rank, std::size_t in,
+/// The unit top right singular vector of B A (A [rank, in], B [out, rank], row-major), computed
+/// in `Accumulate` precision; all zeros when B A is zero (PEFT's power iteration then gives zeros too).
+template <std::floating_point Accumulate = double>
+std::vector<float> top_right_singular_vector(std::span<const float> a, std::span<const float> b, std::size_t rank, std::size_t in,
                                                     std::size_t out) {
-    using matrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+    using matrix = Eigen::Matrix<Accumulate, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
     const auto r = static_cast<Eigen::Index>(rank), cols = static_cast<Eigen::Index>(in), rows = static_cast<Eigen::Index>(out);
-    const matrix a_t = Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(a.data(), r, cols).cast<double>().transpose();
-    const matrix b_d = Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(b.data(), rows, r).cast<double>();
+    const matrix a_t = Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(a.data(), r, cols).cast<Accumulate>().transpose();
+    const matrix b_d = Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(b.data(), rows, r).cast<Accumulate>();
     // B A = B R^T Q^T with A^T = Q R (thin): the right singular vectors of B A are Q times those of B R^T
     const Eigen::Index thin = std::min(r, cols);
     const Eigen::HouseholderQR<matrix> qr(a_t);
     const matrix q = qr.householderQ() * matrix::Identity(cols, thin);
-    const matrix upper = qr.matrixQR().topRows(thin).triangularView<Eigen::Upper>();
+    const matrix upper = qr.matrixQR().topRows(thin).template triangularView<Eigen::Upper>();
     const Eigen::JacobiSVD<matrix> small(b_d * upper.transpose(), Eigen::ComputeThinV);
     std::vector<float> prototype(in, 0.0f);
     if (small.singularValues().size() == 0 || !(small.singularValues()(0) > 0.0)) return prototype;
-    const Eigen::VectorXd v = q * small.matrixV().col(0);
-    const double norm = v.norm();
+    const Eigen::Vector<Accumulate, Eigen::Dynamic> v = q * small.matrixV().col(0);
+    const Accumulate norm = v.norm();
     for (std::size_t i = 0; i < in; ++i) prototype[i] = static_cast<float>(v(static_cast<Eigen::Index>(i)) / norm);
     return prototype;
 }
@@ -92,8 +94,10 @@ inline lora_pool subtract_general_knowledge(const lora_pool& tasks, const lora_p
 
 /// The routed layers of Arrow over the pool's modules (the experts, in pool order): per target
 /// layer one lora_layer holding every A stacked and every B side by side, with its routing.
-/// Bind them like any LoRA (model.bind); they cannot be merged or saved as an adapter.
-inline std::vector<lora_layer> arrow_layers(const lora_pool& experts, const arrow_options& options) {
+/// Bind them like any LoRA (model.bind); they cannot be merged or saved as an adapter. (A template
+/// over a Pool that can only be lora_pool, so that Eigen's QR and SVD are compiled only where it is called.)
+template <std::same_as<lora_pool> Pool>
+std::vector<lora_layer> arrow_layers(const Pool& experts, const arrow_options& options) {
     if (options.top_k == 0) throw argument_error("Arrow top-k", "must be at least 1");
     if (options.top_k > experts.size())
         throw argument_error("Arrow top-k", std::to_string(options.top_k) + " exceeds the " + std::to_string(experts.size()) + " modules it routes among");
