@@ -63,7 +63,7 @@ namespace {
 /// definition, bf16 rounding for the bf16 one.
 template <class Round>
 std::vector<double> reference_attention(const attention_problem& p, const attention_span& span, std::size_t h, Round round) {
-    const std::size_t dk = p.head_dim;
+    const std::size_t dk = p.head_dim, kh = key_head_of(p, h);
     std::vector<double> context(span.query_count * dk, 0.0);
     for (std::size_t i = 0; i < span.query_count; ++i) {
         const std::size_t visible = std::min(span.query_position + i + 1, span.key_count);
@@ -73,7 +73,7 @@ std::vector<double> reference_attention(const attention_problem& p, const attent
             double dot = 0;
             for (std::size_t d = 0; d < dk; ++d)
                 dot += static_cast<double>(round(p.query[(span.query_row + i) * p.query_stride + h * dk + d])) *
-                       round(p.keys[(span.key_row + j) * p.key_stride + h * dk + d]);
+                       round(p.keys[(span.key_row + j) * p.key_stride + kh * dk + d]);
             scores[j] = p.scale * dot;
             peak = std::max(peak, scores[j]);
         }
@@ -81,7 +81,7 @@ std::vector<double> reference_attention(const attention_problem& p, const attent
         for (auto& s : scores) total += s = std::exp(s - peak);
         for (std::size_t j = 0; j < visible; ++j)
             for (std::size_t d = 0; d < dk; ++d)
-                context[i * dk + d] += round(static_cast<float>(scores[j])) * static_cast<double>(round(p.values[(span.key_row + j) * p.key_stride + h * dk + d])) / total;
+                context[i * dk + d] += round(static_cast<float>(scores[j])) * static_cast<double>(round(p.values[(span.key_row + j) * p.key_stride + kh * dk + d])) / total;
     }
     return context;
 }
@@ -89,17 +89,20 @@ std::vector<double> reference_attention(const attention_problem& p, const attent
 }  // namespace
 
 TEST_CASE("bf16 attention multiplies bf16-rounded operands with fp32 accumulation where oneDNN takes the product", "[backend][bf16]") {
-    const std::size_t heads = 2, dk = 64, width = heads * dk, rows = 200;
+    // multi-head (as many key heads as query heads) and grouped-query (two query heads per key head)
+    const std::size_t heads = 4, dk = 64, width = heads * dk, rows = 200;
+    const std::size_t key_heads = GENERATE(std::size_t{0}, std::size_t{2});
+    const std::size_t key_width = (key_heads == 0 ? heads : key_heads) * dk;
     std::mt19937 random(7);
     std::normal_distribution<float> normal(0.0f, 1.0f);
-    std::vector<float> q(rows * width), k(rows * width), v(rows * width), ours(rows * width), fp32(rows * width);
+    std::vector<float> q(rows * width), k(rows * key_width), v(rows * key_width), ours(rows * width), fp32(rows * width);
     for (auto* m : {&q, &k, &v})
         for (auto& x : *m) x = normal(random);
     // a span of 180 (180 x 180 x 64: oneDNN, so bf16) and one of 20 rows (below oneDNN's size: fp32)
     const std::vector<attention_span> spans{{0, 180, 0, 0, 180}, {180, 20, 0, 180, 20}};
     REQUIRE(cpu::onednn_gemm::on_onednn(180, 180, dk));
     REQUIRE_FALSE(cpu::onednn_gemm::on_onednn(20, 20, dk));
-    attention_problem p{q.data(), k.data(), v.data(), ours.data(), heads, dk, width, width, 0.125f, true, spans};
+    attention_problem p{q.data(), k.data(), v.data(), ours.data(), heads, dk, width, key_width, 0.125f, true, spans, key_heads};
     cpu::bf16_backend::attention(p);
     p.context = fp32.data();
     cpu::backend::attention(p);
@@ -107,7 +110,7 @@ TEST_CASE("bf16 attention multiplies bf16-rounded operands with fp32 accumulatio
     const auto bf16 = [](float x) { return bf16_to_f32(f32_to_bf16(x)); };
     for (std::size_t s = 0; s < spans.size(); ++s)
         for (std::size_t h = 0; h < heads; ++h) {
-            INFO("span " << s << ", head " << h);
+            INFO("key heads " << key_heads << ", span " << s << ", head " << h);
             const auto& span = spans[s];
             const auto exact = reference_attention(p, span, h, identity), rounded = reference_attention(p, span, h, bf16);
             double to_exact = 0, to_rounded = 0, fp32_to_exact = 0;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <algorithm>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -124,8 +125,9 @@ struct basic_backend {
     static void attention(const attention_problem& p) { attend(p, fp32_attention_products{}); }
 
 protected:
-    /// Attention's two products per span and head, in fp32 (Gemm).
+    /// Attention's two products per span and head, in fp32 (Gemm), in place in the problem's layout.
     struct fp32_attention_products {
+        static constexpr bool rounds_probabilities = false;
         /// scores [queries, keys] = scale Q_h K_kh^T; returns the factor still to apply to them (1: none).
         float scores(const attention_problem& p, const attention_span& span, std::size_t h, std::size_t kh, float* scores) const {
             const std::size_t dk = p.head_dim;
@@ -134,53 +136,94 @@ protected:
                                       {scores, span.query_count, span.key_count, span.key_count}, p.scale);
             return 1.0f;
         }
-        /// context_h [queries, head_dim] = P V_kh for the unnormalized probabilities P [queries, keys].
-        void context(const attention_problem& p, const attention_span& span, std::size_t h, std::size_t kh, const float* probabilities) const {
+        /// context_h [queries, head_dim] = diag(inverse_sums) P V_kh for the unnormalized probabilities P [queries, keys].
+        void context(const attention_problem& p, const attention_span& span, std::size_t h, std::size_t kh, const float* probabilities,
+                     const float* inverse_sums) const {
             const std::size_t dk = p.head_dim;
+            float* context = p.context + span.query_row * p.query_stride + h * dk;
             Gemm::multiply({probabilities, span.query_count, span.key_count, span.key_count},
                            {p.values + span.key_row * p.key_stride + kh * dk, span.key_count, dk, p.key_stride},
-                           {p.context + span.query_row * p.query_stride + h * dk, span.query_count, dk, p.query_stride});
+                           {context, span.query_count, dk, p.query_stride});
+            scale_rows(context, p.query_stride, inverse_sums, span.query_count, dk, context, p.query_stride);
         }
     };
 
-    /// attention() with its two products made by `products` (the softmax between them is fp32 either way).
+    /// to[i, d] = from[i, d] * factors[i] for `rows` rows of `width` (in place when to == from).
+    static void scale_rows(const float* from, std::size_t from_stride, const float* factors, std::size_t rows, std::size_t width, float* to,
+                           std::size_t to_stride) {
+        for (std::size_t i = 0; i < rows; ++i) {
+            const float* in = from + i * from_stride;
+            float* out = to + i * to_stride;
+#pragma omp simd
+            for (std::size_t d = 0; d < width; ++d) out[d] = in[d] * factors[i];
+        }
+    }
+
+    /// The softmax of one span and head between the products: scores [queries, keys] scaled by
+    /// `factor` with the head's relative bias added, masked, exponentiated and written to
+    /// `probabilities` (float, in place, or bf16) unnormalized; inverse_sums[i] = 1 / row i's sum
+    /// (of the float exponentials).
+    template <class Probability>
+    static void softmax_rows(const attention_problem& p, const attention_span& span, std::size_t h, float factor, float* scores,
+                             Probability* probabilities, float* inverse_sums) {
+        const float* bias = span.relative_bias ? span.relative_bias + h * span.bias_width() : nullptr;
+        for (std::size_t i = 0; i < span.query_count; ++i) {
+            float* row = scores + i * span.key_count;
+            Probability* out = probabilities + i * span.key_count;
+            const std::size_t position = span.query_position + i;
+            const std::size_t visible = p.causal ? std::min(position + 1, span.key_count) : span.key_count;
+            const std::size_t first = std::min(first_visible_key(p, position), visible);
+            // bias index of relative position (j - position) is j - position + last query position
+            const float* shifted = bias ? bias + (span.query_position + span.query_count - 1 - position) : nullptr;
+            const float peak = scale_add_max(row + first, shifted ? shifted + first : nullptr, visible - first, factor);
+            float total = 0.0f;
+            if constexpr (std::same_as<Probability, float>) {
+                // the default vector width: fp32 results kept as the HF fixtures' tolerances were set on them
+#pragma omp simd reduction(+ : total)
+                for (std::size_t j = first; j < visible; ++j) {
+                    row[j] = fast_exp(row[j] - peak);
+                    total += row[j];
+                }
+            } else {
+                // 16 lanes (GCC's default under -march=native is 8): exp is this pass's cost
+#pragma omp simd simdlen(16) reduction(+ : total)
+                for (std::size_t j = first; j < visible; ++j) {
+                    row[j] = fast_exp(row[j] - peak);
+                    total += row[j];
+                }
+                // rounded while the row is in L1 (one loop doing both does not vectorize)
+                onednn_bf16::round_to_bf16(row + first, visible - first, out + first);
+            }
+            std::fill(out, out + first, Probability{0});
+            std::fill(out + visible, out + span.key_count, Probability{0});
+            inverse_sums[i] = 1.0f / total;
+        }
+    }
+
+    /// attention() with its two products made by `products` (the softmax between them is fp32
+    /// either way; its probabilities written as bf16 for products that take them so).
     template <class Products>
     static void attend(const attention_problem& p, const Products& products) {
         const std::size_t jobs = p.spans.size() * p.heads;
 #pragma omp parallel for schedule(dynamic)
         for (std::size_t job = 0; job < jobs; ++job) {
             const auto& span = p.spans[job / p.heads];
-            const std::size_t h = job % p.heads, kh = key_head_of(p, h), dk = p.head_dim;
+            const std::size_t h = job % p.heads, kh = key_head_of(p, h);
             thread_local aligned_vector<float> scores, inverse_sums;
             scores.resize(span.query_count * span.key_count);
             inverse_sums.resize(span.query_count);
             const float factor = products.scores(p, span, h, kh, scores.data());
-            const float* bias = span.relative_bias ? span.relative_bias + h * span.bias_width() : nullptr;
-            for (std::size_t i = 0; i < span.query_count; ++i) {
-                float* row = scores.data() + i * span.key_count;
-                const std::size_t position = span.query_position + i;
-                const std::size_t visible = p.causal ? std::min(position + 1, span.key_count) : span.key_count;
-                const std::size_t first = std::min(first_visible_key(p, position), visible);
-                // bias index of relative position (j - position) is j - position + last query position
-                const float* shifted = bias ? bias + (span.query_position + span.query_count - 1 - position) : nullptr;
-                const float peak = scale_add_max(row + first, shifted ? shifted + first : nullptr, visible - first, factor);
-                float total = 0.0f;
-#pragma omp simd reduction(+ : total)
-                for (std::size_t j = first; j < visible; ++j) {
-                    row[j] = fast_exp(row[j] - peak);
-                    total += row[j];
+            if constexpr (Products::rounds_probabilities) {
+                if (products.rounds(p, span)) {
+                    thread_local aligned_vector<std::uint16_t> rounded;
+                    rounded.resize(scores.size());
+                    softmax_rows(p, span, h, factor, scores.data(), rounded.data(), inverse_sums.data());
+                    products.context(p, span, h, kh, rounded.data(), inverse_sums.data());
+                    continue;
                 }
-                std::fill(row, row + first, 0.0f);
-                std::fill(row + visible, row + span.key_count, 0.0f);
-                inverse_sums[i] = 1.0f / total;
             }
-            products.context(p, span, h, kh, scores.data());
-            float* context = p.context + span.query_row * p.query_stride + h * dk;
-            for (std::size_t i = 0; i < span.query_count; ++i) {
-                float* out = context + i * p.query_stride;
-#pragma omp simd
-                for (std::size_t d = 0; d < dk; ++d) out[d] *= inverse_sums[i];
-            }
+            softmax_rows(p, span, h, factor, scores.data(), scores.data(), inverse_sums.data());
+            products.context(p, span, h, kh, scores.data(), inverse_sums.data());
         }
     }
 };
@@ -212,54 +255,63 @@ struct bf16_backend : basic_backend<onednn_gemm> {
     static void attention(const attention_problem& p) { attend(p, bf16_attention_products(p)); }
 
 private:
-    /// Attention's products on bf16 copies of the call's queries, keys and values (the rows
-    /// its spans read, strides kept; made only when some product goes to oneDNN, in buffers
-    /// the calling thread keeps), each product in bf16 where oneDNN takes it, else in fp32.
+    /// Attention's products on bf16 copies of the call's queries, keys and values, laid out
+    /// head by head ([heads, rows, head_dim]: oneDNN runs its AMX kernels only on dense
+    /// operands, twice as fast as on the strided rows, docs/benchmarks.md), made only when
+    /// some product goes to oneDNN, in buffers the calling thread keeps. A span's products are
+    /// bf16 where oneDNN takes both, with its probabilities written as bf16 by the softmax; fp32 otherwise.
     struct bf16_attention_products {
+        static constexpr bool rounds_probabilities = true;
         fp32_attention_products fp32;
         const std::uint16_t* query = nullptr;
         const std::uint16_t* keys = nullptr;
         const std::uint16_t* values = nullptr;
+        std::size_t query_rows = 0, key_rows = 0;
 
         explicit bf16_attention_products(const attention_problem& p) {
-            std::size_t query_rows = 0, key_rows = 0;
             bool any = false;
             for (const auto& span : p.spans) {
                 query_rows = std::max(query_rows, span.query_row + span.query_count);
                 key_rows = std::max(key_rows, span.key_row + span.key_count);
-                any = any || onednn_gemm::on_onednn(span.query_count, span.key_count, p.head_dim);
+                any = any || rounds(p, span);
             }
             if (!any) return;
+            const std::size_t key_heads = p.key_heads == 0 ? p.heads : p.key_heads;
             thread_local aligned_vector<std::uint16_t> query_store, key_store, value_store;
-            query_store.resize(query_rows * p.query_stride);
-            key_store.resize(key_rows * p.key_stride);
-            value_store.resize(key_rows * p.key_stride);
-            onednn_bf16::round_rows_to_bf16({p.query, query_rows, p.query_stride, p.query_stride}, query_store.data());
-            onednn_bf16::round_rows_to_bf16({p.keys, key_rows, p.key_stride, p.key_stride}, key_store.data());
-            onednn_bf16::round_rows_to_bf16({p.values, key_rows, p.key_stride, p.key_stride}, value_store.data());
+            query_store.resize(p.heads * query_rows * p.head_dim);
+            key_store.resize(key_heads * key_rows * p.head_dim);
+            value_store.resize(key_heads * key_rows * p.head_dim);
+            onednn_bf16::round_heads_to_bf16(p.query, query_rows, p.heads, p.head_dim, p.query_stride, query_store.data());
+            onednn_bf16::round_heads_to_bf16(p.keys, key_rows, key_heads, p.head_dim, p.key_stride, key_store.data());
+            onednn_bf16::round_heads_to_bf16(p.values, key_rows, key_heads, p.head_dim, p.key_stride, value_store.data());
             query = query_store.data(), keys = key_store.data(), values = value_store.data();
+        }
+        /// Whether the span's products (of equal size) run in bf16: large enough for oneDNN.
+        static bool rounds(const attention_problem& p, const attention_span& span) {
+            return onednn_gemm::on_onednn(span.query_count, span.key_count, p.head_dim);
         }
         /// Unscaled: oneDNN 2.6's bf16 matmul with an output scale ran ten times slower (22 against 220 GFLOP/s, one
         /// core, 534 x 534 x 64); the softmax pass applies the scale.
         float scores(const attention_problem& p, const attention_span& span, std::size_t h, std::size_t kh, float* scores) const {
-            if (query == nullptr || !onednn_gemm::on_onednn(span.query_count, span.key_count, p.head_dim)) return fp32.scores(p, span, h, kh, scores);
+            if (query == nullptr || !rounds(p, span)) return fp32.scores(p, span, h, kh, scores);
             const std::size_t dk = p.head_dim;
-            onednn::matmul({dnnl::memory::data_type::bf16, span.query_count, span.key_count, dk, p.query_stride, p.key_stride, span.key_count,
-                            true, 1.0f, 0.0f},
-                           query + span.query_row * p.query_stride + h * dk, keys + span.key_row * p.key_stride + kh * dk, scores);
+            onednn::matmul({dnnl::memory::data_type::bf16, span.query_count, span.key_count, dk, dk, dk, span.key_count, true, 1.0f, 0.0f},
+                           query + (h * query_rows + span.query_row) * dk, keys + (kh * key_rows + span.key_row) * dk, scores);
             return p.scale;
         }
-        void context(const attention_problem& p, const attention_span& span, std::size_t h, std::size_t kh, const float* probabilities) const {
-            if (query == nullptr || !onednn_gemm::on_onednn(span.query_count, p.head_dim, span.key_count))
-                return fp32.context(p, span, h, kh, probabilities);
+        void context(const attention_problem& p, const attention_span& span, std::size_t h, std::size_t kh, const float* probabilities,
+                     const float* inverse_sums) const {
+            fp32.context(p, span, h, kh, probabilities, inverse_sums);
+        }
+        /// The context of bf16 probabilities, into a dense buffer (for the AMX kernels), then normalized into place.
+        void context(const attention_problem& p, const attention_span& span, std::size_t h, std::size_t kh, const std::uint16_t* probabilities,
+                     const float* inverse_sums) const {
             const std::size_t dk = p.head_dim;
-            thread_local aligned_vector<std::uint16_t> rounded;
-            rounded.resize(span.query_count * span.key_count);
-            onednn_bf16::round_to_bf16(probabilities, rounded.size(), rounded.data());
-            onednn::matmul({dnnl::memory::data_type::bf16, span.query_count, dk, span.key_count, span.key_count, p.key_stride, p.query_stride,
-                            false, 1.0f, 0.0f},
-                           rounded.data(), values + span.key_row * p.key_stride + kh * dk,
-                           p.context + span.query_row * p.query_stride + h * dk);
+            thread_local aligned_vector<float> dense;
+            dense.resize(span.query_count * dk);
+            onednn::matmul({dnnl::memory::data_type::bf16, span.query_count, dk, span.key_count, span.key_count, dk, dk, false, 1.0f, 0.0f},
+                           probabilities, values + (kh * key_rows + span.key_row) * dk, dense.data());
+            scale_rows(dense.data(), dk, inverse_sums, span.query_count, dk, p.context + span.query_row * p.query_stride + h * dk, p.query_stride);
         }
     };
 };

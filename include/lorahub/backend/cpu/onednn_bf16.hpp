@@ -68,6 +68,15 @@ struct onednn_bf16 {
         for (std::size_t r = 0; r < x.rows; ++r) round_to_bf16(x.data + r * x.stride, x.cols, out + r * x.cols);
     }
 
+    /// Rows of x [rows, heads * head_dim] (row stride `stride`) rounded into head-major order:
+    /// out [heads, rows, head_dim], each head's rows dense.
+    static void round_heads_to_bf16(const float* x, std::size_t rows, std::size_t heads, std::size_t head_dim, std::size_t stride,
+                                    std::uint16_t* out) {
+#pragma omp parallel for schedule(static) if (rows * heads * head_dim > 65536)
+        for (std::size_t r = 0; r < rows; ++r)
+            for (std::size_t h = 0; h < heads; ++h) round_to_bf16(x + r * stride + h * head_dim, head_dim, out + (h * rows + r) * head_dim);
+    }
+
     /// x [rows, cols] rounded to bf16, for one or more linear layers that read it.
     struct rounded_rows {
         const std::uint16_t* data = nullptr;
