@@ -23,6 +23,7 @@
 #include <lorahub/hub/objective.hpp>
 #include <lorahub/lora/pool.hpp>
 #include <lorahub/lora/weighted_ab.hpp>
+#include <lorahub/model/layers/feed_forward.hpp>
 #include <lorahub/model/t5/model.hpp>
 
 #include "support/matmul_ceiling.hpp"
@@ -103,6 +104,14 @@ struct timed_backend {
         requires layers::RoundingBackend<B>
     {
         timed_linear(x.rows, y.cols, x.cols, beta, [&] { B::linear(x, w, y, alpha, beta); });
+    }
+    // a fused feed-forward's two products (gate and up side by side: N twice the width) with its activation
+    static rounded_input feed_forward_inner(const rounded_input& x, activation kind, const weight& gate, const weight* up, float* gated)
+        requires layers::FusedFeedForwardBackend<B>
+    {
+        rounded_input inner;
+        timed_linear(x.rows, gate.rows * (up != nullptr ? 2 : 1), x.cols, 0.0f, [&] { inner = B::feed_forward_inner(x, kind, gate, up, gated); });
+        return inner;
     }
     static void gemm_nt(const matrix_ref& a, const matrix_ref& b, const mutable_matrix_ref& c, float alpha = 1.0f, float beta = 0.0f) {
         timed(b.rows * b.cols <= rank * 4096 || a.cols <= rank ? "gemm (LoRA)" : "gemm (head)", [&] { B::gemm_nt(a, b, c, alpha, beta); });

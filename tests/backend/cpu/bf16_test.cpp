@@ -132,3 +132,37 @@ TEST_CASE("bf16 attention multiplies bf16-rounded operands with fp32 accumulatio
             }
         }
 }
+
+TEST_CASE("the bf16 feed-forward's fused epilogue is act(x G^T) * (x U^T) of the rounded operands, rounded once", "[backend][bf16]") {
+    const std::size_t rows = 45, in = 96, width = 160;
+    std::mt19937 random(8);
+    std::normal_distribution<float> normal(0.0f, 0.3f);
+    std::vector<float> x(rows * in), g(width * in), u(width * in), gated(rows * width);
+    for (auto* m : {&x, &g, &u})
+        for (auto& v : *m) v = normal(random);
+    const auto gate = cpu::onednn_bf16::convert(g.data(), width, in), up = cpu::onednn_bf16::convert(u.data(), width, in);
+    const auto rounded = cpu::bf16_backend::round_input({x.data(), rows, in, in});
+    const auto bf16 = [](float v) { return static_cast<double>(bf16_to_f32(f32_to_bf16(v))); };
+    const auto kind = GENERATE(activation::relu, activation::gelu_tanh, activation::gelu_erf, activation::silu);
+    const bool with_up = GENERATE(false, true);
+    INFO("activation " << static_cast<int>(kind) << (with_up ? ", gated" : ""));
+    const auto inner = cpu::bf16_backend::feed_forward_inner(rounded, kind, gate, with_up ? &up : nullptr, gated.data());
+    REQUIRE(inner.rows == rows);
+    REQUIRE(inner.cols == width);
+    double largest = 0;
+    for (std::size_t r = 0; r < rows; ++r)
+        for (std::size_t c = 0; c < width; ++c) {
+            double xg = 0, xu = 0;
+            for (std::size_t i = 0; i < in; ++i) {
+                xg += bf16(x[r * in + i]) * bf16(g[c * in + i]);
+                xu += bf16(x[r * in + i]) * bf16(u[c * in + i]);
+            }
+            const double expected = activate(kind, static_cast<float>(xg)) * (with_up ? xu : 1.0);
+            const double got = bf16_to_f32(inner.data[r * width + c]);
+            // one bf16 rounding of the result (2^-9 relative) and fp32 accumulation
+            largest = std::max(largest, std::abs(got - expected) / (std::abs(expected) + 1e-3));
+            CHECK(std::abs(got - expected) <= std::abs(expected) * 0x1p-8 + 1e-5);
+        }
+    INFO("largest relative error " << largest);
+    CHECK(largest > 0);  // the result is rounded to bf16
+}

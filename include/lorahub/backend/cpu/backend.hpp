@@ -252,6 +252,13 @@ struct bf16_backend : basic_backend<onednn_gemm> {
     static void linear(const rounded_input& x, const weight& w, const mutable_matrix_ref& y, float alpha = 1.0f, float beta = 0.0f) {
         onednn_bf16::linear(x, w, y, alpha, beta);
     }
+    /// A feed-forward's inner activation act(x G^T) [* x U^T] (up may be null) as the bf16 input
+    /// of its down projection, the activation and the product fused into the products' epilogues.
+    /// `gated`: [x.rows, G's rows] floats of scratch. Valid until the next call on the thread.
+    static rounded_input feed_forward_inner(const rounded_input& x, activation kind, const weight& gate, const weight* up, float* gated) {
+        thread_local aligned_vector<std::uint16_t> inner;
+        return onednn_bf16::feed_forward_inner(x, kind, gate, up, gated, inner);
+    }
     static void attention(const attention_problem& p) { attend(p, bf16_attention_products(p)); }
 
 private:

@@ -9,6 +9,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "lorahub/backend/cpu/onednn_common.hpp"
+#include "lorahub/core/activation.hpp"
 #include "lorahub/core/aligned_vector.hpp"
 
 #include "lorahub/core/dtype.hpp"
@@ -99,6 +100,38 @@ struct onednn_bf16 {
     static void linear(const rounded_rows& x, const bf16_weight& w, const mutable_matrix_ref& y, float alpha, float beta) {
         onednn::matmul({dnnl::memory::data_type::bf16, x.rows, w.rows, x.cols, x.cols, 0, y.stride, false, alpha, beta}, x.data, nullptr, y.data,
                        w.packed.get());
+    }
+
+    /// oneDNN's eltwise algorithm computing `kind` (swish with alpha 1 is SiLU).
+    static dnnl::algorithm eltwise_of(activation kind) {
+        switch (kind) {
+            case activation::relu: return dnnl::algorithm::eltwise_relu;
+            case activation::gelu_tanh: return dnnl::algorithm::eltwise_gelu_tanh;
+            case activation::gelu_erf: return dnnl::algorithm::eltwise_gelu_erf;
+            case activation::silu: return dnnl::algorithm::eltwise_swish;
+        }
+        return dnnl::algorithm::undef;
+    }
+
+    /// A feed-forward's inner activation act(x G^T) (* x U^T when `up` is given) with the
+    /// activation and the product in the matmuls' fp32 epilogues and the result stored as bf16
+    /// into `out` ([rows, G's rows]), ready for the down projection. `gated` holds act(x G^T)
+    /// in fp32 (used only with `up`).
+    static rounded_rows feed_forward_inner(const rounded_rows& x, activation kind, const bf16_weight& gate, const bf16_weight* up,
+                                           float* gated, aligned_vector<std::uint16_t>& out) {
+        using dt = dnnl::memory::data_type;
+        const std::size_t width = gate.rows;
+        out.resize(x.rows * width);
+        const auto act = eltwise_of(kind);
+        if (up == nullptr) {
+            onednn::matmul({dt::bf16, x.rows, width, x.cols, x.cols, 0, width, false, 1.0f, 0.0f, act, false, dt::bf16}, x.data, nullptr,
+                           out.data(), gate.packed.get());
+        } else {
+            onednn::matmul({dt::bf16, x.rows, width, x.cols, x.cols, 0, width, false, 1.0f, 0.0f, act}, x.data, nullptr, gated, gate.packed.get());
+            onednn::matmul({dt::bf16, x.rows, width, x.cols, x.cols, 0, width, false, 1.0f, 0.0f, dnnl::algorithm::undef, true, dt::bf16}, x.data,
+                           nullptr, out.data(), up->packed.get(), gated);
+        }
+        return {out.data(), x.rows, width};
     }
 
     /// Rounds x into its own per-thread buffer, so that a shared round_input() stays valid across it.

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <concepts>
 #include <cstddef>
 
 #include "lorahub/core/activation.hpp"
@@ -22,11 +23,30 @@ struct feed_forward_shape {
     bool gated = false;
 };
 
+/// A rounding backend that computes a feed-forward's inner activation in its products' epilogues
+/// (the bf16 backend): act(x G^T) [* x U^T] as the rounded input of the down projection.
+template <class Backend>
+concept FusedFeedForwardBackend =
+    RoundingBackend<Backend> && requires(const typename Backend::rounded_input& x, const typename Backend::weight& w, float* gated) {
+        { Backend::feed_forward_inner(x, activation::relu, w, &w, gated) } -> std::same_as<typename Backend::rounded_input>;
+    };
+
 /// hidden += down(act(gate(x)) [* up(x)]) for the `rows` rows of x = s.normed.
 template <class Backend>
 void feed_forward(const prepared_linears<Backend>& linears, const feed_forward_linears& block, const feed_forward_shape& shape,
                   std::size_t rows, candidates<Backend> lora, scratch<Backend>& s, float* hidden) {
     s.gate.resize(rows * shape.width);
+    if constexpr (FusedFeedForwardBackend<Backend>) {
+        // fused only where no bias or LoRA enters between the products and the activation
+        if (linears.plain(block.gate, lora) && (!shape.gated || linears.plain(block.up, lora)) && linears.plain(block.down, lora)) {
+            const std::size_t in = linears.host(block.gate).in_features, out = linears.host(block.down).out_features;
+            const auto inner = Backend::feed_forward_inner(Backend::round_input({s.normed.data(), rows, in, in}), shape.kind,
+                                                           linears.prepared(block.gate), shape.gated ? &linears.prepared(block.up) : nullptr,
+                                                           s.gate.data());
+            Backend::linear(inner, linears.prepared(block.down), {hidden, rows, out, out}, 1.0f, 1.0f);
+            return;
+        }
+    }
     if (shape.gated) {
         s.up.resize(rows * shape.width);
         linears.apply_each(s.normed.data(), rows, {{block.gate, s.gate.data()}, {block.up, s.up.data()}}, lora, s);

@@ -93,6 +93,16 @@ public:
     }
 
     const linear_weight& host(std::size_t index) const { return (*host_)[index]; }
+    /// Layer `index`'s weight as the backend prepared it (for fused paths that call the backend directly).
+    const typename Backend::weight& prepared(std::size_t index) const { return (*prepared_)[index]; }
+
+    /// Whether layer `index` is its base product alone for every candidate: no bias, no LoRA.
+    bool plain(std::size_t index, candidates<Backend> lora) const {
+        if ((*biases_)[index]) return false;
+        for (const auto* binding : lora)
+            if (binding != nullptr && (*binding)[index].rank != 0) return false;
+        return true;
+    }
 
     /// out = x W^T (+ b) (+ beta out) (+ s (x A^T) B^T) for linear layer `index`. x is [rows, in];
     /// the rows are split into equal consecutive blocks, one per candidate of `lora`, and each
