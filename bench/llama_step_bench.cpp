@@ -5,7 +5,8 @@
 // per evaluation. Reports the step's useful GFLOP/s (linear layers and LoRA over every token,
 // the head over the completion positions; attention not counted) and, in the same run, the
 // oneDNN matmul ceiling of the step's linear-layer shapes; peak RSS per precision when one
-// precision runs per process (--benchmark_filter). Peer: bench/peers/torch_llama_step.py.
+// precision runs per process (--benchmark_filter). BM_llama_step_breakdown adds the time per
+// backend primitive. Peer: bench/peers/torch_llama_step.py.
 #include <array>
 #include <filesystem>
 #include <numeric>
@@ -26,6 +27,7 @@
 #include "support/matmul_ceiling.hpp"
 #include "support/random_model.hpp"
 #include "support/step_counters.hpp"
+#include "support/timed_backend.hpp"
 
 namespace {
 
@@ -106,8 +108,18 @@ void BM_llama_step(benchmark::State& state) {
                          f.directory / "model.safetensors", f.pool, peak_rss);
 }
 
+/// The step with the wall time of each backend primitive, and each base product shape's GFLOP/s against its ceiling.
+template <class Backend>
+void BM_llama_step_breakdown(benchmark::State& state) {
+    using timed = bench::timed_backend<Backend, rank>;
+    BM_llama_step<timed>(state);
+    timed::report(state);
+}
+
 BENCHMARK_TEMPLATE(BM_llama_step, cpu::backend)->Unit(benchmark::kMillisecond)->Iterations(2);
 BENCHMARK_TEMPLATE(BM_llama_step, cpu::bf16_backend)->Unit(benchmark::kMillisecond)->Iterations(2);
+BENCHMARK_TEMPLATE(BM_llama_step_breakdown, cpu::backend)->Unit(benchmark::kMillisecond)->Iterations(1);
+BENCHMARK_TEMPLATE(BM_llama_step_breakdown, cpu::bf16_backend)->Unit(benchmark::kMillisecond)->Iterations(1);
 
 }  // namespace
 
