@@ -67,9 +67,10 @@ std::vector<double> reference_attention(const attention_problem& p, const attent
     std::vector<double> context(span.query_count * dk, 0.0);
     for (std::size_t i = 0; i < span.query_count; ++i) {
         const std::size_t visible = std::min(span.query_position + i + 1, span.key_count);
-        std::vector<double> scores(visible);
+        const std::size_t first = first_visible_key(p, span.query_position + i);
+        std::vector<double> scores(visible, -1e300);
         double peak = -1e300;
-        for (std::size_t j = 0; j < visible; ++j) {
+        for (std::size_t j = first; j < visible; ++j) {
             double dot = 0;
             for (std::size_t d = 0; d < dk; ++d)
                 dot += static_cast<double>(round(p.query[(span.query_row + i) * p.query_stride + h * dk + d])) *
@@ -79,7 +80,7 @@ std::vector<double> reference_attention(const attention_problem& p, const attent
         }
         double total = 0;
         for (auto& s : scores) total += s = std::exp(s - peak);
-        for (std::size_t j = 0; j < visible; ++j)
+        for (std::size_t j = first; j < visible; ++j)
             for (std::size_t d = 0; d < dk; ++d)
                 context[i * dk + d] += round(static_cast<float>(scores[j])) * static_cast<double>(round(p.values[(span.key_row + j) * p.key_stride + kh * dk + d])) / total;
     }
@@ -89,9 +90,13 @@ std::vector<double> reference_attention(const attention_problem& p, const attent
 }  // namespace
 
 TEST_CASE("bf16 attention multiplies bf16-rounded operands with fp32 accumulation where oneDNN takes the product", "[backend][bf16]") {
-    // multi-head (as many key heads as query heads) and grouped-query (two query heads per key head)
+    // multi-head (as many key heads as query heads) and grouped-query (two query heads per key
+    // head); every earlier key, or a sliding window of 50; the 180-row span is longer than a
+    // causal block of queries (cpu::backend::causal_block)
     const std::size_t heads = 4, dk = 64, width = heads * dk, rows = 200;
     const std::size_t key_heads = GENERATE(std::size_t{0}, std::size_t{2});
+    const std::size_t window = GENERATE(std::size_t{0}, std::size_t{50});
+    REQUIRE(cpu::backend::causal_block < 180);
     const std::size_t key_width = (key_heads == 0 ? heads : key_heads) * dk;
     std::mt19937 random(7);
     std::normal_distribution<float> normal(0.0f, 1.0f);
@@ -102,7 +107,7 @@ TEST_CASE("bf16 attention multiplies bf16-rounded operands with fp32 accumulatio
     const std::vector<attention_span> spans{{0, 180, 0, 0, 180}, {180, 20, 0, 180, 20}};
     REQUIRE(cpu::onednn_gemm::on_onednn(180, 180, dk));
     REQUIRE_FALSE(cpu::onednn_gemm::on_onednn(20, 20, dk));
-    attention_problem p{q.data(), k.data(), v.data(), ours.data(), heads, dk, width, key_width, 0.125f, true, spans, key_heads};
+    attention_problem p{q.data(), k.data(), v.data(), ours.data(), heads, dk, width, key_width, 0.125f, true, spans, key_heads, window};
     cpu::bf16_backend::attention(p);
     p.context = fp32.data();
     cpu::backend::attention(p);
@@ -110,7 +115,7 @@ TEST_CASE("bf16 attention multiplies bf16-rounded operands with fp32 accumulatio
     const auto bf16 = [](float x) { return bf16_to_f32(f32_to_bf16(x)); };
     for (std::size_t s = 0; s < spans.size(); ++s)
         for (std::size_t h = 0; h < heads; ++h) {
-            INFO("key heads " << key_heads << ", span " << s << ", head " << h);
+            INFO("key heads " << key_heads << ", window " << window << ", span " << s << ", head " << h);
             const auto& span = spans[s];
             const auto exact = reference_attention(p, span, h, identity), rounded = reference_attention(p, span, h, bf16);
             double to_exact = 0, to_rounded = 0, fp32_to_exact = 0;
