@@ -40,6 +40,12 @@ inline int multiplier_post_op(const matmul_shape& shape) {
     return (shape.beta != 0.0f ? 1 : 0) + (shape.activation != dnnl::algorithm::undef ? 1 : 0);
 }
 
+/// The dense [m, n] fp32 multiplier of a `multiplied` shape.
+inline dnnl::memory::desc multiplier_desc(const matmul_shape& shape) {
+    return dnnl::memory::desc({static_cast<std::int64_t>(shape.m), static_cast<std::int64_t>(shape.n)}, dnnl::memory::data_type::f32,
+                              dnnl::memory::format_tag::ab);
+}
+
 /// The attributes of `shape`: alpha as an output scale, beta as a sum post-op, then its epilogue's post-ops.
 inline dnnl::primitive_attr attributes_for(const matmul_shape& shape) {
     dnnl::primitive_attr attributes;
@@ -49,10 +55,7 @@ inline dnnl::primitive_attr attributes_for(const matmul_shape& shape) {
     // alpha: swish's x sigmoid(alpha x) is SiLU with 1; relu's negative slope is 0; gelu ignores it
     if (shape.activation != dnnl::algorithm::undef)
         operations.append_eltwise(1.0f, shape.activation, shape.activation == dnnl::algorithm::eltwise_swish ? 1.0f : 0.0f, 0.0f);
-    if (shape.multiplied)
-        operations.append_binary(dnnl::algorithm::binary_mul,
-                                 dnnl::memory::desc({static_cast<std::int64_t>(shape.m), static_cast<std::int64_t>(shape.n)},
-                                                    dnnl::memory::data_type::f32, dnnl::memory::format_tag::ab));
+    if (shape.multiplied) operations.append_binary(dnnl::algorithm::binary_mul, multiplier_desc(shape));
     attributes.set_post_ops(operations);
     return attributes;
 }
@@ -68,10 +71,10 @@ struct matmul_shape_hash {
     }
 };
 
-/// A matmul primitive and its operands' descriptions.
+/// A matmul primitive and its operands' descriptions (`multiplier`: a multiplied shape's).
 struct cached_matmul {
     dnnl::matmul primitive;
-    dnnl::memory::desc a, b, c;
+    dnnl::memory::desc a, b, c, multiplier;
 };
 
 /// This thread's primitive for `shape` (made on first use; shapes vary with batch lengths, so
@@ -89,7 +92,8 @@ inline const cached_matmul& matmul_for(const matmul_shape& shape, const dnnl::me
         packed_b != nullptr ? packed_b->get_desc() : dnnl::memory::desc(dims{k, n}, shape.type, shape.b_transposed ? dims{1, ldb} : dims{ldb, 1});
     const dnnl::memory::desc c_md(dims{m, n}, shape.output, dims{static_cast<std::int64_t>(shape.ldc), 1});
     const dnnl::matmul::primitive_desc descriptor(dnnl::matmul::desc(a_md, b_md, c_md), attributes_for(shape), engine());
-    return cache.emplace(shape, cached_matmul{dnnl::matmul(descriptor), a_md, b_md, c_md}).first->second;
+    return cache.emplace(shape, cached_matmul{dnnl::matmul(descriptor), a_md, b_md, c_md, shape.multiplied ? multiplier_desc(shape) : dnnl::memory::desc()})
+        .first->second;
 }
 
 /// Runs the matmul of `shape` on A, B and C (B as `shape` describes it, or the pre-packed
@@ -102,9 +106,7 @@ inline void matmul(const matmul_shape& shape, const void* a, const void* b, void
     dnnl::memory c_mem(entry.c, engine(), c);
     const dnnl::memory b_mem = packed_b != nullptr ? *packed_b : dnnl::memory(entry.b, engine(), const_cast<void*>(b));
     if (shape.multiplied) {
-        const dnnl::memory m_mem(dnnl::memory::desc({static_cast<std::int64_t>(shape.m), static_cast<std::int64_t>(shape.n)},
-                                                    dnnl::memory::data_type::f32, dnnl::memory::format_tag::ab),
-                                 engine(), const_cast<float*>(multiplier));
+        const dnnl::memory m_mem(entry.multiplier, engine(), const_cast<float*>(multiplier));
         entry.primitive.execute(s, {{DNNL_ARG_SRC, a_mem},
                                     {DNNL_ARG_WEIGHTS, b_mem},
                                     {DNNL_ARG_DST, c_mem},
