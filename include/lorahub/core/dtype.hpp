@@ -127,8 +127,10 @@ T load_unaligned(const std::byte* at) {
 }
 
 /// The four 16-bit conversions a vector at a time, bit for bit the scalar functions above
-/// (NaN payloads included), which convert the tail. Integer arithmetic throughout: F16C's
-/// vcvtph2ps would quiet signalling NaNs, AVX512-BF16's vcvtneps2bf16 flushes subnormals.
+/// (NaN payloads included), which convert the tail. F16 -> F32 uses the hardware's vcvtph2ps
+/// (F16C / AVX-512) where Highway's x86 targets have it, and mends the rare vector holding a
+/// NaN (the instruction quiets signalling ones); elsewhere, and for the encodings, integer
+/// arithmetic (AVX512-BF16's vcvtneps2bf16 flushes subnormals).
 enum class half_kind { f16, bf16 };
 inline constexpr std::size_t streaming_bytes = std::size_t{8} << 20;
 
@@ -149,10 +151,21 @@ void halves_to_f32(const std::byte* in, float* out, std::size_t n) {
         else hn::StoreU(bits, du, reinterpret_cast<std::uint32_t*>(out + i));
     };
     for (; i + lanes <= n; i += lanes) {
-        const auto h = hn::PromoteTo(du, hn::LoadU(dh, reinterpret_cast<const std::uint16_t*>(in + 2 * i)));
+        const auto raw = hn::LoadU(dh, reinterpret_cast<const std::uint16_t*>(in + 2 * i));
+        const auto h = hn::PromoteTo(du, raw);
         if constexpr (K == half_kind::bf16) {
             store(hn::ShiftLeft<16>(h));
         } else {
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX2
+            const hn::RebindToFloat<decltype(du)> df;
+            auto bits = hn::BitCast(du, hn::PromoteTo(df, hn::BitCast(hn::Rebind<hwy::float16_t, decltype(du)>(), raw)));
+            if (!hn::AllFalse(dh, hn::Gt(hn::And(raw, hn::Set(dh, std::uint16_t{0x7fff})), hn::Set(dh, std::uint16_t{0x7c00}))))
+                bits = hn::IfThenElse(hn::Gt(hn::And(h, hn::Set(du, 0x7fffu)), hn::Set(du, 0x7c00u)),
+                                      hn::Or(hn::ShiftLeft<16>(hn::And(h, hn::Set(du, 0x8000u))),
+                                             hn::Or(hn::Set(du, 0x7f800000u), hn::ShiftLeft<13>(hn::And(h, hn::Set(du, 0x3ffu))))),
+                                      bits);
+            store(bits);
+#else
             // exponent and mantissa moved into place and rebiased (15 -> 127); inf / NaN get
             // the top exponent; subnormals, as 2^-14 (1 + m / 1024) - 2^-14, exactly m 2^-24
             const auto sign = hn::ShiftLeft<16>(hn::And(h, hn::Set(du, 0x8000u)));
@@ -165,6 +178,7 @@ void halves_to_f32(const std::byte* in, float* out, std::size_t n) {
                 hn::BitCast(du, hn::Sub(hn::BitCast(df, hn::Add(bits, hn::Set(du, 0x00800000u))), hn::BitCast(df, hn::Set(du, 0x38800000u))));
             bits = hn::IfThenElse(hn::Eq(exponent, hn::Zero(du)), subnormal, bits);
             store(hn::Or(bits, sign));
+#endif
         }
     }
     if (stream) hwy::FlushStream();
