@@ -104,7 +104,8 @@ void BM_llama_step(benchmark::State& state) {
     const double peak_rss = bench::peak_rss_bytes();
     const bool bf16 = Backend::name.ends_with("bf16");
     const auto type = bf16 ? dnnl::memory::data_type::bf16 : dnnl::memory::data_type::f32;
-    bench::step_counters(state, f.useful_flops, bench::combined_ceiling(f.linear_shapes, type), loss,
+    bench::step_counters(state, f.useful_flops, bench::combined_ceiling(f.linear_shapes, type),
+                         bench::combined_ceiling(f.linear_shapes, type, bench::operands::cold), loss,
                          f.directory / "model.safetensors", f.pool, peak_rss);
 }
 

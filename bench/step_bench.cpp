@@ -41,10 +41,10 @@ using bench::modules;
 using bench::rank;
 
 /// The step's linear layers at oneDNN's ceiling for their shapes: total FLOPs / total time.
-double ceiling_gflops(dnnl::memory::data_type type) {
-    static std::map<dnnl::memory::data_type, double> cache;
-    if (const auto found = cache.find(type); found != cache.end()) return found->second;
-    return cache[type] = bench::combined_ceiling(fixture().linear_shapes, type);
+double ceiling_gflops(dnnl::memory::data_type type, bench::operands state = bench::operands::warm) {
+    static std::map<std::pair<dnnl::memory::data_type, bench::operands>, double> cache;
+    if (const auto found = cache.find({type, state}); found != cache.end()) return found->second;
+    return cache[{type, state}] = bench::combined_ceiling(fixture().linear_shapes, type, state);
 }
 
 template <class Backend>
@@ -55,8 +55,9 @@ void BM_step(benchmark::State& state) {
     const double loss = bench::time_lorahub_step(state, model, f.pool, f.examples);
     const double peak_rss = bench::peak_rss_bytes();
     const bool bf16 = Backend::name.ends_with("bf16");
-    bench::step_counters(state, f.useful_flops, ceiling_gflops(bf16 ? dnnl::memory::data_type::bf16 : dnnl::memory::data_type::f32),
-                         loss, f.directory / "model.safetensors", f.pool, peak_rss);
+    const auto type = bf16 ? dnnl::memory::data_type::bf16 : dnnl::memory::data_type::f32;
+    bench::step_counters(state, f.useful_flops, ceiling_gflops(type), ceiling_gflops(type, bench::operands::cold), loss,
+                         f.directory / "model.safetensors", f.pool, peak_rss);
 }
 
 template <class Backend>
@@ -82,12 +83,14 @@ BENCHMARK_TEMPLATE(BM_population, cpu::backend)
     ->Iterations(1)
     ->Unit(benchmark::kMillisecond);
 
+/// The ceiling with warm operands (cold 0) and with the caches evicted before each product (cold 1).
 void BM_ceiling(benchmark::State& state) {
     const auto type = state.range(0) == 32 ? dnnl::memory::data_type::f32 : dnnl::memory::data_type::bf16;
-    for (auto _ : state) benchmark::DoNotOptimize(ceiling_gflops(type));
-    state.counters["GFLOP/s"] = ceiling_gflops(type);
+    const auto operands = state.range(1) == 1 ? bench::operands::cold : bench::operands::warm;
+    for (auto _ : state) benchmark::DoNotOptimize(ceiling_gflops(type, operands));
+    state.counters["GFLOP/s"] = ceiling_gflops(type, operands);
 }
-BENCHMARK(BM_ceiling)->ArgName("bits")->Arg(32)->Arg(16)->Iterations(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ceiling)->ArgNames({"bits", "cold"})->ArgsProduct({{32, 16}, {0, 1}})->Iterations(1)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

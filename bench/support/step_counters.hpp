@@ -56,11 +56,13 @@ inline double peak_rss_bytes() { return status_bytes("VmHWM:"); }
 inline double rss_bytes() { return status_bytes("VmRSS:"); }
 
 /// The step's counters; `peak_rss` is peak_rss_bytes() read right after the step, before the
-/// ceiling is measured, with reset_peak_rss() called before the model was loaded.
-inline void step_counters(benchmark::State& state, double useful_flops, double ceiling_gflops, double loss,
+/// ceilings (warm and cold operands, matmul_ceiling.hpp) are measured, with reset_peak_rss()
+/// called before the model was loaded.
+inline void step_counters(benchmark::State& state, double useful_flops, double ceiling_gflops, double cold_ceiling_gflops, double loss,
                           const std::filesystem::path& weights_file, const lora_pool& pool, double peak_rss) {
     state.counters["GFLOP/s"] = benchmark::Counter(useful_flops / 1e9, benchmark::Counter::kIsIterationInvariantRate);
     state.counters["ceiling_GFLOP/s"] = ceiling_gflops;
+    state.counters["cold_ceiling_GFLOP/s"] = cold_ceiling_gflops;
     state.counters["loss"] = loss;
     double pool_bytes = 0;
     for (const auto& stack : pool.stacks()) pool_bytes += 4.0 * static_cast<double>(stack.a.size() + stack.b.size());
