@@ -6,19 +6,11 @@
 
 #include <lorahub/core/fast_math.hpp>
 
+#include "../support/ulp.hpp"
+
 using namespace lorahub;
 
-namespace {
-
-/// Distance in units in the last place between two positive finite floats.
-std::int64_t ulp_distance(float a, float b) {
-    std::int32_t ia = 0, ib = 0;
-    std::memcpy(&ia, &a, 4);
-    std::memcpy(&ib, &b, 4);
-    return std::llabs(static_cast<std::int64_t>(ia) - ib);
-}
-
-}  // namespace
+using test::ulp_distance;
 
 TEST_CASE("fast_exp is within 2 ulp of std::exp over the normal range", "[core][fast_math]") {
     std::int64_t worst = 0;

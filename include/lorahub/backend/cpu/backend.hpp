@@ -188,14 +188,7 @@ protected:
                     total += row[j];
                 }
             } else {
-                // 16 lanes (GCC's default under -march=native is 8): exp is this pass's cost
-#pragma omp simd simdlen(16) reduction(+ : total)
-                for (std::size_t j = first; j < visible; ++j) {
-                    row[j] = fast_exp(row[j] - peak);
-                    total += row[j];
-                }
-                // rounded while the row is in L1 (one loop doing both does not vectorize)
-                onednn_bf16::round_to_bf16(row + first, visible - first, out + first);
+                total = exp_to_bf16(row + first, visible - first, peak, out + first);
             }
             std::fill(out, out + first, Probability{0});
             std::fill(out + visible, out + span.key_count, Probability{0});
