@@ -128,9 +128,9 @@ T load_unaligned(const std::byte* at) {
 
 /// The four 16-bit conversions a vector at a time, bit for bit the scalar functions above
 /// (NaN payloads included), which convert the tail. F16 -> F32 uses the hardware's vcvtph2ps
-/// (F16C / AVX-512) where Highway's x86 targets have it, and mends the rare vector holding a
-/// NaN (the instruction quiets signalling ones); elsewhere, and for the encodings, integer
-/// arithmetic (AVX512-BF16's vcvtneps2bf16 flushes subnormals).
+/// (F16C / AVX-512) where Highway's x86 targets have it, and the scalar function for the rare
+/// vector holding a NaN (the instruction quiets signalling ones); elsewhere, and for the
+/// encodings, integer arithmetic (AVX512-BF16's vcvtneps2bf16 flushes subnormals).
 enum class half_kind { f16, bf16 };
 inline constexpr std::size_t streaming_bytes = std::size_t{8} << 20;
 
@@ -152,22 +152,21 @@ void halves_to_f32(const std::byte* in, float* out, std::size_t n) {
     };
     for (; i + lanes <= n; i += lanes) {
         const auto raw = hn::LoadU(dh, reinterpret_cast<const std::uint16_t*>(in + 2 * i));
-        const auto h = hn::PromoteTo(du, raw);
         if constexpr (K == half_kind::bf16) {
-            store(hn::ShiftLeft<16>(h));
+            store(hn::ShiftLeft<16>(hn::PromoteTo(du, raw)));
         } else {
 #if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX2
-            const hn::RebindToFloat<decltype(du)> df;
-            auto bits = hn::BitCast(du, hn::PromoteTo(df, hn::BitCast(hn::Rebind<hwy::float16_t, decltype(du)>(), raw)));
-            if (!hn::AllFalse(dh, hn::Gt(hn::And(raw, hn::Set(dh, std::uint16_t{0x7fff})), hn::Set(dh, std::uint16_t{0x7c00}))))
-                bits = hn::IfThenElse(hn::Gt(hn::And(h, hn::Set(du, 0x7fffu)), hn::Set(du, 0x7c00u)),
-                                      hn::Or(hn::ShiftLeft<16>(hn::And(h, hn::Set(du, 0x8000u))),
-                                             hn::Or(hn::Set(du, 0x7f800000u), hn::ShiftLeft<13>(hn::And(h, hn::Set(du, 0x3ffu))))),
-                                      bits);
-            store(bits);
+            if (hn::AllFalse(dh, hn::Gt(hn::And(raw, hn::Set(dh, std::uint16_t{0x7fff})), hn::Set(dh, std::uint16_t{0x7c00})))) {
+                const hn::RebindToFloat<decltype(du)> df;
+                store(hn::BitCast(du, hn::PromoteTo(df, hn::BitCast(hn::Rebind<hwy::float16_t, decltype(du)>(), raw))));
+            } else {
+                // a NaN among them, which vcvtph2ps would quiet: this vector the scalar way
+                for (std::size_t lane = 0; lane < lanes; ++lane) out[i + lane] = f16_to_f32(load_unaligned<std::uint16_t>(in + 2 * (i + lane)));
+            }
 #else
             // exponent and mantissa moved into place and rebiased (15 -> 127); inf / NaN get
             // the top exponent; subnormals, as 2^-14 (1 + m / 1024) - 2^-14, exactly m 2^-24
+            const auto h = hn::PromoteTo(du, raw);
             const auto sign = hn::ShiftLeft<16>(hn::And(h, hn::Set(du, 0x8000u)));
             auto bits = hn::ShiftLeft<13>(hn::And(h, hn::Set(du, 0x7fffu)));
             const auto exponent = hn::And(bits, hn::Set(du, 0x0f800000u));
@@ -186,6 +185,14 @@ void halves_to_f32(const std::byte* in, float* out, std::size_t n) {
         const auto h = load_unaligned<std::uint16_t>(in + 2 * i);
         out[i] = K == half_kind::f16 ? f16_to_f32(h) : bf16_to_f32(h);
     }
+}
+
+/// The bf16 bits (in the low half of each lane) of float lanes `bits` rounded to nearest even,
+/// as f32_to_bf16 rounds a number; NaNs are the caller's.
+template <class D>
+hwy::HWY_NAMESPACE::Vec<D> bf16_rounded(D du, hwy::HWY_NAMESPACE::Vec<D> bits) {
+    namespace hn = simd::hn;
+    return hn::ShiftRight<16>(hn::Add(bits, hn::Add(hn::Set(du, 0x7fffu), hn::And(hn::ShiftRight<16>(bits), hn::Set(du, 1u)))));
 }
 
 template <half_kind K>
@@ -207,8 +214,7 @@ void f32_to_halves(const float* in, std::byte* out, std::size_t n) {
         const auto high = hn::ShiftRight<16>(bits);
         hn::Vec<decltype(du)> half;
         if constexpr (K == half_kind::bf16) {
-            const auto rounded = hn::ShiftRight<16>(hn::Add(bits, hn::Add(set(0x7fffu), hn::And(high, set(1u)))));
-            half = hn::IfThenElse(number, rounded, hn::Or(high, set(0x40u)));
+            half = hn::IfThenElse(number, bf16_rounded(du, bits), hn::Or(high, set(0x40u)));
         } else {
             // normal: rebias (127 -> 15) and round to nearest even on the 13 dropped bits;
             // subnormal: adding 0.5f rounds the value to a multiple of 2^-24 in the FPU's

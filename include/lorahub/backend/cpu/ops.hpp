@@ -80,7 +80,6 @@ inline float exp_to_bf16(const float* row, std::size_t n, float peak, std::uint1
     namespace hn = simd::hn;
     const hn::ScalableTag<float> d;
     const hn::RebindToUnsigned<decltype(d)> du;
-    const hn::RebindToSigned<decltype(d)> di;
     const hn::Rebind<std::uint16_t, decltype(d)> dh;
     const std::size_t lanes = hn::Lanes(d);
     const auto shift = hn::Set(d, peak);
@@ -89,10 +88,8 @@ inline float exp_to_bf16(const float* row, std::size_t n, float peak, std::uint1
     for (; j + lanes <= n; j += lanes) {
         const auto e = fast_exp_vector(d, hn::Sub(hn::LoadU(d, row + j), shift));
         sums = hn::Add(sums, e);
-        // exponentials are positive and finite: (bits + 0x7fff + lowest kept bit) >> 16, below 2^15
-        const auto bits = hn::BitCast(du, e);
-        const auto rounded = hn::ShiftRight<16>(hn::Add(bits, hn::Add(hn::Set(du, 0x7fffu), hn::And(hn::ShiftRight<16>(bits), hn::Set(du, 1u)))));
-        hn::StoreU(hn::DemoteTo(dh, hn::BitCast(di, rounded)), dh, out + j);
+        // exponentials are positive and finite: no NaN to keep quiet
+        hn::StoreU(hn::TruncateTo(dh, lorahub::detail::bf16_rounded(du, hn::BitCast(du, e))), dh, out + j);
     }
     float total = hn::GetLane(hn::SumOfLanes(d, sums));
     for (; j < n; ++j) {
